@@ -1,0 +1,77 @@
+"""Every dialog the app shows goes through these functions (tests replace them).
+
+Error and information boxes are window-modal but non-blocking (``open()``), so a dialog
+raised from a signal handler never starts a nested event loop. Questions block (``exec()``)
+because the caller needs the answer.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
+
+log = logging.getLogger(__name__)
+
+_open_boxes: list[QMessageBox] = []  # keep non-blocking boxes alive until closed
+
+
+def _box(parent: QWidget | None, icon: QMessageBox.Icon, title: str, text: str, details: str | None) -> QMessageBox:
+    box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, parent)
+    if details:
+        box.setDetailedText(details)
+    box.setWindowModality(Qt.WindowModality.WindowModal if parent else Qt.WindowModality.ApplicationModal)
+    _open_boxes.append(box)
+    box.finished.connect(lambda _r, b=box: _open_boxes.remove(b) if b in _open_boxes else None)
+    box.open()
+    return box
+
+
+def error(parent: QWidget | None, title: str, text: str, details: str | None = None) -> None:
+    log.warning("%s: %s", title, text)
+    _box(parent, QMessageBox.Icon.Critical, title, text, details)
+
+
+def info(parent: QWidget | None, title: str, text: str) -> None:
+    _box(parent, QMessageBox.Icon.Information, title, text, None)
+
+
+def ask_unsaved(parent: QWidget | None, name: str) -> str:
+    """"save", "discard" or "cancel" for a photo with unsaved changes."""
+    box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved changes",
+                      f"{name} has changes that are not saved.", parent=parent)
+    box.setInformativeText("Save them before going on?")
+    box.setStandardButtons(QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                           | QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(QMessageBox.StandardButton.Save)
+    answer = box.exec()
+    if answer == QMessageBox.StandardButton.Save:
+        return "save"
+    if answer == QMessageBox.StandardButton.Discard:
+        return "discard"
+    return "cancel"
+
+
+def confirm(parent: QWidget | None, title: str, text: str, ok_text: str = "OK") -> bool:
+    box = QMessageBox(QMessageBox.Icon.Warning, title, text, parent=parent)
+    ok = box.addButton(ok_text, QMessageBox.ButtonRole.AcceptRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+    box.exec()
+    return box.clickedButton() is ok
+
+
+def open_file(parent: QWidget | None, caption: str, directory: str, filters: str) -> str | None:
+    path, _ = QFileDialog.getOpenFileName(parent, caption, directory, filters)
+    return path or None
+
+
+def save_file(parent: QWidget | None, caption: str, path: str, filters: str) -> str | None:
+    path, _ = QFileDialog.getSaveFileName(parent, caption, path, filters)
+    return path or None
+
+
+def get_int(parent: QWidget | None, title: str, label: str, value: int, lo: int, hi: int) -> int | None:
+    v, ok = QInputDialog.getInt(parent, title, label, value, lo, hi)
+    return int(v) if ok else None

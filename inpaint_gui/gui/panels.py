@@ -1,0 +1,276 @@
+"""Dock panels: the candidates, the loss plot and the job settings."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QIcon, QImage, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from inpaint_gui.gui.settings import BLENDS, DEVICES, WEIGHTINGS, JobSettings
+
+THUMB = 96
+
+
+def rgb_qimage(arr: np.ndarray) -> QImage:
+    """An independent QImage of a uint8 (h, w, 3) array (copied, safe to keep)."""
+    a = np.ascontiguousarray(arr, dtype=np.uint8)
+    return QImage(a.data, a.shape[1], a.shape[0], a.strides[0], QImage.Format.Format_RGB888).copy()
+
+
+def argb_qimage(arr: np.ndarray) -> QImage:
+    """An independent QImage of premultiplied ARGB32 pixels (uint32 (h, w))."""
+    a = np.ascontiguousarray(arr, dtype=np.uint32)
+    return QImage(a.data, a.shape[1], a.shape[0], a.strides[0], QImage.Format.Format_ARGB32_Premultiplied).copy()
+
+
+def curve_colour(i: int, n: int) -> QColor:
+    return QColor.fromHsvF((i / max(1, n)) % 1.0, 0.55, 0.95)
+
+
+class CandidatesPanel(QListWidget):
+    """One thumbnail per restart with its loss; the best is marked with a star."""
+
+    candidate_chosen = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setViewMode(QListWidget.ViewMode.IconMode)
+        self.setIconSize(QSize(THUMB, THUMB))
+        self.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.setMovement(QListWidget.Movement.Static)
+        self.setUniformItemSizes(True)
+        self.setSpacing(4)
+        self.setSelectionMode(QListWidget.SelectionMode.SingleSelection)
+        self.setMinimumWidth(2 * THUMB + 40)
+        self.best = -1
+        self.live = False
+        self.itemClicked.connect(self._clicked)
+        self.currentRowChanged.connect(self._row_changed)
+        self._emit = True
+
+    def show_candidates(self, previews: np.ndarray, losses: np.ndarray, best: int, live: bool) -> None:
+        """Update thumbnails (uint8 (K, S, S, 3)) and captions in place."""
+        k = previews.shape[0]
+        self._emit = False
+        try:
+            while self.count() > k:
+                self.takeItem(self.count() - 1)
+            while self.count() < k:
+                item = QListWidgetItem()
+                item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter)
+                self.addItem(item)
+            for i in range(k):
+                item = self.item(i)
+                pix = QPixmap.fromImage(rgb_qimage(previews[i]).scaled(
+                    THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
+                if i == best:
+                    p = QPainter(pix)
+                    p.setPen(QPen(QColor(255, 210, 60), 4))
+                    p.drawRect(QRectF(2, 2, pix.width() - 4, pix.height() - 4))
+                    p.end()
+                item.setIcon(QIcon(pix))
+                star = "★ " if i == best else ""
+                item.setText(f"{star}#{i + 1}  {losses[i]:.4g}")
+                item.setToolTip(f"restart {i + 1}: loss {losses[i]:.6g}" + (" (best)" if i == best else ""))
+                f = item.font()
+                f.setBold(i == best)
+                item.setFont(f)
+            self.best = best
+            self.live = live
+        finally:
+            self._emit = True
+
+    def clear_candidates(self) -> None:
+        self._emit = False
+        self.clear()
+        self._emit = True
+        self.best = -1
+
+    def _clicked(self, item: QListWidgetItem) -> None:
+        if self._emit:
+            self.candidate_chosen.emit(self.row(item))
+
+    def _row_changed(self, row: int) -> None:
+        if self._emit and row >= 0:
+            self.candidate_chosen.emit(row)
+
+
+class LossPlot(QWidget):
+    """Loss curves of every restart (log scale), the best drawn thicker."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.iters = np.zeros(0)
+        self.totals = np.zeros((0, 0))
+        self.best = -1
+        self.iterations = 0
+        self.setMinimumSize(180, 120)
+
+    def sizeHint(self) -> QSize:
+        return QSize(260, 160)
+
+    def set_data(self, iters: np.ndarray, totals: np.ndarray, best: int, iterations: int) -> None:
+        self.iters = np.asarray(iters, dtype=np.float64)
+        self.totals = np.asarray(totals, dtype=np.float64)
+        self.best = best
+        self.iterations = iterations
+        self.update()
+
+    def clear(self) -> None:
+        self.set_data(np.zeros(0), np.zeros((0, 0)), -1, 0)
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        p = QPainter(self)
+        p.fillRect(self.rect(), QColor(30, 30, 34))
+        font = QFont(self.font())
+        font.setPointSizeF(max(6.0, font.pointSizeF() * 0.85))
+        p.setFont(font)
+        left, right, top, bottom = 44, 8, 8, 18
+        plot = QRectF(left, top, max(1, self.width() - left - right), max(1, self.height() - top - bottom))
+        p.setPen(QColor(90, 90, 96))
+        p.drawRect(plot)
+        if self.totals.ndim != 2 or self.totals.shape[0] == 0:
+            p.setPen(QColor(150, 150, 150))
+            p.drawText(plot, Qt.AlignmentFlag.AlignCenter, "loss per restart")
+            p.end()
+            return
+        vals = self.totals[np.isfinite(self.totals)]
+        vals = vals[vals > 0]
+        if vals.size == 0:
+            p.end()
+            return
+        lo, hi = math.log10(vals.min()), math.log10(vals.max())
+        if hi - lo < 1e-6:
+            lo, hi = lo - 0.5, hi + 0.5
+        x_max = max(float(self.iterations), float(self.iters.max()), 1.0)
+
+        def pt(it: float, v: float) -> QPointF:
+            ly = math.log10(max(v, 10**lo))
+            return QPointF(plot.left() + plot.width() * it / x_max, plot.bottom() - plot.height() * (ly - lo) / (hi - lo))
+
+        k = self.totals.shape[1]
+        order = [i for i in range(k) if i != self.best] + ([self.best] if 0 <= self.best < k else [])
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        p.setClipRect(plot)
+        for i in order:
+            path = QPainterPath()
+            started = False
+            for it, v in zip(self.iters, self.totals[:, i]):
+                if not np.isfinite(v):
+                    continue
+                q = pt(it, v)
+                if started:
+                    path.lineTo(q)
+                else:
+                    path.moveTo(q)
+                    started = True
+            colour = curve_colour(i, k) if i != self.best else QColor(255, 210, 60)
+            p.setPen(QPen(colour, 2.2 if i == self.best else 1.0))
+            p.drawPath(path)
+        p.setClipping(False)
+        p.setPen(QColor(170, 170, 170))
+        p.drawText(QRectF(0, top - 4, left - 4, 14), Qt.AlignmentFlag.AlignRight, f"{10**hi:.3g}")
+        p.drawText(QRectF(0, plot.bottom() - 10, left - 4, 14), Qt.AlignmentFlag.AlignRight, f"{10**lo:.3g}")
+        p.drawText(QRectF(plot.left(), plot.bottom() + 2, plot.width(), 14), Qt.AlignmentFlag.AlignRight,
+                   f"iteration {int(self.iters.max())}/{self.iterations}")
+        p.end()
+
+
+class SettingsPanel(QWidget):
+    """Editors for :class:`JobSettings`; ``changed`` fires with the new settings."""
+
+    changed = Signal(object)
+
+    def __init__(self, settings: JobSettings, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.iterations = QSpinBox(minimum=1, maximum=100_000, singleStep=100)
+        self.restarts = QSpinBox(minimum=1, maximum=64)
+        self.lam = QDoubleSpinBox(decimals=4, minimum=0.0, maximum=10.0, singleStep=0.001)
+        self.lr = QDoubleSpinBox(decimals=4, minimum=0.0001, maximum=1.0, singleStep=0.005)
+        self.weighting = QComboBox()
+        self.weighting.addItems(list(WEIGHTINGS))
+        self.weight_window = QSpinBox(minimum=1, maximum=31, singleStep=2)
+        self.blend = QComboBox()
+        self.blend.addItems(list(BLENDS))
+        self.device = QComboBox()
+        self.device.addItems(list(DEVICES))
+        self.seed = QSpinBox(minimum=0, maximum=2**31 - 1)
+        self.reset_button = QPushButton("Reset to defaults")
+        for w, tip in ((self.iterations, "Adam steps on z (the paper uses 1500)"),
+                       (self.restarts, "latent vectors optimised together; the best is kept"),
+                       (self.lam, "λ: weight of the perceptual (discriminator) loss"),
+                       (self.lr, "learning rate of Adam on z"),
+                       (self.weighting, "contextual loss weights: plain, or importance-weighted near the hole"),
+                       (self.weight_window, "side of the importance-weighting window (odd)"),
+                       (self.blend, "how the fill is seated: Poisson blending or a plain paste"),
+                       (self.device, "where the search runs"),
+                       (self.seed, "random seed of the restarts (same seed, same result on the CPU)")):
+            w.setToolTip(tip)
+        form = QFormLayout()
+        form.addRow("Iterations", self.iterations)
+        form.addRow("Restarts", self.restarts)
+        form.addRow("λ (perceptual)", self.lam)
+        form.addRow("Learning rate", self.lr)
+        form.addRow("Weighting", self.weighting)
+        form.addRow("Weight window", self.weight_window)
+        form.addRow("Blend", self.blend)
+        form.addRow("Device", self.device)
+        form.addRow("Seed", self.seed)
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.reset_button)
+        lay.addLayout(row)
+        lay.addStretch(1)
+        self._loading = False
+        self.set_settings(settings)
+        for w in (self.iterations, self.restarts, self.weight_window, self.seed):
+            w.valueChanged.connect(self._emit)
+        for w in (self.lam, self.lr):
+            w.valueChanged.connect(self._emit)
+        for w in (self.weighting, self.blend, self.device):
+            w.currentIndexChanged.connect(self._emit)
+        self.reset_button.clicked.connect(lambda: self.set_settings(JobSettings(), emit=True))
+
+    def set_settings(self, s: JobSettings, emit: bool = False) -> None:
+        self._loading = True
+        try:
+            self.iterations.setValue(s.iterations)
+            self.restarts.setValue(s.restarts)
+            self.lam.setValue(s.lam)
+            self.lr.setValue(s.lr)
+            self.weighting.setCurrentText(s.weighting)
+            self.weight_window.setValue(s.weight_window)
+            self.blend.setCurrentText(s.blend)
+            self.device.setCurrentText(s.device)
+            self.seed.setValue(s.seed)
+        finally:
+            self._loading = False
+        if emit:
+            self._emit()
+
+    def settings(self) -> JobSettings:
+        return JobSettings(
+            iterations=self.iterations.value(), restarts=self.restarts.value(), lam=self.lam.value(),
+            lr=self.lr.value(), weighting=self.weighting.currentText(), weight_window=self.weight_window.value(),
+            blend=self.blend.currentText(), device=self.device.currentText(), seed=self.seed.value(),
+        ).validated()
+
+    def _emit(self, *_args) -> None:
+        if not self._loading:
+            self.changed.emit(self.settings())

@@ -1,0 +1,157 @@
+"""Cached scaled views of the photo and of the mask overlay (mipmap pyramids).
+
+Level 0 is full resolution; level k halves level k-1 (2x2 box average). The canvas draws
+from the smallest level that is still at least as large as the screen needs, so a 24 MP
+photo at "fit" costs about as much to draw as the screen has pixels. Edits update only the
+changed rectangle at every level.
+
+The QImages wrap numpy buffers that this module owns (no copies); never paint on them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtGui import QColor, QImage
+
+from inpaint_gui.gui.undo import Rect
+
+MIN_LEVEL_SIDE = 256  # stop building levels once the longer side is this small
+
+
+def _reduce(src: np.ndarray, rect: Rect) -> np.ndarray:
+    """Rows/cols ``rect`` of the half-size level computed from ``src`` (H, W[, C]) uint8."""
+    x0, y0, x1, y1 = rect
+    h, w = src.shape[:2]
+    block = src[2 * y0 : min(h, 2 * y1), 2 * x0 : min(w, 2 * x1)].astype(np.uint16)
+    need_h, need_w = 2 * (y1 - y0), 2 * (x1 - x0)
+    if block.shape[0] < need_h or block.shape[1] < need_w:  # odd edge: replicate
+        pad = [(0, need_h - block.shape[0]), (0, need_w - block.shape[1])] + [(0, 0)] * (block.ndim - 2)
+        block = np.pad(block, pad, mode="edge")
+    s = block[0::2, 0::2] + block[1::2, 0::2] + block[0::2, 1::2] + block[1::2, 1::2]
+    return ((s + 2) >> 2).astype(np.uint8)
+
+
+def _level_shapes(h: int, w: int) -> list[tuple[int, int]]:
+    shapes = [(h, w)]
+    while max(shapes[-1]) > MIN_LEVEL_SIDE:
+        ph, pw = shapes[-1]
+        shapes.append(((ph + 1) // 2, (pw + 1) // 2))
+    return shapes
+
+
+def _parent_rect(rect: Rect, shape: tuple[int, int]) -> Rect:
+    """The rectangle of the next (half-size) level that depends on ``rect`` of this one."""
+    h, w = (shape[0] + 1) // 2, (shape[1] + 1) // 2
+    return (rect[0] // 2, rect[1] // 2, min(w, (rect[2] + 1) // 2), min(h, (rect[3] + 1) // 2))
+
+
+def level_for_zoom(zoom: float, n_levels: int) -> int:
+    """Smallest level whose scale 2^-k is >= zoom (so drawing it only shrinks by < 2x)."""
+    k = 0
+    while k + 1 < n_levels and 2.0 ** -(k + 1) >= zoom:
+        k += 1
+    return k
+
+
+def _wrap(arr: np.ndarray, fmt: QImage.Format) -> QImage:
+    h, w = arr.shape[:2]
+    return QImage(arr.data, w, h, arr.strides[0], fmt)
+
+
+class PhotoPyramid:
+    """Level 0 wraps the document's RGB array; levels >= 1 are RGB32 (B, G, R, 255 bytes)."""
+
+    def __init__(self, image: np.ndarray):
+        assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3 and image.flags.c_contiguous
+        self.image = image
+        shapes = _level_shapes(*image.shape[:2])
+        self.levels: list[np.ndarray] = [image]
+        for h, w in shapes[1:]:
+            arr = np.empty((h, w, 4), np.uint8)
+            arr[..., 3] = 255
+            self.levels.append(arr)
+        self.qimages = [_wrap(image, QImage.Format.Format_RGB888)]
+        self.qimages += [_wrap(a, QImage.Format.Format_RGB32) for a in self.levels[1:]]
+        self.update((0, 0, image.shape[1], image.shape[0]))
+
+    @property
+    def n_levels(self) -> int:
+        return len(self.levels)
+
+    def update(self, rect: Rect) -> None:
+        """Recompute every level above 0 where level 0 changed inside ``rect``."""
+        r = rect
+        for k in range(1, self.n_levels):
+            r = _parent_rect(r, self.levels[k - 1].shape[:2])
+            x0, y0, x1, y1 = r
+            if x0 >= x1 or y0 >= y1:
+                return
+            if k == 1:
+                red = _reduce(self.levels[0], r)  # (h, w, 3) RGB
+                self.levels[1][y0:y1, x0:x1, 0] = red[..., 2]
+                self.levels[1][y0:y1, x0:x1, 1] = red[..., 1]
+                self.levels[1][y0:y1, x0:x1, 2] = red[..., 0]
+            else:
+                self.levels[k][y0:y1, x0:x1] = _reduce(self.levels[k - 1], r)
+
+
+class MaskPyramid:
+    """The hole overlay: a colour whose alpha is the fraction of hole pixels at each level.
+
+    Level 0 is rendered on demand for the visible rectangle (:meth:`level0_image`); levels
+    >= 1 are cached as premultiplied ARGB32 images. Opacity is applied when drawing.
+    """
+
+    def __init__(self, mask: np.ndarray, color: QColor):
+        assert mask.dtype == np.bool_ and mask.ndim == 2 and mask.flags.c_contiguous
+        self.mask = mask
+        shapes = _level_shapes(*mask.shape)
+        self.coverage: list[np.ndarray | None] = [None] + [np.zeros(s, np.uint8) for s in shapes[1:]]
+        self.overlay: list[np.ndarray | None] = [None] + [np.zeros(s, np.uint32) for s in shapes[1:]]
+        self.qimages: list[QImage | None] = [None] + [
+            _wrap(a, QImage.Format.Format_ARGB32_Premultiplied) for a in self.overlay[1:]  # type: ignore[arg-type]
+        ]
+        self.set_color(color, rebuild=False)
+        self.update((0, 0, mask.shape[1], mask.shape[0]))
+
+    @property
+    def n_levels(self) -> int:
+        return len(self.coverage)
+
+    def set_color(self, color: QColor, rebuild: bool = True) -> None:
+        a = np.arange(256, dtype=np.uint32)
+        r, g, b = color.red(), color.green(), color.blue()
+        # premultiplied ARGB32 for each coverage 0..255
+        self.lut = (a << 24) | ((r * a // 255) << 16) | ((g * a // 255) << 8) | (b * a // 255)
+        self.lut = self.lut.astype(np.uint32)
+        self.lut0 = self.lut[[0, 255]]  # indexed by a bool mask
+        if rebuild:
+            for k in range(1, self.n_levels):
+                self.overlay[k][...] = self.lut[self.coverage[k]]  # type: ignore[index]
+
+    def update(self, rect: Rect) -> None:
+        """Recompute the cached levels where the mask changed inside ``rect``."""
+        r = rect
+        for k in range(1, self.n_levels):
+            r = _parent_rect(r, self.mask.shape if k == 1 else self.coverage[k - 1].shape)  # type: ignore[union-attr]
+            x0, y0, x1, y1 = r
+            if x0 >= x1 or y0 >= y1:
+                return
+            if k == 1:
+                src = self.mask.view(np.uint8)
+                x, y = 2 * x0, 2 * y0
+                crop = src[y : min(src.shape[0], 2 * y1), x : min(src.shape[1], 2 * x1)] * np.uint8(255)
+                pad = [(0, 2 * (y1 - y0) - crop.shape[0]), (0, 2 * (x1 - x0) - crop.shape[1])]
+                if pad[0][1] or pad[1][1]:
+                    crop = np.pad(crop, pad, mode="edge")
+                cov = _reduce(crop, (0, 0, x1 - x0, y1 - y0))
+            else:
+                cov = _reduce(self.coverage[k - 1], r)  # type: ignore[arg-type]
+            self.coverage[k][y0:y1, x0:x1] = cov  # type: ignore[index]
+            self.overlay[k][y0:y1, x0:x1] = self.lut[cov]  # type: ignore[index]
+
+    def level0_image(self, rect: Rect) -> tuple[QImage, np.ndarray]:
+        """A full-resolution overlay of ``rect``; keep the returned array alive while drawing."""
+        x0, y0, x1, y1 = rect
+        arr = np.ascontiguousarray(self.lut0[self.mask[y0:y1, x0:x1].view(np.uint8)])  # uint32 (h, w)
+        return _wrap(arr, QImage.Format.Format_ARGB32_Premultiplied), arr

@@ -1,0 +1,81 @@
+"""Job settings shown in the Settings dock and remembered between runs (QSettings)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from PySide6.QtCore import QSettings
+
+GROUP = "search"
+BLENDS = ("poisson", "paste")
+DEVICES = ("auto", "cpu", "cuda")
+WEIGHTINGS = ("importance", "plain")
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    """What the user chooses for one inpainting job (the search plus the blend)."""
+
+    iterations: int = 1500
+    restarts: int = 8
+    lam: float = 0.003
+    lr: float = 0.01
+    weighting: str = "importance"
+    weight_window: int = 7
+    blend: str = "poisson"
+    device: str = "auto"
+    seed: int = 0
+
+    def validated(self) -> JobSettings:
+        """A copy with every field forced into its allowed range."""
+        d = JobSettings()
+        return JobSettings(
+            iterations=max(1, min(100_000, int(self.iterations))),
+            restarts=max(1, min(64, int(self.restarts))),
+            lam=max(0.0, float(self.lam)),
+            lr=float(self.lr) if float(self.lr) > 0 else d.lr,
+            weighting=self.weighting if self.weighting in WEIGHTINGS else d.weighting,
+            weight_window=max(1, int(self.weight_window)) | 1,  # odd
+            blend=self.blend if self.blend in BLENDS else d.blend,
+            device=self.device if self.device in DEVICES else d.device,
+            seed=max(0, int(self.seed)),
+        )
+
+    def search_settings(self, **extra):
+        """The core's SearchSettings for these choices (fields it does not know are left out)."""
+        from inpaint_gui.core.search import SearchSettings
+
+        names = {f.name for f in dataclasses.fields(SearchSettings)}
+        values = {k: v for k, v in dataclasses.asdict(self).items() if k in names}
+        values.update({k: v for k, v in extra.items() if k in names})
+        return SearchSettings(**values)
+
+
+def load_settings(qs: QSettings | None = None) -> JobSettings:
+    """The remembered settings (defaults for anything missing or unreadable)."""
+    qs = qs or QSettings()
+    defaults = JobSettings()
+    values = {}
+    qs.beginGroup(GROUP)
+    try:
+        for f in dataclasses.fields(JobSettings):
+            raw = qs.value(f.name, None)
+            if raw is None:
+                continue
+            try:
+                values[f.name] = type(getattr(defaults, f.name))(raw)
+            except (TypeError, ValueError):
+                pass
+    finally:
+        qs.endGroup()
+    return JobSettings(**values).validated()
+
+
+def save_settings(settings: JobSettings, qs: QSettings | None = None) -> None:
+    qs = qs or QSettings()
+    qs.beginGroup(GROUP)
+    for k, v in dataclasses.asdict(settings).items():
+        qs.setValue(k, v)
+    qs.endGroup()
+    qs.sync()

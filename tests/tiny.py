@@ -1,0 +1,30 @@
+"""Tiny randomly initialised models for tests (until and beside the shipped weights).
+
+DCGAN's N(0, 0.02) initialisation makes an untrained G output almost the same flat grey for
+every z, which is useless for testing a search; He-initialised weights give varied images.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from inpaint_gui.core.models import DCGANConfig, build_models
+from inpaint_gui.core.weights import LoadedModel, model_from_modules
+
+
+def tiny_model(resolution: int = 32, nz: int = 16, width: int = 8, seed: int = 0) -> LoadedModel:
+    config = DCGANConfig(resolution=resolution, nz=nz, ngf=width, ndf=width)
+    g, d = build_models(config, seed=seed)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        for net in (g, d):
+            for m in net.modules():
+                if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+                    nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+        last = g.main[-2]  # the final ConvTranspose2d, before tanh
+        with torch.no_grad():
+            g.eval()
+            probe = g(torch.rand(16, nz) * 2 - 1)  # (16, 3, S, S)
+            last.weight.mul_(0.6 / probe.std().clamp_min(1e-6))  # spread outputs over [-1, 1]
+    return model_from_modules(g, d, name=f"tiny{resolution}")
