@@ -1,0 +1,116 @@
+"""The ``inpaint-gui`` command end to end, in a subprocess, on small images."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from inpaint_gui.core.weights import save_model
+from tests.tiny import tiny_model
+
+
+def cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "inpaint_gui", *map(str, args)], capture_output=True, text=True,
+                          timeout=300, cwd=cwd)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cli")
+    m = tiny_model(resolution=32, nz=16, width=8)
+    save_model(d / "tiny", m.generator, m.discriminator, {"name": "tiny"})
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:60, :80]
+    image = np.clip(np.stack([xx * 3, yy * 3, xx + yy], -1) + rng.normal(0, 4, (60, 80, 3)), 0, 255).astype(np.uint8)
+    Image.fromarray(image).save(d / "photo.png")
+    mask = np.zeros((60, 80), np.uint8)
+    mask[20:35, 30:50] = 255
+    Image.fromarray(mask).save(d / "mask.png")
+    Image.fromarray(np.zeros((60, 80), np.uint8)).save(d / "empty.png")
+    Image.fromarray(mask[:50]).save(d / "small_mask.png")
+    (d / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    return d, image, mask > 0
+
+
+FAST = ["--iterations", "15", "--restarts", "2", "--device", "cpu", "--quiet"]
+
+
+def test_run_writes_the_result_and_a_summary(files):
+    d, image, mask = files
+    r = cli("run", d / "photo.png", "--mask", d / "mask.png", "-o", d / "out.png", "--model", d / "tiny", *FAST,
+            "--json", "--candidates", d / "cands")
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)
+    assert summary["windows"][0]["iterations"] == 15 and summary["model"] == "tiny"
+    assert len(summary["windows"][0]["total"]) == 2
+    out = np.asarray(Image.open(d / "out.png"))
+    assert np.array_equal(out[~mask], image[~mask]) and not np.array_equal(out[mask], image[mask])
+    assert sorted(p.name for p in (d / "cands").iterdir()) == [
+        "window0_restart0.png", "window0_restart0_fill.png", "window0_restart1.png", "window0_restart1_fill.png"]
+
+
+def test_run_paste_jpeg_and_window(files):
+    d, image, mask = files
+    r = cli("run", d / "photo.png", "--mask", d / "mask.png", "-o", d / "out.jpg", "--model", d / "tiny", *FAST,
+            "--blend", "paste", "--window", "20,10,45", "--quality", "80")
+    assert r.returncode == 0, r.stderr
+    assert Image.open(d / "out.jpg").format == "JPEG"
+
+
+@pytest.mark.parametrize("case,needle", [
+    (["run", "{d}/missing.png", "--mask", "{d}/mask.png", "-o", "{d}/o.png"], "no such file"),
+    (["run", "{d}/corrupt.png", "--mask", "{d}/mask.png", "-o", "{d}/o.png"], "corrupt.png"),
+    (["run", "{d}/photo.png", "--mask", "{d}/small_mask.png", "-o", "{d}/o.png"], "is 80x50 but the photo is 80x60"),
+    (["run", "{d}/photo.png", "--mask", "{d}/empty.png", "-o", "{d}/o.png"], "mask is empty"),
+    (["run", "{d}/photo.png", "--mask", "{d}/mask.png", "-o", "{d}/o.png", "--model", "nosuchmodel"], "unknown model"),
+    (["run", "{d}/photo.png", "--mask", "{d}/mask.png", "-o", "{d}/photo.png", "--model", "{d}/tiny"], "refusing to overwrite"),
+    (["run", "{d}/photo.png", "--mask", "{d}/mask.png", "-o", "{d}/nodir/o.png"], "does not exist"),
+    (["run", "{d}/photo.png", "--mask", "{d}/mask.png", "-o", "{d}/o.gifx"], "unsupported file type"),
+    (["run", "{d}/photo.png", "--mask", "{d}/mask.png", "-o", "{d}/o.png", "--model", "{d}/tiny",
+      "--window", "32,21,10"], "whole window"),
+    (["run", "{d}/photo.png", "--mask", "{d}/mask.png", "-o", "{d}/o.png", "--model", "{d}/tiny",
+      "--window", "0,0,10"], "contains no hole pixel"),
+    (["run", "{d}/photo.png", "--mask", "{d}/mask.png", "-o", "{d}/o.png", "--model", "{d}/tiny",
+      "--window", "50,50,40"], "window"),
+    (["run", "{d}/photo.png", "--mask", "{d}/mask.png", "-o", "{d}/o.png", "--weighting", "importance",
+      "--weight-window", "4"], "weight_window"),
+])
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(files, case, needle):
+    d, *_ = files
+    before = sorted(p.name for p in d.iterdir())
+    r = cli(*[a.format(d=d) for a in case], "--device", "cpu")
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("inpaint-gui: error:") and needle in lines[0], r.stderr
+    assert "Traceback" not in r.stderr
+    assert sorted(p.name for p in d.iterdir()) == before
+    assert np.array_equal(np.asarray(Image.open(d / "photo.png")), files[1])
+
+
+def test_cuda_without_gpu_is_a_clear_error(files):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    d, *_ = files
+    r = cli("run", d / "photo.png", "--mask", d / "mask.png", "-o", d / "o.png", "--device", "cuda")
+    assert r.returncode == 2 and "no usable NVIDIA GPU" in r.stderr
+
+
+def test_corrupt_weights_are_refused(files, tmp_path):
+    d, *_ = files
+    import shutil
+
+    shutil.copytree(d / "tiny", tmp_path / "broken")
+    (tmp_path / "broken" / "generator.pt").write_bytes(b"garbage")
+    r = cli("run", d / "photo.png", "--mask", d / "mask.png", "-o", tmp_path / "o.png", "--model", tmp_path / "broken", *FAST)
+    assert r.returncode == 2 and "sha256 mismatch" in r.stderr
+
+
+def test_version_and_help():
+    assert cli("--version").stdout.startswith("inpaint-gui ")
+    r = cli("run", "--help")
+    assert r.returncode == 0 and "--weighting" in r.stdout and "--candidates" in r.stdout
