@@ -118,22 +118,73 @@ def check_inputs(model: LoadedModel, image: np.ndarray, mask: np.ndarray) -> Non
 
 
 class _Objective:
-    """Per-restart losses for a batch of latents; D is skipped entirely when lam == 0."""
+    """Per-restart losses for B images x K restarts; D is skipped entirely when lam == 0."""
 
     def __init__(self, model: LoadedModel, target: torch.Tensor, weights: torch.Tensor, lam: float):
         self.g, self.d = model.generator, model.discriminator
-        self.target = target  # (1, 3, S, S)
-        self.weights = weights  # (1, 1, S, S)
+        self.target = target[:, None]  # (B, 1, 3, S, S)
+        self.weights = weights[:, None]  # (B, 1, 1, S, S)
         self.lam = lam
 
     def __call__(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        fake = self.g(z)  # (K, 3, S, S)
-        contextual = (self.weights * (fake - self.target)).abs().flatten(1).sum(1)  # (K,)
+        b = self.target.shape[0]
+        fake = self.g(z)  # (B*K, 3, S, S), image-major
+        fake_bk = fake.view(b, -1, *fake.shape[1:])  # (B, K, 3, S, S)
+        contextual = (self.weights * (fake_bk - self.target)).abs().flatten(2).sum(2)  # (B, K)
         if self.lam > 0:
-            perceptual = -F.softplus(self.d(fake))  # (K,) log(1 - sigmoid(logit)), stable
+            perceptual = -F.softplus(self.d(fake)).view(b, -1)  # (B, K) log(1 - sigmoid(logit)), stable
         else:
             perceptual = torch.zeros_like(contextual)
         return fake, contextual, perceptual, contextual + self.lam * perceptual
+
+
+class _Search:
+    """State of one search over B images x K restarts: z, Adam, and the best z seen per restart."""
+
+    def __init__(self, model: LoadedModel, images: np.ndarray, masks: np.ndarray, settings: SearchSettings):
+        settings.validate()
+        for image, mask in zip(images, masks):
+            check_inputs(model, image, mask)
+        self.device = device = resolve_device(settings.device)
+        freeze(model)
+        if model.device != device:
+            model.to(device)
+        self.settings = settings
+        b, k, nz = len(images), settings.restarts, model.config.nz
+        self.shape = (b, k)
+        gen = torch.Generator(device="cpu").manual_seed(settings.seed)
+        z = torch.stack([torch.rand(k, nz, generator=gen) for _ in range(b)]).view(b * k, nz) * 2 - 1  # U[-1, 1]
+        self.z = z.to(device).requires_grad_(True)  # (B*K, nz)
+        target = torch.cat([image_to_tensor(im, device) for im in images])  # (B, 3, S, S)
+        w = np.stack([context_weights(m, settings.weighting, settings.weight_window) for m in masks])  # (B, S, S)
+        self.objective = _Objective(model, target, torch.from_numpy(w).to(device)[:, None], settings.lam)
+        self.optimizer = torch.optim.Adam([self.z], lr=settings.lr, betas=(settings.beta1, 0.999))
+        self.best_total = torch.full((b, k), float("inf"), device=device)
+        self.best_z = self.z.detach().clone()  # (B*K, nz)
+        self.iteration = 0
+
+    def step(self):
+        """One Adam step on z; returns (fake (B*K, 3, S, S), contextual, perceptual, total (B, K)) of
+        the z before the step, which is also the z recorded as best where it improved."""
+        with torch.enable_grad():
+            fake, contextual, perceptual, total = self.objective(self.z)
+            self.optimizer.zero_grad(set_to_none=True)
+            total.sum().backward()  # restarts are independent: the sum's gradient is per-z
+        with torch.no_grad():
+            total_d = total.detach()
+            improved = total_d < self.best_total  # (B, K)
+            self.best_total = torch.where(improved, total_d, self.best_total)
+            flat = improved.flatten()
+            self.best_z[flat] = self.z.detach()[flat]
+            self.optimizer.step()
+            self.z.clamp_(-1.0, 1.0)
+        self.iteration += 1
+        return fake, contextual, perceptual, total
+
+    @torch.no_grad()
+    def final(self):
+        """(fake (B*K, 3, S, S), contextual, perceptual, total (B, K)) of the best z per restart."""
+        return self.objective(self.best_z)
 
 
 def latent_search(model: LoadedModel, image: np.ndarray, mask: np.ndarray, settings: SearchSettings = SearchSettings(),
@@ -143,71 +194,66 @@ def latent_search(model: LoadedModel, image: np.ndarray, mask: np.ndarray, setti
     Yields progress steps; the last one (``done=True``) holds previews and latents of the best
     z seen for each restart. Closing the generator or setting ``cancel`` stops it early.
     """
-    settings.validate()
-    check_inputs(model, image, mask)
-    device = resolve_device(settings.device)
-    freeze(model)
-    if model.device != device:
-        model.to(device)
-    k, nz = settings.restarts, model.config.nz
-    gen = torch.Generator(device="cpu").manual_seed(settings.seed)
-    z = (torch.rand(k, nz, generator=gen) * 2 - 1).to(device).requires_grad_(True)  # (K, nz) ~ U[-1, 1]
-    target = image_to_tensor(image, device)  # (1, 3, S, S)
-    weights = torch.from_numpy(context_weights(mask, settings.weighting, settings.weight_window)).to(device)[None, None]
-    objective = _Objective(model, target, weights, settings.lam)
-    optimizer = torch.optim.Adam([z], lr=settings.lr, betas=(settings.beta1, 0.999))
-    best_total = torch.full((k,), float("inf"), device=device)
-    best_z = z.detach().clone()  # (K, nz)
-
-    start = time.perf_counter()
-    last_preview = start
+    search = _Search(model, image[None], mask[None], settings)
+    start = last_preview = time.perf_counter()
     stopped = False
-    iteration = 0
-    losses = None
     try:
-        while iteration < settings.iterations:
+        while search.iteration < settings.iterations:
             if cancel is not None and cancel.is_set():
                 stopped = True
                 break
-            with torch.enable_grad():
-                fake, contextual, perceptual, total = objective(z)
-                optimizer.zero_grad(set_to_none=True)
-                total.sum().backward()  # restarts are independent: the sum's gradient is per-z
-            with torch.no_grad():
-                improved = total.detach() < best_total
-                best_total = torch.where(improved, total.detach(), best_total)
-                best_z[improved] = z.detach()[improved]
-                optimizer.step()
-                z.clamp_(-1.0, 1.0)
-            iteration += 1
-            losses = (contextual, perceptual, total)
+            fake, contextual, perceptual, total = search.step()
             now = time.perf_counter()
-            due = iteration % max(1, settings.preview_every) == 0 or now - last_preview >= settings.preview_seconds
-            if due and iteration < settings.iterations:
+            it = search.iteration
+            due = it % max(1, settings.preview_every) == 0 or now - last_preview >= settings.preview_seconds
+            if due and it < settings.iterations:
                 last_preview = now
-                yield _step(iteration, settings, losses, best_total, tensor_to_images(fake), now - start)
+                yield SearchStep(it, settings.iterations, _numpy(contextual[0]), _numpy(perceptual[0]), _numpy(total[0]),
+                                 int(torch.argmin(search.best_total[0])), tensor_to_images(fake), now - start)
     except GeneratorExit:
         return  # the consumer closed us: nothing more may be yielded
-    yield _final_step(objective, best_z, iteration, settings, start, stopped)
+    fake, contextual, perceptual, total = search.final()
+    yield SearchStep(search.iteration, settings.iterations, _numpy(contextual[0]), _numpy(perceptual[0]),
+                     _numpy(total[0]), int(torch.argmin(total[0])), tensor_to_images(fake), time.perf_counter() - start,
+                     done=True, latents=search.best_z.float().cpu().numpy().copy(), cancelled=stopped)
+
+
+@dataclass
+class BatchResult:
+    fills: np.ndarray  # uint8 (B, K, S, S, 3): G(best z) of every restart
+    total: np.ndarray  # float64 (B, K)
+    contextual: np.ndarray  # float64 (B, K)
+    best: np.ndarray  # int (B,): the restart with the lowest total, per image
+    iterations: int
+    seconds: float
+
+    @property
+    def best_fills(self) -> np.ndarray:
+        """uint8 (B, S, S, 3): the best restart's fill for each image."""
+        return self.fills[np.arange(len(self.best)), self.best]
+
+
+def search_batch(model: LoadedModel, images: np.ndarray, masks: np.ndarray, settings: SearchSettings = SearchSettings(),
+                 cancel: threading.Event | None = None) -> BatchResult:
+    """The same search for B images at once (B x K latents in one batch): for evaluation.
+
+    images: uint8 (B, S, S, 3); masks: bool (B, S, S). Image b takes the b-th block of K draws
+    from the seeded generator, so image 0 starts exactly as ``latent_search`` would; every z
+    follows its own trajectory (Adam is element-wise), whatever the other images are.
+    """
+    start = time.perf_counter()
+    search = _Search(model, images, masks, settings)
+    while search.iteration < settings.iterations and not (cancel is not None and cancel.is_set()):
+        search.step()
+    fake, contextual, _, total = search.final()
+    b, k = search.shape
+    fills = tensor_to_images(fake).reshape(b, k, *fake.shape[2:], 3)
+    return BatchResult(fills, _numpy(total), _numpy(contextual), _numpy(total).argmin(1), search.iteration,
+                       time.perf_counter() - start)
 
 
 def _numpy(t: torch.Tensor) -> np.ndarray:
     return t.detach().double().cpu().numpy().copy()
-
-
-def _step(iteration, settings, losses, best_total, previews, elapsed) -> SearchStep:
-    contextual, perceptual, total = losses
-    return SearchStep(iteration, settings.iterations, _numpy(contextual), _numpy(perceptual), _numpy(total),
-                      int(torch.argmin(best_total)), previews, elapsed)
-
-
-@torch.no_grad()
-def _final_step(objective, best_z, iteration, settings, start, stopped) -> SearchStep:
-    fake, contextual, perceptual, total = objective(best_z)  # the losses of the kept latents
-    step = SearchStep(iteration, settings.iterations, _numpy(contextual), _numpy(perceptual), _numpy(total),
-                      int(torch.argmin(total)), tensor_to_images(fake), time.perf_counter() - start, done=True,
-                      latents=best_z.detach().float().cpu().numpy().copy(), cancelled=stopped)
-    return step
 
 
 def run_search(model: LoadedModel, image: np.ndarray, mask: np.ndarray, settings: SearchSettings = SearchSettings(),

@@ -147,3 +147,17 @@ def test_cuda_matches_cpu_closely(model, target):
     gpu = run_search(model, target, centre_hole(), SearchSettings(**{**s.__dict__, "device": "cuda"}))
     model.to(torch.device("cpu"))
     assert np.abs(cpu.latents - gpu.latents).max() < 0.05
+
+
+def test_batch_search_matches_single_searches(model, target):
+    other = np.ascontiguousarray(target[::-1])
+    masks = np.stack([centre_hole(), centre_hole(32, 4, 20)])
+    s = SearchSettings(iterations=25, restarts=2, device="cpu", lr=0.05)
+    from inpaint_gui.core.search import search_batch
+
+    batch = search_batch(model, np.stack([target, other]), masks, s)
+    single = run_search(model, target, masks[0], s)
+    assert batch.fills.shape == (2, 2, 32, 32, 3) and batch.iterations == 25
+    np.testing.assert_allclose(batch.total[0], single.total, rtol=1e-3)
+    assert np.abs(batch.fills[0].astype(int) - single.previews.astype(int)).max() <= 2
+    assert np.array_equal(batch.best, batch.total.argmin(1))
