@@ -1,0 +1,202 @@
+"""The papers' experiments: corrupt face images, fill them with each method, measure.
+
+Images are evaluated at the model's resolution (the paper's 64x64 setting), so a window is
+the whole image. The latent-search methods run many images in one batched search
+(images x restarts latents at once); results are the best restart per image, composed with
+Poisson blending (``full``, ``plain``, ``importance``, ``lam0``) or pasted (``paste``).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from inpaint_gui.core.masks import make_mask
+from inpaint_gui.core.metrics import all_metrics
+from inpaint_gui.core.pipeline import compose
+from inpaint_gui.core.search import SearchSettings, search_batch
+
+SEARCH_METHODS = ("full", "paste", "lam0", "plain", "importance")
+BASELINE_METHODS = ("harmonic", "tv", "nn")
+METHODS = SEARCH_METHODS + BASELINE_METHODS
+METHOD_LABELS = {
+    "full": "latent search + Poisson (ours)", "paste": "latent search, pasted (no Poisson)",
+    "lam0": "no perceptual term (lambda = 0)", "plain": "plain weighting (W = M)",
+    "importance": "importance weighting", "harmonic": "harmonic (Laplace) fill",
+    "tv": "total-variation inpainting", "nn": "nearest training face (pasted)",
+}
+METRIC_KEYS = ("l1", "psnr", "ssim", "l1_hole", "psnr_hole", "ssim_hole")
+
+
+def search_variant(method: str, settings: SearchSettings) -> tuple[SearchSettings, str]:
+    """The search settings and the blend a latent-search method uses."""
+    if method == "full":
+        return settings, "poisson"
+    if method == "paste":
+        return settings, "paste"
+    if method == "lam0":
+        return replace(settings, lam=0.0), "poisson"
+    if method in ("plain", "importance"):
+        return replace(settings, weighting=method), "poisson"
+    raise ValueError(method)
+
+
+def load_eval_images(folder: Path, size: int, n: int | None = None, skip: int = 0) -> tuple[list[str], np.ndarray]:
+    """The images of ``folder`` sorted by name, from number ``skip`` on, at most ``n``; uint8 (N, S, S, 3)."""
+    from PIL import Image
+
+    from inpaint_gui.core.dataset import list_images, square_resize
+    from inpaint_gui.core.errors import InpaintError
+
+    files = list_images(folder)[skip:]
+    files = files[:n] if n else files
+    if not files:
+        raise InpaintError(f"{folder}: no images to evaluate")
+    images = []
+    for p in files:
+        try:
+            with Image.open(p) as im:
+                images.append(square_resize(im, size))
+        except OSError as exc:
+            raise InpaintError(f"cannot read {p}: {exc}") from None
+    return [p.name for p in files], np.stack(images)
+
+
+def nearest_neighbour_fill(images: np.ndarray, masks: np.ndarray, train: np.ndarray, chunk: int = 2048) -> np.ndarray:
+    """For each image, the training image closest on the known pixels (L2) pastes its hole."""
+    n = len(images)
+    y = images.reshape(n, -1).astype(np.float32)  # (N, P)
+    known = np.repeat(~masks.reshape(n, -1, 1), 3, axis=2).reshape(n, -1).astype(np.float32)  # (N, P)
+    best_d = np.full(n, np.inf)
+    best_i = np.zeros(n, int)
+    for start in range(0, len(train), chunk):
+        t = train[start:start + chunk].reshape(-1, y.shape[1]).astype(np.float32)  # (T, P)
+        # sum_known (t - y)^2 = (t^2) . known - 2 t . (known * y) + const(y)
+        d = (t * t) @ known.T - 2.0 * t @ (known * y).T  # (T, N)
+        i = d.argmin(0)
+        better = d[i, np.arange(n)] < best_d
+        best_d[better] = d[i, np.arange(n)][better]
+        best_i[better] = start + i[better]
+    out = images.copy()
+    out[masks] = train[best_i][masks]
+    return out
+
+
+def baseline_fill(method: str, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    from inpaint_gui.core import baselines
+
+    if method == "harmonic":
+        return baselines.harmonic_fill(image, mask)
+    if method == "tv":
+        return baselines.tv_fill(image, mask)
+    raise ValueError(method)
+
+
+@dataclass
+class EvalResult:
+    names: list[str]
+    rows: list[dict] = field(default_factory=list)  # one per (mask, method, image)
+    figures: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)  # mask -> method -> uint8 (F, S, S, 3)
+    seconds: dict[tuple[str, str], float] = field(default_factory=dict)  # (mask, method) -> seconds per image
+
+    def summary(self) -> list[dict]:
+        """Mean and standard error of every metric per (mask, method), in run order."""
+        groups: dict[tuple[str, str], list[dict]] = {}
+        for r in self.rows:
+            groups.setdefault((r["mask"], r["method"]), []).append(r)
+        out = []
+        for (mask, method), rows in groups.items():
+            entry = {"mask": mask, "method": method, "n": len(rows),
+                     "seconds_per_image": round(self.seconds.get((mask, method), float("nan")), 4)}
+            for k in METRIC_KEYS:
+                vals = np.array([r[k] for r in rows], float)
+                vals = vals[np.isfinite(vals)]
+                mean = float(vals.mean()) if len(vals) else float("nan")
+                se = float(vals.std(ddof=1) / math.sqrt(len(vals))) if len(vals) > 1 else 0.0
+                entry[k], entry[k + "_se"] = round(mean, 4), round(se, 4)
+            out.append(entry)
+        return out
+
+
+def evaluate(model, images: np.ndarray, names: list[str], mask_kinds: list[str], methods: list[str],
+             settings: SearchSettings, seed: int = 0, irregular_files: list[Path] | None = None,
+             train_images: np.ndarray | None = None, batch: int = 64, n_figure: int = 6,
+             on_progress: Callable[[str], None] | None = None, result: EvalResult | None = None) -> EvalResult:
+    """Run every (mask kind, method) on every image; ``result`` gathers rows as they finish,
+    so an interrupted run keeps what completed."""
+    size = images.shape[1]
+    result = result or EvalResult(names)
+    say = on_progress or (lambda msg: None)
+    for kind in mask_kinds:
+        masks = np.stack([make_mask(kind, size, seed, i, irregular_files) for i in range(len(images))])  # (N, S, S)
+        corrupted = images.copy()
+        corrupted[masks] = 0
+        figs = result.figures.setdefault(kind, {})
+        figs["original"], figs["corrupted"] = images[:n_figure], _show_holes(images[:n_figure], masks[:n_figure])
+        fills_cache: dict[tuple, np.ndarray] = {}
+        for method in methods:
+            t0 = time.perf_counter()
+            if method in SEARCH_METHODS:
+                variant, blend = search_variant(method, settings)
+                key = (variant.lam, variant.weighting)
+                if key not in fills_cache:  # "full" and "paste" share one search
+                    fills = []
+                    for start in range(0, len(images), batch):
+                        say(f"{kind}: search {key} images {start + 1}-{min(start + batch, len(images))} of {len(images)}")
+                        br = search_batch(model, corrupted[start:start + batch], masks[start:start + batch], variant)
+                        fills.append(br.best_fills)
+                    fills_cache[key] = (np.concatenate(fills), time.perf_counter() - t0)
+                fills, search_seconds = fills_cache[key]
+                t0 = time.perf_counter() - search_seconds  # a shared search counts for every method using it
+                outputs = np.stack([compose(c, m, (0, 0, size), f, blend) for c, m, f in zip(corrupted, masks, fills)])
+            elif method == "nn":
+                if train_images is None:
+                    raise ValueError("the nn method needs training images (--train-images)")
+                outputs = nearest_neighbour_fill(corrupted, masks, train_images)
+            else:
+                say(f"{kind}: {method}")
+                outputs = np.stack([baseline_fill(method, c, m) for c, m in zip(corrupted, masks)])
+            elapsed = time.perf_counter() - t0
+            result.seconds[(kind, method)] = elapsed / len(images)
+            for i, (out, truth, m) in enumerate(zip(outputs, images, masks)):
+                result.rows.append({"mask": kind, "method": method, "image": names[i], **all_metrics(out, truth, m)})
+            figs[method] = outputs[:n_figure]
+    return result
+
+
+def _show_holes(images: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    shown = images.copy()
+    shown[masks] = 255
+    return shown
+
+
+def figure(columns: dict[str, np.ndarray], pad: int = 2) -> np.ndarray:
+    """Rows = images, columns = original | corrupted | methods; uint8 (H, W, 3), white gaps."""
+    cols = list(columns.values())
+    n, s = cols[0].shape[:2]
+    grid = np.full((n * (s + pad) + pad, len(cols) * (s + pad) + pad, 3), 255, np.uint8)
+    for c, ims in enumerate(cols):
+        for r, im in enumerate(ims):
+            grid[pad + r * (s + pad): pad + r * (s + pad) + s, pad + c * (s + pad): pad + c * (s + pad) + s] = im
+    return grid
+
+
+def table_markdown(summary: list[dict]) -> str:
+    """One table per mask kind: methods as rows, metrics (mean +- standard error) as columns."""
+    lines = []
+    for kind in dict.fromkeys(e["mask"] for e in summary):
+        lines += [f"### {kind}", "",
+                  "| method | L1 % | PSNR dB | SSIM | L1 % (hole) | PSNR dB (hole) | SSIM (hole) | s / image |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for e in (e for e in summary if e["mask"] == kind):
+            cells = [f"{e[k]:.2f} ± {e[k + '_se']:.2f}" if "ssim" not in k else f"{e[k]:.3f} ± {e[k + '_se']:.3f}"
+                     for k in METRIC_KEYS]
+            lines.append(f"| {METHOD_LABELS.get(e['method'], e['method'])} | " + " | ".join(cells)
+                         + f" | {e['seconds_per_image']:.3f} |")
+        lines.append("")
+    return "\n".join(lines)

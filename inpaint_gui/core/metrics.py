@@ -1,0 +1,76 @@
+"""Image quality metrics of the papers' tables: L1 (% of range), PSNR (dB), SSIM.
+
+SSIM follows Wang et al. (2004) as most tables compute it: a Gaussian window of 11 taps with
+sigma 1.5, K1 = 0.01, K2 = 0.03, data range 255, population (not sample) covariances,
+per channel, averaged. ``where`` restricts the mean to some pixels (e.g. the hole); the SSIM
+map itself is always computed on the whole image, so the hole's SSIM sees its context.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.ndimage import gaussian_filter
+
+SSIM_SIGMA = 1.5
+SSIM_RADIUS = 5  # 11 taps
+K1, K2, DATA_RANGE = 0.01, 0.03, 255.0
+
+
+def _pair(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if a.shape != b.shape:
+        raise ValueError(f"shapes differ: {a.shape} vs {b.shape}")
+    return a.astype(np.float64), b.astype(np.float64)
+
+
+def _mean_over(values: np.ndarray, where: np.ndarray | None) -> float:
+    """Mean of (H, W[, C]) values over the pixels where ``where`` (H, W) is True."""
+    if where is None:
+        return float(values.mean())
+    if not where.any():
+        return float("nan")
+    return float(values[where].mean())
+
+
+def l1_percent(a: np.ndarray, b: np.ndarray, where: np.ndarray | None = None) -> float:
+    """Mean absolute difference as a percentage of the 0-255 range."""
+    a, b = _pair(a, b)
+    return 100.0 * _mean_over(np.abs(a - b), where) / DATA_RANGE
+
+
+def psnr(a: np.ndarray, b: np.ndarray, where: np.ndarray | None = None) -> float:
+    """Peak signal-to-noise ratio in dB (inf for identical images)."""
+    a, b = _pair(a, b)
+    mse = _mean_over((a - b) ** 2, where)
+    if mse == 0:
+        return float("inf")
+    return float(10.0 * np.log10(DATA_RANGE**2 / mse))
+
+
+def ssim_map(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per-pixel SSIM, float64 (H, W, C) for colour or (H, W) for grey images."""
+    a, b = _pair(a, b)
+    spatial = (SSIM_SIGMA, SSIM_SIGMA) + (0,) * (a.ndim - 2)
+
+    def blur(x: np.ndarray) -> np.ndarray:
+        return gaussian_filter(x, sigma=spatial, truncate=SSIM_RADIUS / SSIM_SIGMA, mode="reflect")
+
+    mu_a, mu_b = blur(a), blur(b)
+    var_a = blur(a * a) - mu_a**2
+    var_b = blur(b * b) - mu_b**2
+    cov = blur(a * b) - mu_a * mu_b
+    c1, c2 = (K1 * DATA_RANGE) ** 2, (K2 * DATA_RANGE) ** 2
+    return ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))
+
+
+def ssim(a: np.ndarray, b: np.ndarray, where: np.ndarray | None = None) -> float:
+    """Mean SSIM over the image (or over ``where``), averaged over channels."""
+    return _mean_over(ssim_map(a, b), where)
+
+
+def all_metrics(result: np.ndarray, truth: np.ndarray, hole: np.ndarray) -> dict[str, float]:
+    """L1, PSNR and SSIM over the whole image and over the hole."""
+    return {
+        "l1": l1_percent(result, truth), "psnr": psnr(result, truth), "ssim": ssim(result, truth),
+        "l1_hole": l1_percent(result, truth, hole), "psnr_hole": psnr(result, truth, hole),
+        "ssim_hole": ssim(result, truth, hole),
+    }
