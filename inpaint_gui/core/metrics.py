@@ -2,7 +2,7 @@
 
 SSIM follows Wang et al. (2004) as most tables compute it: a Gaussian window of 11 taps with
 sigma 1.5, K1 = 0.01, K2 = 0.03, data range 255, population (not sample) covariances,
-per channel, averaged. ``where`` restricts the mean to some pixels (e.g. the hole); the SSIM
+per channel, averaged; the whole-image mean leaves out the 5-pixel border. ``where`` restricts the mean to some pixels (e.g. the hole); the SSIM
 map itself is always computed on the whole image, so the hole's SSIM sees its context.
 """
 
@@ -63,8 +63,15 @@ def ssim_map(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def ssim(a: np.ndarray, b: np.ndarray, where: np.ndarray | None = None) -> float:
-    """Mean SSIM over the image (or over ``where``), averaged over channels."""
-    return _mean_over(ssim_map(a, b), where)
+    """Mean SSIM averaged over channels: over the image's valid region (the map without a
+    5-pixel border, as Wang et al.'s reference code and scikit-image compute it), or over the
+    pixels of ``where`` (the map is reflect-padded there, so holes at the border count too)."""
+    smap = ssim_map(a, b)
+    if where is None:
+        r = SSIM_RADIUS
+        if min(smap.shape[:2]) > 2 * r:
+            smap = smap[r:-r, r:-r]
+    return _mean_over(smap, where)
 
 
 def all_metrics(result: np.ndarray, truth: np.ndarray, hole: np.ndarray) -> dict[str, float]:
