@@ -1,0 +1,167 @@
+"""Benchmarks behind ``inpaint-gui bench``: every figure next to a reference from the same run.
+
+- the machine's float32 matrix-product rate (the ceiling for convolutions lowered to GEMM);
+- latent-search throughput (restart-iterations per second, achieved GFLOP/s) of the project's
+  search against the textbook PyTorch loop on the same model;
+- Poisson blending against a direct sparse solve and OpenCV (``bench_poisson``);
+- the end-to-end ``run`` on the bundled sample: seconds and peak memory.
+"""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from inpaint_gui.core.search import SearchSettings, _Search
+from inpaint_gui.core.weights import LoadedModel
+
+
+def _timed(fn, min_seconds: float, warmup: int = 2, max_reps: int = 10_000) -> tuple[float, int]:
+    """(seconds per call, calls) after ``warmup`` calls, repeating until ``min_seconds`` pass."""
+    for _ in range(warmup):
+        fn()
+    reps, start = 0, time.perf_counter()
+    while reps < max_reps:
+        fn()
+        reps += 1
+        if time.perf_counter() - start >= min_seconds:
+            break
+    return (time.perf_counter() - start) / reps, reps
+
+
+def matmul_gflops(n: int = 1024, min_seconds: float = 1.0, device: torch.device = torch.device("cpu")) -> float:
+    """Sustained float32 GEMM rate of this machine (all threads torch uses)."""
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+
+    def mm():
+        a @ b
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    seconds, _ = _timed(mm, min_seconds)
+    return 2 * n**3 / seconds / 1e9
+
+
+def forward_flops(model: LoadedModel) -> float:
+    """FLOPs of one G forward plus one D forward for a single image (2 per multiply-add)."""
+    macs = 0
+
+    def hook(module, inputs, output):
+        nonlocal macs
+        if isinstance(module, nn.ConvTranspose2d):
+            x = inputs[0]
+            macs += x.shape[1] * module.out_channels * module.kernel_size[0] * module.kernel_size[1] * x.shape[2] * x.shape[3]
+        elif isinstance(module, nn.Conv2d):
+            macs += module.in_channels * output.shape[1] * module.kernel_size[0] * module.kernel_size[1] * output.shape[2] * output.shape[3]
+
+    handles = [m.register_forward_hook(hook) for net in (model.generator, model.discriminator) for m in net.modules()
+               if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
+    try:
+        with torch.no_grad():
+            device = model.device
+            model.discriminator(model.generator(torch.zeros(1, model.config.nz, device=device)))
+    finally:
+        for h in handles:
+            h.remove()
+    return 2.0 * macs
+
+
+def iteration_flops(model: LoadedModel) -> float:
+    """One search iteration per restart: G and D forward, and the backward into z, which costs
+    about one more forward (input gradients only). 0.84 GFLOP for the paper's ngf = ndf = 64."""
+    return 2.0 * forward_flops(model)
+
+
+def _problem(model: LoadedModel, batch: int, seed: int = 0):
+    s = model.config.resolution
+    rng = np.random.default_rng(seed)
+    image = rng.integers(0, 256, (s, s, 3)).astype(np.uint8)
+    mask = np.zeros((s, s), bool)
+    mask[s // 4: 3 * s // 4, s // 4: 3 * s // 4] = True
+    return image, mask
+
+
+def reference_loop(model: LoadedModel, image: np.ndarray, mask: np.ndarray, restarts: int, lam: float, device):
+    """The textbook loop: weights left trainable (their gradients computed and thrown away)."""
+    g, d = model.generator, model.discriminator
+    for p in list(g.parameters()) + list(d.parameters()):
+        p.requires_grad_(True)
+    target = torch.from_numpy(image).to(device).permute(2, 0, 1)[None].float() / 127.5 - 1
+    m = torch.from_numpy(~mask).to(device).float()[None, None]
+    z = (torch.rand(restarts, model.config.nz, device=device) * 2 - 1).requires_grad_(True)
+    opt = torch.optim.Adam([z], lr=0.01)
+
+    def step():
+        opt.zero_grad()
+        fake = g(z)
+        contextual = (m * (fake - target)).abs().flatten(1).sum(1)
+        perceptual = -F.softplus(d(fake))
+        (contextual + lam * perceptual).sum().backward()
+        opt.step()
+        with torch.no_grad():
+            z.clamp_(-1, 1)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    return step
+
+
+def search_throughput(model: LoadedModel, batches=(1, 8, 32, 64), lam: float = 0.003, device: str = "cpu",
+                      min_seconds: float = 2.0) -> list[dict]:
+    """Restart-iterations per second and GFLOP/s, project search vs the reference loop."""
+    from inpaint_gui.core.weights import freeze
+
+    dev = torch.device(device)
+    model.to(dev)
+    flops = iteration_flops(model)
+    rows = []
+    for batch in batches:
+        image, mask = _problem(model, batch)
+        ref = reference_loop(model, image, mask, batch, lam, dev)
+        ref_s, _ = _timed(ref, min_seconds)
+        freeze(model)
+        search = _Search(model, image[None], mask[None], SearchSettings(restarts=batch, lam=lam, device=device))
+
+        def ours():
+            search.step()
+            if dev.type == "cuda":
+                torch.cuda.synchronize()
+
+        ours_s, _ = _timed(ours, min_seconds)
+        rows.append({"device": device, "batch": batch,
+                     "ours_restart_it_s": round(batch / ours_s, 1), "reference_restart_it_s": round(batch / ref_s, 1),
+                     "ours_gflops": round(batch * flops / ours_s / 1e9, 1),
+                     "reference_gflops": round(batch * flops / ref_s / 1e9, 1),
+                     "speedup": round(ref_s / ours_s, 2)})
+    freeze(model)
+    return rows
+
+
+def end_to_end_run(repo: Path, extra: list[str] | None = None) -> dict:
+    """``inpaint-gui run`` on the bundled sample in a subprocess: wall seconds and peak RSS."""
+    import json
+    import tempfile
+
+    sample, mask = repo / "resources" / "astronaut.png", repo / "resources" / "astronaut_mask.png"
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, "-m", "inpaint_gui", "run", str(sample), "--mask", str(mask), "-o", f"{tmp}/out.png",
+               "--json", "--quiet", *(extra or [])]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        wall = time.perf_counter() - t0
+        peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if proc.returncode != 0:
+        return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"}
+    summary = json.loads(proc.stdout)
+    return {"wall_seconds": round(wall, 2), "search_seconds": summary["windows"][0]["seconds"],
+            "iterations": summary["windows"][0]["iterations"], "restarts": summary["settings"]["restarts"],
+            "peak_rss_mib": round(max(peak_kib, before) / 1024, 1), "device": summary["device"]}
