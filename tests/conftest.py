@@ -53,6 +53,9 @@ def no_dangling_threads():
     if "PySide6.QtCore" in sys.modules or _qt_importable():
         from PySide6.QtCore import QThread
 
+        from inpaint_gui.gui import _pyside_fix
+
+        _pyside_fix.apply()  # PySide6 6.12 on Python < 3.12 leaks None references; see the module
         qthread_cls = QThread
         original = QThread.start
 

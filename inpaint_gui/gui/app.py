@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 import traceback
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
-from inpaint_gui.gui.files import sample_photo_path
+from inpaint_gui.gui.files import sample_mask_path, sample_photo_path
 
-__all__ = ["run_app", "install_excepthook", "sample_photo_path", "log_path"]
+__all__ = ["run_app", "install_excepthook", "sample_photo_path", "sample_mask_path", "log_path"]
 
 log = logging.getLogger("inpaint_gui")
 
@@ -117,6 +118,12 @@ def run_app(photo_path: str | None = None, mask_path: str | None = None, model: 
     window = MainWindow(model=model)
     previous = install_excepthook(lambda: window)
     window.show()
+    # Ctrl+C in the terminal closes the window (asking about unsaved changes as usual); the
+    # timer gives Python a chance to run its signal handler while Qt's loop is waiting.
+    old_sigint = signal.signal(signal.SIGINT, lambda *_: window.close())
+    tick = QTimer()
+    tick.start(250)
+    tick.timeout.connect(lambda: None)
     if photo_path:
         QTimer.singleShot(0, lambda: window.open_photo(photo_path, mask_path))
     elif mask_path:
@@ -125,5 +132,7 @@ def run_app(photo_path: str | None = None, mask_path: str | None = None, model: 
     try:
         return int(app.exec())
     finally:
+        tick.stop()
+        signal.signal(signal.SIGINT, old_sigint)
         window.shutdown()
         sys.excepthook = previous

@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QPen
+from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QPen, QRegion
 from PySide6.QtWidgets import QAbstractScrollArea, QWidget
 
 from inpaint_gui.gui.canvas_tools import ToolHandler
@@ -29,6 +29,7 @@ ZOOM_STEPS = (1 / 32, 1 / 24, 1 / 16, 1 / 12, 1 / 8, 1 / 6, 1 / 4, 1 / 3, 1 / 2,
               1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0)
 MIN_ZOOM, MAX_ZOOM = ZOOM_STEPS[0], ZOOM_STEPS[-1]
 TOOLS = ("brush", "eraser", "rect", "window")
+SMOOTH_BELOW = 4.0  # zoom under which the photo is drawn with bilinear filtering
 
 
 class Canvas(QAbstractScrollArea):
@@ -188,6 +189,23 @@ class Canvas(QAbstractScrollArea):
         vw, vh = max(1, self.viewport().width() - 8), max(1, self.viewport().height() - 8)
         self.set_zoom(min(vw / self.doc.width, vh / self.doc.height))
 
+    def zoom_to(self, rect: Rect, fill: float = 0.8) -> None:
+        """Zoom and scroll so that image rectangle ``rect`` fills ``fill`` of the viewport."""
+        if self.doc is None:
+            return
+        x0, y0, x1, y1 = rect
+        vw, vh = self.viewport().width(), self.viewport().height()
+        self.fit_mode = False
+        self.set_zoom(min(vw * fill / max(1, x1 - x0), vh * fill / max(1, y1 - y0)))
+        self.horizontalScrollBar().setValue(round((x0 + x1) / 2 * self.zoom - vw / 2))
+        self.verticalScrollBar().setValue(round((y0 + y1) / 2 * self.zoom - vh / 2))
+        self.viewport().update()
+
+    def zoom_to_window(self) -> None:
+        if self.window is not None:
+            x, y, s = self.window
+            self.zoom_to((x, y, x + s, y + s))
+
     def pan_by(self, dx: float, dy: float) -> None:
         h, v = self.horizontalScrollBar(), self.verticalScrollBar()
         h.setValue(round(h.value() - dx))
@@ -299,23 +317,29 @@ class Canvas(QAbstractScrollArea):
         p.translate(o)
         p.scale(self.zoom, self.zoom)
         if vis[0] < vis[2] and vis[1] < vis[3]:
-            smooth = self.zoom < 1.0
+            smooth = self.zoom < SMOOTH_BELOW  # crisp pixels only when zoomed far in
             p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)
             k = level_for_zoom(self.zoom, self.photo_pyr.n_levels)
             self._draw_level(p, self.photo_pyr.qimages[k], k, vis)
-            if self.preview is not None and self.preview_window is not None:
-                x, y, s = self.preview_window
+            previewing = self.preview is not None and self.preview_window is not None
+            if previewing:
+                x, y, s = self.preview_window  # type: ignore[misc]
                 p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
                 p.drawImage(QRectF(x, y, s, s), self.preview)
                 p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)
-            elif self.overlay_opacity > 0:
+            if self.overlay_opacity > 0:
+                p.save()
+                if previewing:  # the hole inside the preview shows the candidate, not the overlay
+                    x, y, s = self.preview_window  # type: ignore[misc]
+                    region = QRegion(QRect(vis[0], vis[1], vis[2] - vis[0], vis[3] - vis[1]))
+                    p.setClipRegion(region.subtracted(QRegion(QRect(x, y, s, s))), Qt.ClipOperation.IntersectClip)
                 p.setOpacity(self.overlay_opacity)
                 if k == 0:
                     img, _keep = self.mask_pyr.level0_image(vis)
                     p.drawImage(QRectF(vis[0], vis[1], vis[2] - vis[0], vis[3] - vis[1]), img)
                 else:
                     self._draw_level(p, self.mask_pyr.qimages[k], k, vis)
-                p.setOpacity(1.0)
+                p.restore()
             if self.window is not None and self.face_guide is not None and self.show_face_guide \
                     and self.preview is None:
                 x, y, s = self.window

@@ -2,7 +2,8 @@
 
 - Brush (B) marks the hole, eraser (E) unmarks it; with the brush tool the right button
   erases. A stroke is one undo step.
-- Rectangle (R) marks a block; with Alt or the right button it unmarks it.
+- Shift+click with the brush draws a straight line from where the last stroke ended.
+- Rectangle (R) marks a block; with Alt or the right button it unmarks it; Shift makes a square.
 - Window (W): drag inside the model window to move it, a corner to resize it (it stays
   square), elsewhere to draw a new one.
 - Space + drag or the middle button pans with any tool.
@@ -38,6 +39,8 @@ class ToolHandler:
         self.win_start: tuple[int, int, int] | None = None
         self.anchor: QPointF | None = None  # fixed corner while resizing (image coords)
         self.hover: QPointF | None = None
+        self.stroke_end: QPointF | None = None  # where the last stroke ended (Shift+click continues)
+        self.square = False  # Shift held while dragging a rectangle
 
     # -- cursor and hover --------------------------------------------------------------
     def cursor(self) -> QCursor:
@@ -83,12 +86,14 @@ class ToolHandler:
             return
         ip = c.to_image(pos)
         right = button == Qt.MouseButton.RightButton
+        shift = bool(e.modifiers() & Qt.KeyboardModifier.ShiftModifier)
         if c.tool in ("brush", "eraser"):
             self.erase = c.tool == "eraser" or right
             self.drag = "paint"
             self.recorder = StrokeRecorder(c.doc.mask, "Erase" if self.erase else "Brush stroke")
+            start = self.stroke_end if shift and self.stroke_end is not None else ip  # Shift: straight line
             self.last = ip
-            self._segment(ip, ip)
+            self._segment(start, ip)
         elif c.tool == "rect":
             self.erase = right or bool(e.modifiers() & Qt.KeyboardModifier.AltModifier)
             self.drag = "rect"
@@ -109,6 +114,7 @@ class ToolHandler:
             self.last = ip
         elif self.drag == "rect":
             old = self._rect_view()
+            self.square = bool(e.modifiers() & Qt.KeyboardModifier.ShiftModifier)
             self.rect_end = c.to_image(pos)
             for r in (old, self._rect_view()):
                 if r is not None:
@@ -123,11 +129,13 @@ class ToolHandler:
             self._refresh_cursor()
         elif self.drag == "paint" and e.button() in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
             self.drag = None
+            self.stroke_end = self.last
             rec, self.recorder = self.recorder, None
             if rec is not None and c.doc is not None:
                 c.doc.push(rec.finish())
         elif self.drag == "rect":
             self.drag = None
+            self.square = bool(e.modifiers() & Qt.KeyboardModifier.ShiftModifier)
             self.rect_end = c.to_image(e.position())
             rect = self._rect_image()
             old = self._rect_view()
@@ -143,7 +151,9 @@ class ToolHandler:
                     c.doc.push(MaskDiff("Erase rectangle" if self.erase else "Rectangle", rect, before, after))
         elif self.drag in ("win-move", "win-resize", "win-new"):
             self.drag = None
-            c.set_window(c.window, user=c.window is not None)
+            if c.window != self.win_start:  # moved or resized by hand: keep it where the user put it
+                c.set_window(c.window, user=c.window is not None)
+                c.viewport().update()
 
     def abort(self) -> None:
         """Finish any drag in progress (a stroke is kept and recorded)."""
@@ -170,8 +180,13 @@ class ToolHandler:
         if self.rect_start is None or self.rect_end is None or self.c.doc is None:
             return None
         a, b = self.rect_start, self.rect_end
-        x0, x1 = sorted((a.x(), b.x()))
-        y0, y1 = sorted((a.y(), b.y()))
+        bx, by = b.x(), b.y()
+        if self.square:  # Shift: a square with the drag's larger side
+            side = max(abs(bx - a.x()), abs(by - a.y()))
+            bx = a.x() + (side if bx >= a.x() else -side)
+            by = a.y() + (side if by >= a.y() else -side)
+        x0, x1 = sorted((a.x(), bx))
+        y0, y1 = sorted((a.y(), by))
         rect = (round(x0), round(y0), round(x1), round(y1))
         return clip_rect(rect, self.c.doc.mask.shape)
 

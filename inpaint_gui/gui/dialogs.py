@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QColorDialog, QFileDialog, QInputDialog, QMessageBox, QWidget
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,11 @@ def open_file(parent: QWidget | None, caption: str, directory: str, filters: str
     return path or None
 
 
+def open_dir(parent: QWidget | None, caption: str, directory: str) -> str | None:
+    path = QFileDialog.getExistingDirectory(parent, caption, directory)
+    return path or None
+
+
 def save_file(parent: QWidget | None, caption: str, path: str, filters: str) -> str | None:
     path, _ = QFileDialog.getSaveFileName(parent, caption, path, filters)
     return path or None
@@ -75,3 +81,8 @@ def save_file(parent: QWidget | None, caption: str, path: str, filters: str) -> 
 def get_int(parent: QWidget | None, title: str, label: str, value: int, lo: int, hi: int) -> int | None:
     v, ok = QInputDialog.getInt(parent, title, label, value, lo, hi)
     return int(v) if ok else None
+
+
+def pick_color(parent: QWidget | None, title: str, initial: QColor) -> QColor | None:
+    col = QColorDialog.getColor(initial, parent, title)
+    return QColor(col.red(), col.green(), col.blue()) if col.isValid() else None

@@ -70,9 +70,14 @@ class Document(QObject):
         """True when the photo's pixels differ from the last saved (or loaded) state."""
         return self.undo_stack.image_key() != self._saved_key
 
-    def mark_saved(self, path: Path) -> None:
+    def image_key(self) -> int:
+        """Names the current state of the photo's pixels (see :meth:`UndoStack.image_key`)."""
+        return self.undo_stack.image_key()
+
+    def mark_saved(self, path: Path, key: int | None = None) -> None:
+        """The pixels as of state ``key`` (default: now) were saved to ``path``."""
         self.save_path = Path(path)
-        self._saved_key = self.undo_stack.image_key()
+        self._saved_key = self.undo_stack.image_key() if key is None else key
         self.history_changed.emit()
 
     # -- edits ------------------------------------------------------------------------

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
 from inpaint_gui.gui import dialogs
@@ -23,22 +24,42 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_RECENT = 10
-SAMPLE_NAMES = ("sample.png", "sample.jpg", "sample.jpeg", "sample.webp")
+SAMPLE_NAMES = ("sample.png", "sample.jpg", "sample.jpeg", "sample.webp", "astronaut.png")
+_IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".webp")
 PHOTO_FILTER_EXTS = ("*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp *.gif *.ppm *.pgm")
 
 
-def sample_photo_path() -> Path | None:
-    """The bundled sample photo: ``<repo>/resources/`` or ``inpaint_gui/resources/``, if present."""
+def _resource_dirs() -> list[Path]:
     here = Path(__file__).resolve()
-    for folder in (here.parents[2] / "resources", here.parents[1] / "resources"):
+    return [here.parents[2] / "resources", here.parents[1] / "resources"]
+
+
+def sample_photo_path() -> Path | None:
+    """The bundled sample photo, looked up in ``<repo>/resources/`` and ``inpaint_gui/resources/``.
+
+    Known names first (``sample.*``, ``astronaut.png``), then any other image there that is
+    not a mask or a screenshot. None if there is none.
+    """
+    for folder in _resource_dirs():
         for name in SAMPLE_NAMES:
             if (folder / name).is_file():
                 return folder / name
-        if folder.is_dir():  # any image called sample*.<ext>
-            for p in sorted(folder.glob("sample*")):
-                if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp") and p.is_file():
+    for folder in _resource_dirs():
+        if folder.is_dir():
+            for p in sorted(folder.iterdir()):
+                if (p.suffix.lower() in _IMAGE_EXTS and p.is_file() and not p.stem.endswith("_mask")
+                        and not p.stem.startswith("screenshot")):
                     return p
     return None
+
+
+def sample_mask_path(photo: Path | None = None) -> Path | None:
+    """``<stem>_mask.png`` beside the sample photo, if it ships one."""
+    photo = photo or sample_photo_path()
+    if photo is None:
+        return None
+    mask = photo.with_name(f"{photo.stem}_mask.png")
+    return mask if mask.is_file() else None
 
 
 def default_save_path(original: Path) -> Path:
@@ -64,6 +85,44 @@ class FileOps:
     def __init__(self, window: MainWindow, qsettings: QSettings):
         self.w = window
         self.qs = qsettings
+        self.busy = False  # reading or writing a file
+
+    def run_io(self, fn, what: str):
+        """Run ``fn()`` in a helper thread while the window keeps repainting; return its result.
+
+        User input is held back until it is done (so the photo cannot change meanwhile); the
+        thread is always joined before returning. Exceptions of ``fn`` are re-raised here.
+        """
+        result: dict = {}
+
+        def target():
+            try:
+                result["value"] = fn()
+            except BaseException as exc:  # noqa: BLE001 - handed back to the GUI thread
+                result["error"] = exc
+
+        thread = threading.Thread(target=target, name="inpaint-gui-io", daemon=True)
+        loop = QEventLoop()
+        timer = QTimer()
+        timer.setInterval(10)
+        timer.timeout.connect(lambda: loop.quit() if not thread.is_alive() else None)
+        self.busy = True
+        self.w.statusBar().showMessage(what)
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            thread.start()
+            timer.start()
+            while thread.is_alive():
+                loop.exec(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
+            thread.join()
+        finally:
+            timer.stop()
+            QApplication.restoreOverrideCursor()
+            self.busy = False
+            self.w.statusBar().clearMessage()
+        if "error" in result:
+            raise result["error"]
+        return result.get("value")
 
     # -- recent files ---------------------------------------------------------------
     def recent(self) -> list[str]:
@@ -92,9 +151,9 @@ class FileOps:
     def open_sample(self) -> None:
         path = sample_photo_path()
         if path is None:
-            dialogs.error(self.w, "No sample photo", "The sample photo is not installed (resources/sample.png).")
+            dialogs.error(self.w, "No sample photo", "The sample photo is not installed (resources/).")
             return
-        self.open_photo(path)
+        self.open_photo(path, sample_mask_path(path))  # with its sample hole, ready to inpaint
 
     def open_photo(self, path: str | os.PathLike, mask_path: str | os.PathLike | None = None) -> bool:
         """Open a photo (and optionally its mask); the current photo stays if anything fails."""
@@ -104,18 +163,21 @@ class FileOps:
         if not self.maybe_save():
             return False
         path = Path(path)
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
+
+        def read():
             photo = load_photo(path)
             mask = load_mask(mask_path, photo.image.shape) if mask_path is not None else None
+            return photo, mask
+
+        try:
+            photo, mask = self.run_io(read, f"Opening {path.name}…")
         except InpaintError as exc:
-            QApplication.restoreOverrideCursor()
             dialogs.error(self.w, "Cannot open", str(exc))
             return False
         except MemoryError:
-            QApplication.restoreOverrideCursor()
             dialogs.error(self.w, "Cannot open", f"{path}: not enough memory to open this photo")
             return False
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
             doc = Document(photo.image, mask, path=path, alpha=photo.alpha, icc_profile=photo.icc_profile,
                            exif=photo.exif, format=photo.format, dpi=getattr(photo, "dpi", None))
@@ -190,16 +252,16 @@ class FileOps:
                 f"This replaces the original photo {target.name}. The original cannot be recovered.",
                 "Overwrite original"):
             return False
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        image = doc.image.copy()  # what is saved, even if a finishing job changes the photo meanwhile
+        key = doc.image_key()
         try:
-            notes = save_photo(target, doc.image, alpha=doc.alpha, icc_profile=doc.icc_profile, exif=doc.exif,
-                               quality=quality, dpi=doc.dpi)
+            notes = self.run_io(lambda: save_photo(target, image, alpha=doc.alpha, icc_profile=doc.icc_profile,
+                                                   exif=doc.exif, quality=quality, dpi=doc.dpi),
+                                f"Saving {target.name}…")
         except (InpaintError, ValueError, OSError) as exc:
-            QApplication.restoreOverrideCursor()
             dialogs.error(self.w, "Cannot save", str(exc))
             return False
-        QApplication.restoreOverrideCursor()
-        doc.mark_saved(target)
+        doc.mark_saved(target, key)
         self.w.update_title()
         msg = f"Saved {target}"
         if notes:

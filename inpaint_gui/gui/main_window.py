@@ -8,7 +8,6 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QColor, QKeySequence
 from PySide6.QtWidgets import (
-    QColorDialog,
     QDockWidget,
     QHBoxLayout,
     QLabel,
@@ -19,6 +18,7 @@ from PySide6.QtWidgets import (
     QSlider,
     QSpinBox,
     QSplitter,
+    QStackedWidget,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -29,7 +29,7 @@ from inpaint_gui.gui.canvas import Canvas
 from inpaint_gui.gui.document import Document
 from inpaint_gui.gui.files import FileOps, sample_photo_path
 from inpaint_gui.gui.maskops import grow
-from inpaint_gui.gui.panels import CandidatesPanel, LossPlot, SettingsPanel
+from inpaint_gui.gui.panels import CandidatesPanel, LossPlot, SettingsPanel, WelcomePage
 from inpaint_gui.gui.session import InpaintSession
 from inpaint_gui.gui.settings import JobSettings, load_settings, save_settings
 from inpaint_gui.gui.worker import WorkerController
@@ -47,8 +47,12 @@ class MainWindow(QMainWindow):
         self.job_settings: JobSettings = load_settings(self.qs)
         self.setAcceptDrops(True)
         self.setWindowTitle("inpaint-gui")
-        self.canvas = Canvas(self)
-        self.setCentralWidget(self.canvas)
+        self.canvas = Canvas()
+        self.welcome = WelcomePage()
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.welcome)
+        self.stack.addWidget(self.canvas)
+        self.setCentralWidget(self.stack)
         self.controller = WorkerController(self)
         self.files = FileOps(self, self.qs)
         self._build_docks()
@@ -61,6 +65,9 @@ class MainWindow(QMainWindow):
         opacity = self.qs.value("overlay_opacity", 50)
         self.opacity_slider.setValue(int(opacity))
         self.canvas.set_brush_size(int(self.qs.value("brush_size", 40)))
+        colour = QColor(str(self.qs.value("overlay_color", "")))
+        if colour.isValid():
+            self.canvas.set_overlay_color(colour)
         self.brush_spin.setValue(self.canvas.brush_size)
         self.resize(1280, 820)
         self.model_label.setText("Model: loading…")
@@ -102,13 +109,14 @@ class MainWindow(QMainWindow):
         sb = self.statusBar()
         self.progress_bar = QProgressBar()
         self.progress_bar.setMaximumWidth(220)
+        self.progress_bar.setTextVisible(False)
         self.progress_bar.setVisible(False)
         self.job_label = QLabel()
         self.job_label.setVisible(False)
         self.pos_label = QLabel()
         self.zoom_label = QLabel("100%")
         self.model_label = QLabel()
-        sb.addWidget(self.job_label)
+        sb.addPermanentWidget(self.job_label)
         sb.addPermanentWidget(self.progress_bar)
         sb.addPermanentWidget(self.pos_label)
         sb.addPermanentWidget(self.zoom_label)
@@ -141,10 +149,11 @@ class MainWindow(QMainWindow):
         self.act_save_as = self._action("Save &As…", f.save_as, "Ctrl+Shift+S", "Save under a new name or format")
         self.act_load_mask = self._action("&Load Mask…", f.load_mask_dialog, "Ctrl+M", "Load a mask image")
         self.act_save_mask = self._action("Save Mas&k…", f.save_mask_dialog, "Ctrl+Shift+M", "Save the mask as PNG")
+        self.act_model = self._action("Load &Model…", self.choose_model, None, "Load a model folder (with model.json)")
         self.act_quit = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit, "Quit")
         self.act_undo = self._action("&Undo", self.undo, "Ctrl+Z", "Undo")
         self.act_redo = self._action("&Redo", self.redo, ["Ctrl+Shift+Z", "Ctrl+Y"], "Redo")
-        self.act_clear = self._action("&Clear Mask", self.clear_mask, "Ctrl+Shift+X", "Remove the whole hole")
+        self.act_clear = self._action("&Clear Mask", self.clear_mask, ["Ctrl+Shift+X", "Delete"], "Remove the whole hole")
         self.act_invert = self._action("&Invert Mask", self.invert_mask, "Ctrl+I", "Swap hole and photo")
         self.act_grow = self._action("&Grow Hole…", self.grow_mask, "Ctrl+G", "Grow (or shrink) the hole by N pixels")
         self.act_color = self._action("Overlay &Colour…", self.pick_overlay_colour, None, "Colour of the hole overlay")
@@ -152,6 +161,8 @@ class MainWindow(QMainWindow):
         self.act_zoom_out = self._action("Zoom &Out", c.zoom_out, "Ctrl+-", "Zoom out")
         self.act_fit = self._action("&Fit in Window", c.fit, "Ctrl+0", "Show the whole photo")
         self.act_actual = self._action("&Actual Pixels", c.zoom_actual, "Ctrl+1", "100%")
+        self.act_zoom_window = self._action("Zoom to Model &Window", c.zoom_to_window, "Ctrl+2",
+                                            "Show the model window large")
         self.act_guide = self._action("Show Face &Guide", self.toggle_guide, None, "Faint framing guide", True)
         self.act_guide.setChecked(True)
         self.tool_group = QActionGroup(self)
@@ -184,6 +195,8 @@ class MainWindow(QMainWindow):
         for a in (self.act_save, self.act_save_as):
             m.addAction(a)
         m.addSeparator()
+        m.addAction(self.act_model)
+        m.addSeparator()
         m.addAction(self.act_quit)
         m = mb.addMenu("&Edit")
         for a in (self.act_undo, self.act_redo):
@@ -193,7 +206,8 @@ class MainWindow(QMainWindow):
                   None, self.act_color):
             m.addSeparator() if a is None else m.addAction(a)
         m = mb.addMenu("&View")
-        for a in (self.act_zoom_in, self.act_zoom_out, self.act_fit, self.act_actual, None, self.act_guide):
+        for a in (self.act_zoom_in, self.act_zoom_out, self.act_fit, self.act_actual, self.act_zoom_window, None,
+                  self.act_guide):
             m.addSeparator() if a is None else m.addAction(a)
         m.addSeparator()
         m.addAction(self.candidates_dock.toggleViewAction())
@@ -244,6 +258,8 @@ class MainWindow(QMainWindow):
         c.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.4g}%"))
         c.cursor_moved.connect(lambda p: self.pos_label.setText("" if p is None else f"{p[0]}, {p[1]}"))
         c.tool_changed.connect(lambda t: self.tool_actions[t].setChecked(True))
+        self.welcome.open_button.clicked.connect(self.files.open_dialog)
+        self.welcome.sample_button.clicked.connect(self.files.open_sample)
         self.candidates.candidate_chosen.connect(self.session.choose)
         self.apply_button.clicked.connect(self.session_apply)
         self.discard_button.clicked.connect(self.session_discard)
@@ -264,6 +280,7 @@ class MainWindow(QMainWindow):
             self.doc.history_changed.disconnect(self._history_changed)
             self.doc.mask_changed.disconnect(self._mask_changed)
         self.doc = doc
+        self.stack.setCurrentWidget(self.canvas if doc is not None else self.welcome)
         self.canvas.set_document(doc)
         if doc is not None:
             doc.history_changed.connect(self._history_changed)
@@ -312,9 +329,10 @@ class MainWindow(QMainWindow):
         self.doc.set_mask(grow(self.doc.mask, n), f"Grow hole by {n}" if n > 0 else f"Shrink hole by {-n}")
 
     def pick_overlay_colour(self) -> None:
-        col = QColorDialog.getColor(self.canvas.overlay_color, self, "Overlay colour")
-        if col.isValid():
-            self.canvas.set_overlay_color(QColor(col.red(), col.green(), col.blue()))
+        col = dialogs.pick_color(self, "Overlay colour", self.canvas.overlay_color)
+        if col is not None:
+            self.canvas.set_overlay_color(col)
+            self.qs.setValue("overlay_color", col.name())
 
     def toggle_guide(self, on: bool) -> None:
         self.canvas.show_face_guide = bool(on)
@@ -322,6 +340,15 @@ class MainWindow(QMainWindow):
 
     def auto_window(self) -> None:
         self.session.place_window_automatically(force=True)
+
+    def choose_model(self) -> None:
+        if self.session.searching or self.session.blending:
+            return
+        path = dialogs.open_dir(self, "Load model folder", str(self.qs.value("model_dir", "")))
+        if path:
+            self.qs.setValue("model_dir", path)
+            self.model_label.setText("Model: loading…")
+            self.controller.load_model(path)
 
     def session_inpaint(self) -> None:
         self.session.inpaint()
@@ -370,9 +397,13 @@ class MainWindow(QMainWindow):
         self.act_discard.setEnabled(s.result is not None and not busy)
         self.apply_button.setEnabled(can_apply)
         self.discard_button.setEnabled(s.result is not None and not busy)
-        self.act_sample.setEnabled(sample_photo_path() is not None)
+        has_sample = sample_photo_path() is not None
+        self.act_sample.setEnabled(has_sample)
+        self.welcome.sample_button.setEnabled(has_sample)
 
     def show_progress(self, value: int, maximum: int, text: str) -> None:
+        if not self.progress_bar.isVisible():
+            self.statusBar().clearMessage()
         self.progress_bar.setVisible(True)
         self.progress_bar.setRange(0, maximum)
         self.progress_bar.setValue(value)
@@ -428,9 +459,14 @@ class MainWindow(QMainWindow):
         model = self.controller.model
         name = getattr(model, "name", None) or "none"
         try:
-            from inpaint_gui.core.devices import describe_device, resolve_device
+            from inpaint_gui.core.devices import compute_threads, cpu_count, describe_device, resolve_device
 
-            device = describe_device(resolve_device(self.job_settings.device))
+            dev = resolve_device(self.job_settings.device)
+            if dev.type == "cpu":
+                n = compute_threads(leave_for_ui=True)  # what a job uses (one core is left to the UI)
+                device = f"CPU ({n} thread{'s' if n != 1 else ''} of {cpu_count()})"
+            else:
+                device = describe_device(dev)
         except Exception as exc:  # noqa: BLE001 - e.g. CUDA chosen on a machine without a GPU
             device = f"{self.job_settings.device} unavailable"
             log.info("device: %s", exc)
@@ -448,7 +484,7 @@ class MainWindow(QMainWindow):
             self.files.open_photo(files[0])
 
     def closeEvent(self, e: QCloseEvent) -> None:  # noqa: N802
-        if not self.files.maybe_save():
+        if self.files.busy or not self.files.maybe_save():
             e.ignore()
             return
         self.shutdown()
@@ -456,5 +492,5 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Stop the worker thread (cancelling any job) and wait for it."""
-        self.session._auto_timer.stop()
+        self.session.shutdown()
         self.controller.shutdown()

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QListWidget,
     QListWidgetItem,
     QPushButton,
@@ -22,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from inpaint_gui.gui.settings import BLENDS, DEVICES, WEIGHTINGS, JobSettings
 
-THUMB = 96
+THUMB = 72
 
 
 def rgb_qimage(arr: np.ndarray) -> QImage:
@@ -53,9 +54,10 @@ class CandidatesPanel(QListWidget):
         self.setResizeMode(QListWidget.ResizeMode.Adjust)
         self.setMovement(QListWidget.Movement.Static)
         self.setUniformItemSizes(True)
-        self.setSpacing(4)
+        self.setSpacing(2)
+        self.setGridSize(QSize(THUMB + 12, THUMB + 24))
         self.setSelectionMode(QListWidget.SelectionMode.SingleSelection)
-        self.setMinimumWidth(2 * THUMB + 40)
+        self.setMinimumWidth(3 * (THUMB + 12) + 24)  # three thumbnails across
         self.best = -1
         self.live = False
         self.itemClicked.connect(self._clicked)
@@ -83,14 +85,13 @@ class CandidatesPanel(QListWidget):
                     p.drawRect(QRectF(2, 2, pix.width() - 4, pix.height() - 4))
                     p.end()
                 item.setIcon(QIcon(pix))
-                star = "★ " if i == best else ""
-                item.setText(f"{star}#{i + 1}  {losses[i]:.4g}")
+                star = "★" if i == best else ""
+                item.setText(f"{star}#{i + 1} {losses[i]:.4g}")
                 item.setToolTip(f"restart {i + 1}: loss {losses[i]:.6g}" + (" (best)" if i == best else ""))
-                f = item.font()
-                f.setBold(i == best)
-                item.setFont(f)
             self.best = best
             self.live = live
+            if not live and 0 <= best < k:
+                self.scrollToItem(self.item(best))
         finally:
             self._emit = True
 
@@ -139,7 +140,7 @@ class LossPlot(QWidget):
         font = QFont(self.font())
         font.setPointSizeF(max(6.0, font.pointSizeF() * 0.85))
         p.setFont(font)
-        left, right, top, bottom = 44, 8, 8, 18
+        left, right, top, bottom = 52, 8, 8, 18
         plot = QRectF(left, top, max(1, self.width() - left - right), max(1, self.height() - top - bottom))
         p.setPen(QColor(90, 90, 96))
         p.drawRect(plot)
@@ -183,8 +184,9 @@ class LossPlot(QWidget):
             p.drawPath(path)
         p.setClipping(False)
         p.setPen(QColor(170, 170, 170))
-        p.drawText(QRectF(0, top - 4, left - 4, 14), Qt.AlignmentFlag.AlignRight, f"{10**hi:.3g}")
-        p.drawText(QRectF(0, plot.bottom() - 10, left - 4, 14), Qt.AlignmentFlag.AlignRight, f"{10**lo:.3g}")
+        digits = 3 + max(0, min(4, int(-math.floor(math.log10(max(hi - lo, 1e-6))))))
+        p.drawText(QRectF(0, top - 4, left - 4, 14), Qt.AlignmentFlag.AlignRight, f"{10**hi:.{digits}g}")
+        p.drawText(QRectF(0, plot.bottom() - 10, left - 4, 14), Qt.AlignmentFlag.AlignRight, f"{10**lo:.{digits}g}")
         p.drawText(QRectF(plot.left(), plot.bottom() + 2, plot.width(), 14), Qt.AlignmentFlag.AlignRight,
                    f"iteration {int(self.iters.max())}/{self.iterations}")
         p.end()
@@ -274,3 +276,31 @@ class SettingsPanel(QWidget):
     def _emit(self, *_args) -> None:
         if not self._loading:
             self.changed.emit(self.settings())
+
+
+class WelcomePage(QWidget):
+    """Shown while no photo is open: Open and Open sample photo."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.open_button = QPushButton("Open photo…")
+        self.sample_button = QPushButton("Open sample photo")
+        for b in (self.open_button, self.sample_button):
+            b.setMinimumSize(200, 40)
+        title = QLabel("<h2>inpaint-gui</h2>")
+        hint = QLabel("Open a photo, brush over what should go, press Ctrl+Return.<br>"
+                      "You can also drop a photo on this window.")
+        for lab in (title, hint):
+            lab.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        lay = QVBoxLayout(self)
+        lay.addStretch(2)
+        lay.addWidget(title)
+        lay.addWidget(hint)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.open_button)
+        row.addWidget(self.sample_button)
+        row.addStretch(1)
+        lay.addSpacing(16)
+        lay.addLayout(row)
+        lay.addStretch(3)

@@ -8,13 +8,14 @@ the photo as one undo step (the filled hole is removed from the mask in the same
 from __future__ import annotations
 
 import logging
-import math
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from inpaint_gui.gui import dialogs
+from inpaint_gui.progress import format_seconds
 from inpaint_gui.gui.panels import argb_qimage
 from inpaint_gui.gui.preview import composite
 from inpaint_gui.gui.worker import BlendResult, SearchProgress, SearchResult
@@ -24,17 +25,24 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+ASYNC_PIXELS = 4_000_000  # photos larger than this place the window in a helper thread
 
-def format_seconds(seconds: float) -> str:
-    if not math.isfinite(seconds):
-        return "?"
-    s = int(round(seconds))
-    m, s = divmod(s, 60)
-    h, m = divmod(m, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+def _plan(mask: np.ndarray, resolution: int):
+    """Automatic windows for ``mask`` and how many hole pixels each holds; None if none fit."""
+    from inpaint_gui.core.pipeline import plan_windows
+
+    try:
+        windows = plan_windows(mask, resolution)
+    except Exception:  # noqa: BLE001 - no automatic window; the user can still place one
+        log.exception("automatic window placement failed")
+        return None
+    return windows, [int(mask[y : y + s, x : x + s].sum()) for x, y, s in windows]
 
 
 class InpaintSession(QObject):
+    windows_ready = Signal(int, object)  # token, (windows, counts) or None; from the helper thread
+
     def __init__(self, window: MainWindow):
         super().__init__(window)
         self.w = window
@@ -48,6 +56,10 @@ class InpaintSession(QObject):
         self._auto_timer.setSingleShot(True)
         self._auto_timer.setInterval(120)
         self._auto_timer.timeout.connect(self.place_window_automatically)
+        self._token = 0
+        self._closed = False
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inpaint-gui-window")
+        self.windows_ready.connect(self._windows_planned)
         c = window.controller
         c.progress.connect(self._on_progress)
         c.search_finished.connect(self._on_finished)
@@ -57,10 +69,16 @@ class InpaintSession(QObject):
     # -- model window -----------------------------------------------------------------
     def mask_changed(self) -> None:
         """Re-place the window (debounced) unless the user placed it."""
+        self._token += 1  # a placement still being computed is for an older mask
         if not self.w.canvas.window_user_placed:
             self._auto_timer.start()
 
-    def place_window_automatically(self, force: bool = False) -> None:
+    def place_window_automatically(self, force: bool = False, wait: bool = False) -> None:
+        """Put the window around the hole (core.pipeline.plan_windows).
+
+        On large photos the computation runs in a helper thread unless ``wait``; the result is
+        dropped if the mask changed or the user placed the window meanwhile.
+        """
         canvas = self.w.canvas
         doc = self.w.doc
         if doc is None:
@@ -69,20 +87,36 @@ class InpaintSession(QObject):
             canvas.window_user_placed = False
         elif canvas.window_user_placed:
             return
-        from inpaint_gui.core.window import auto_windows
-
+        self._auto_timer.stop()
         model = self.w.controller.model
-        min_size = model.config.resolution if model is not None else 64
-        windows = auto_windows(doc.mask, min_size=min(min_size, doc.width, doc.height))
+        resolution = model.config.resolution if model is not None else 64
+        self._token += 1
+        token = self._token
+        if wait or self._closed or doc.mask.size < ASYNC_PIXELS:
+            self._windows_planned(token, _plan(doc.mask, resolution))
+            return
+        future = self._pool.submit(_plan, doc.mask.copy(), resolution)
+        future.add_done_callback(
+            lambda f, t=token: self.windows_ready.emit(t, None if f.cancelled() or f.exception() else f.result()))
+
+    def _windows_planned(self, token: int, planned) -> None:
+        canvas = self.w.canvas
+        if token != self._token or planned is None or canvas.window_user_placed or self.w.doc is None:
+            return
+        windows, counts = planned
         if not windows:
             canvas.set_window(None)
             return
-        # the window holding most of the hole goes first
-        counts = [int(doc.mask[y : y + s, x : x + s].sum()) for x, y, s in windows]
-        canvas.set_window(windows[int(np.argmax(counts))], user=False)
+        canvas.set_window(windows[int(np.argmax(counts))], user=False)  # most of the hole first
         if len(windows) > 1:
             self.w.statusBar().showMessage(
                 f"The hole has {len(windows)} separate parts: each Apply fills one window, then the next is placed.", 6000)
+
+    def shutdown(self) -> None:
+        self._closed = True
+        self._auto_timer.stop()
+        self._token += 1
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
     # -- actions ------------------------------------------------------------------------
     def inpaint(self) -> None:
@@ -96,12 +130,11 @@ class InpaintSession(QObject):
         if not doc.mask.any():
             dialogs.info(w, "Nothing to fill", "Paint the hole first: brush (B) or rectangle (R).")
             return
-        if self._auto_timer.isActive():
-            self._auto_timer.stop()
-            self.place_window_automatically()
+        if not w.canvas.window_user_placed:
+            self.place_window_automatically(wait=True)  # for the mask as it is now
         window = w.canvas.window
         if window is None:
-            self.place_window_automatically(force=True)
+            self.place_window_automatically(force=True, wait=True)
             window = w.canvas.window
         from inpaint_gui.core.errors import InpaintError
         from inpaint_gui.core.window import validate_window

@@ -132,6 +132,7 @@ class Worker(QObject):
                 model = load_model(spec or default_model_name())
             else:
                 model = spec  # an already loaded model (tests, or a model built in memory)
+            _warm_up(model)
             self.model = model
             self.model_loaded.emit(model, _describe("auto"))
         except Exception as exc:  # noqa: BLE001 - every failure must reach the user
@@ -211,6 +212,36 @@ class Worker(QObject):
         except Exception as exc:  # noqa: BLE001
             log.error("blend job %d failed:\n%s", job.job_id, traceback.format_exc())
             self.failed.emit(job.job_id, friendly_error(exc))
+
+
+def _warm_up(model) -> None:
+    """Run a two-step search on a dummy window, in this thread, right after loading.
+
+    The first search in a process imports modules and initialises torch's kernels and
+    autograd; much of that holds the GIL for tenths of a second. Doing it here, before any
+    job, keeps those pauses away from the GUI while a real job runs.
+    """
+    import importlib
+
+    import torch
+
+    from inpaint_gui.core.devices import compute_threads
+    from inpaint_gui.core.search import SearchSettings, latent_search
+    from inpaint_gui.core.window import to_model
+
+    importlib.import_module("inpaint_gui.core.pipeline")  # imported now rather than at the first Apply
+    torch.set_num_threads(compute_threads(leave_for_ui=True))
+    s = model.config.resolution
+    image = np.full((2 * s, 2 * s, 3), 128, np.uint8)
+    mask = np.zeros((2 * s, 2 * s), bool)
+    mask[s // 2 : s, s // 2 : s] = True
+    small, small_mask = to_model(image, mask, (0, 0, 2 * s), s)
+    composite(make_context(mask, (0, 0, 2 * s)), small)
+    if model.device.type != "cpu":
+        return  # a GPU model is warmed by its first job; keep start-up quick
+    for _ in latent_search(model, small, small_mask, SearchSettings(iterations=2, restarts=2, device="cpu",
+                                                                    preview_every=1)):
+        pass
 
 
 def _describe(device_name: str) -> str:

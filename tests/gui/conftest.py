@@ -62,6 +62,7 @@ class DialogRecorder:
         self.open_path: str | None = None
         self.save_path: str | None = None
         self.int_answer: int | None = None
+        self.color_answer = None
 
     def install(self, monkeypatch) -> None:
         from inpaint_gui.gui import dialogs
@@ -85,7 +86,9 @@ class DialogRecorder:
         monkeypatch.setattr(dialogs, "confirm", confirm)
         monkeypatch.setattr(dialogs, "open_file", lambda *a: self.open_path)
         monkeypatch.setattr(dialogs, "save_file", lambda *a: self.save_path)
+        monkeypatch.setattr(dialogs, "open_dir", lambda *a: self.open_path)
         monkeypatch.setattr(dialogs, "get_int", get_int)
+        monkeypatch.setattr(dialogs, "pick_color", lambda parent, title, initial: self.color_answer)
 
 
 @pytest.fixture(autouse=True)

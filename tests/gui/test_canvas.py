@@ -227,3 +227,60 @@ def test_overlay_shows_hole_with_adjustable_opacity(canvas):
     img = canvas.viewport().grab().toImage()
     col = img.pixelColor(p.x(), p.y())
     assert (col.red(), col.green(), col.blue()) == tuple(int(v) for v in canvas.doc.image[45, 45])
+
+
+def test_large_photo_uses_cached_levels_and_still_shows_edits(qtbot):
+    """At ~1/3 zoom the canvas draws from a reduced level; a stroke still shows up at once."""
+    from inpaint_gui.gui.canvas import Canvas
+    from inpaint_gui.gui.document import Document
+    from tests.gui.conftest import photo
+
+    c = Canvas()
+    qtbot.addWidget(c)
+    c.resize(420, 320)
+    c.show()
+    qtbot.waitExposed(c)
+    c.set_document(Document(photo(900, 1200)))
+    assert c.photo_pyr.n_levels >= 3 and c.zoom < 0.5
+    c.set_overlay_opacity(1.0)
+    c.set_brush_size(120)
+    drag(c.viewport(), [view_point(c, 300, 300), view_point(c, 800, 300)])
+    img = c.viewport().grab().toImage()
+    p = view_point(c, 550, 300)
+    col = img.pixelColor(p.x(), p.y())
+    assert (col.red(), col.green(), col.blue()) == (255, 40, 80)
+    q = view_point(c, 550, 700)
+    col = img.pixelColor(q.x(), q.y())
+    ref = c.doc.image[690:710, 540:560].reshape(-1, 3).mean(axis=0)
+    assert abs(col.red() - ref[0]) < 25 and abs(col.green() - ref[1]) < 25
+    c.doc.undo()
+    img = c.viewport().grab().toImage()
+    col = img.pixelColor(p.x(), p.y())
+    assert (col.red(), col.green(), col.blue()) != (255, 40, 80)
+
+
+def test_zoom_to_window_centres_it(canvas):
+    canvas.set_window((60, 40, 30), user=True)
+    canvas.zoom_to_window()
+    r = canvas.window_view_rect()
+    vw, vh = canvas.viewport().width(), canvas.viewport().height()
+    assert abs(r.center().x() - vw / 2) <= 2 and abs(r.center().y() - vh / 2) <= 2
+    assert max(r.width() / vw, r.height() / vh) == pytest.approx(0.8, abs=0.01)
+
+
+def test_shift_click_draws_a_straight_line_and_shift_rectangle_is_square(canvas):
+    canvas.set_brush_size(4)
+    vp = canvas.viewport()
+    drag(vp, [view_point(canvas, 10, 10)])
+    drag(vp, [view_point(canvas, 90, 70)], modifiers=Qt.KeyboardModifier.ShiftModifier)
+    expected = capsule((96, 128), (10, 10), (10, 10), 2) | capsule((96, 128), (10, 10), (90, 70), 2)
+    np.testing.assert_array_equal(canvas.doc.mask, expected)
+    canvas.doc.undo()  # the line is its own step
+    np.testing.assert_array_equal(canvas.doc.mask, capsule((96, 128), (10, 10), (10, 10), 2))
+    canvas.doc.mask[:] = False
+    canvas.mask_edited((0, 0, 128, 96))
+    canvas.set_tool("rect")
+    drag(vp, [view_point(canvas, 20, 20), view_point(canvas, 50, 30)], modifiers=Qt.KeyboardModifier.ShiftModifier)
+    ref = np.zeros((96, 128), bool)
+    ref[20:50, 20:50] = True
+    np.testing.assert_array_equal(canvas.doc.mask, ref)

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
 
 from tests.gui.conftest import drag, photo, view_point, write_photo
 
@@ -225,6 +224,16 @@ def test_keyboard_shortcuts_reach_the_canvas(make_window, tmp_path):
     assert w.canvas.zoom == 1.0
     QTest.keyClick(w, Qt.Key.Key_Equal, Qt.KeyboardModifier.ControlModifier)
     assert w.canvas.zoom == 1.5
+    QTest.keyClick(w, Qt.Key.Key_Minus, Qt.KeyboardModifier.ControlModifier)
+    QTest.keyClick(w, Qt.Key.Key_Minus, Qt.KeyboardModifier.ControlModifier)
+    assert w.canvas.zoom == pytest.approx(2 / 3)
+    QTest.keyClick(w, Qt.Key.Key_0, Qt.KeyboardModifier.ControlModifier)
+    assert w.canvas.fit_mode and w.canvas.zoom * 128 <= w.canvas.viewport().width()
+    QTest.keyClick(w, Qt.Key.Key_BracketLeft)
+    assert w.canvas.brush_size == size
+    QTest.keyClick(w, Qt.Key.Key_W)
+    assert w.canvas.tool == "window"
+    QTest.keyClick(w, Qt.Key.Key_B)
     paint_something(w)
     QTest.keyClick(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert not w.doc.mask.any()
@@ -258,3 +267,90 @@ def test_missing_model_is_reported_and_app_keeps_working(make_window, tmp_path, 
     assert "no-such-model" in dlg.errors[-1][1]
     assert not w.act_inpaint.isEnabled()
     assert w.open_photo(write_photo(tmp_path / "a.png"))
+
+
+def test_welcome_page_open_button_and_model_loading(make_window, tmp_path, dlg, tiny_model, qtbot):
+    from inpaint_gui.core.weights import save_model
+
+    w = make_window()
+    assert w.stack.currentWidget() is w.welcome
+    dlg.open_path = str(write_photo(tmp_path / "a.png"))
+    w.welcome.open_button.click()
+    assert w.doc is not None and w.stack.currentWidget() is w.canvas
+    # load another model folder; then a corrupt one is refused with a dialog
+    folder = save_model(tmp_path / "other", tiny_model.generator, tiny_model.discriminator, {"name": "other-model"})
+    dlg.open_path = str(folder)
+    with qtbot.waitSignal(w.controller.model_ready, timeout=10000):
+        w.act_model.trigger()
+    assert "other-model" in w.model_label.text()
+    gen = folder / "generator.pt"
+    data = bytearray(gen.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    gen.write_bytes(bytes(data))
+    with qtbot.waitSignal(w.controller.model_error, timeout=10000):
+        w.act_model.trigger()
+    assert dlg.errors and "generator.pt" in dlg.errors[-1][1]
+
+
+def test_window_placement_off_the_gui_thread_for_large_photos(make_window, tmp_path, monkeypatch, qtbot):
+    import inpaint_gui.gui.session as session
+
+    monkeypatch.setattr(session, "ASYNC_PIXELS", 0)  # treat every photo as large
+    w = make_window()
+    w.open_photo(write_photo(tmp_path / "a.png"))
+    qtbot.waitUntil(lambda: not w.session._pool._work_queue.qsize(), timeout=5000)
+    assert w.canvas.window is None  # no hole yet
+    paint_something(w)  # hole [30:50, 40:60]
+    qtbot.waitUntil(lambda: w.canvas.window is not None, timeout=5000)
+    x, y, s = w.canvas.window
+    assert x <= 40 and y <= 30 and x + s >= 60 and y + s >= 50
+    # a placement computed for an older mask is dropped when the mask changed meanwhile
+    import time as _time
+
+    def slow_plan(mask, resolution):
+        _time.sleep(0.3)
+        return [(0, 0, 16)], [1]
+
+    monkeypatch.setattr(session, "_plan", slow_plan)
+    w.session.place_window_automatically()
+    w.canvas.set_window((5, 5, 40), user=True)  # the user places it before the result arrives
+    qtbot.wait(600)
+    assert w.canvas.window == (5, 5, 40)
+    w.session.place_window_automatically(force=True)
+    w.session.mask_changed()  # stale now; the debounced placement that follows wins
+    qtbot.waitUntil(lambda: w.canvas.window == (0, 0, 16), timeout=5000)
+
+
+def test_alpha_and_icc_profile_survive_save(make_window, tmp_path):
+    from PIL import Image, ImageCms
+
+    rgba = np.dstack([photo(), np.tile(np.linspace(0, 255, 128, dtype=np.uint8), (96, 1))])
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    src = tmp_path / "rgba.png"
+    Image.fromarray(rgba, "RGBA").save(src, icc_profile=icc)
+    w = make_window()
+    w.open_photo(src)
+    paint_something(w)
+    fake_fill(w)
+    assert w.files.save()
+    with Image.open(tmp_path / "rgba_inpainted.png") as im:
+        assert im.mode == "RGBA" and im.info.get("icc_profile") == icc
+        out = np.asarray(im)
+    np.testing.assert_array_equal(out[..., 3], rgba[..., 3])
+    np.testing.assert_array_equal(out[..., :3], w.doc.image)
+
+
+def test_overlay_colour_and_opacity_are_remembered(make_window, dlg, tmp_path):
+    from PySide6.QtGui import QColor
+
+    w = make_window()
+    w.open_photo(write_photo(tmp_path / "a.png"))
+    dlg.color_answer = QColor(0, 200, 255)
+    w.act_color.trigger()
+    w.opacity_slider.setValue(80)
+    assert w.canvas.overlay_color == QColor(0, 200, 255) and w.canvas.overlay_opacity == pytest.approx(0.8)
+    w.doc.mask[10:20, 10:20] = True
+    w.canvas.mask_edited((10, 10, 20, 20))
+    w.close()
+    w2 = make_window()
+    assert w2.canvas.overlay_color == QColor(0, 200, 255) and w2.opacity_slider.value() == 80
