@@ -15,7 +15,10 @@ operations. Non-hole cells carry weight 0, so they stay 0 and the padding needs 
 case. Coarse levels (2x2 -> 1, cell-centred) keep the fine boundary's position through hole
 area fractions and a symmetric ghost-value boundary treatment (Gibou et al. 2002); the
 correction is restricted by summing children and prolonged bilinearly. A full-multigrid start
-is followed by V(1,1) cycles until no value changes by more than ``tol``.
+is followed by V(1,1) cycles (contraction about 0.15-0.3 per cycle on compact holes) until no
+value changes by more than ``tol``; where they converge slowly (porous masks, shapes the
+coarse levels miss) conjugate gradients preconditioned by symmetric V-cycles take over.
+Everything is float32; the values stay within the boundary values' range (maximum principle).
 """
 
 from __future__ import annotations
@@ -25,7 +28,9 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 COARSEST_CELLS = 1024  # a level with at most this many cells is solved by sparse LU
-MAX_CYCLES = 40  # V-cycles before giving up (the caller then solves directly)
+MAX_CYCLES = 50  # V-cycles (or CG steps) before giving up; the caller then solves directly
+MAX_RATE = 0.75  # plain V-cycles whose change shrinks slower than this hand over to CG
+STALL_LIMIT = 4  # CG steps without progress before giving up
 THETA_MIN = 0.05  # smallest boundary distance (in cells) used on coarse levels
 
 _OFFSETS = ((-1, 0), (1, 0), (0, -1), (0, 1))
@@ -45,14 +50,15 @@ class _Level:
         s = b + 2  # row stride of a padded phase
         self.stride = s
         self.lo, self.hi = s, (a + 1) * s  # flat range of the interior rows (pads included)
-        holef = hole.astype(np.float32)
-        diag = np.where(hole, diag, 1).astype(np.float32)
-        self.m = to_phases(holef[None])  # (4, 1, L)
-        self.w = to_phases((holef / diag)[None])
-        self.n = to_phases((holef * diag)[None])
+        self.m = to_phases(hole[None], np.float32)  # (4, 1, L)
+        self.n = to_phases(diag[None], np.float32)
+        self.n *= self.m
+        self.w = np.divide(self.m, self.n, out=np.zeros_like(self.m), where=self.m > 0)
         self.u = np.zeros((4, c) + self.m.shape[2:], np.float32)  # (4, C, L)
-        self.b = np.zeros_like(self.u)
-        self.r = np.empty((2, c, self.hi - self.lo), np.float32)
+        self.b = np.zeros((4, c) + self.m.shape[2:], np.float32)
+        # red residuals (phases 0, 3) in the padded flat layout, one spare element each end
+        self.rbuf = np.zeros((2, c, self.m.shape[2] + 2), np.float32)
+        self.r = self.rbuf[:, :, 1 + self.lo : 1 + self.hi]
         self.nb = {
             0: ((2, -s), (2, 0), (1, -1), (1, 0)),
             1: ((3, -s), (3, 0), (0, 0), (0, 1)),
@@ -67,9 +73,10 @@ class _Level:
         """View of phase p's interior rows of ``arr`` (4, C, L), shifted by ``off``."""
         return arr[p][:, self.lo + off : self.hi + off]
 
-    def nbsum(self, p: int, out: np.ndarray) -> np.ndarray:
+    def nbsum(self, p: int, out: np.ndarray, src: np.ndarray | None = None) -> np.ndarray:
+        """Sum of the 4 neighbours of phase p's cells in ``src`` (default u) into ``out``."""
         (q1, o1), (q2, o2), (q3, o3), (q4, o4) = self.nb[p]
-        u = self.u
+        u = self.u if src is None else src
         np.add(self.inner(u, q1, o1), self.inner(u, q2, o2), out=out)
         out += self.inner(u, q3, o3)
         out += self.inner(u, q4, o4)
@@ -82,8 +89,19 @@ class _Level:
         dst += self.inner(self.b, p)
         dst *= self.inner(self.w, p)
 
-    def sweep(self) -> None:
-        for p in (0, 3, 1, 2):
+    def sweep_back(self) -> None:
+        """Black then red half-sweep (the adjoint of :meth:`sweep`)."""
+        for p in (1, 2, 0, 3):
+            self.relax(p)
+
+    def sweep(self, zero: bool = False) -> None:
+        """Red then black half-sweep; ``zero``: treat u as 0 (its old values are ignored)."""
+        for p in (0, 3):
+            if zero:
+                np.multiply(self.inner(self.b, p), self.inner(self.w, p), out=self.inner(self.u, p))
+            else:
+                self.relax(p)
+        for p in (1, 2):
             self.relax(p)
 
     def red_residual(self) -> None:
@@ -96,6 +114,36 @@ class _Level:
             r -= self.inner(self.u, p)
             r *= self.inner(self.n, p)
 
+    def matvec(self, src: np.ndarray, out: np.ndarray, tmp: np.ndarray) -> None:
+        """out = A src on the hole interiors (out's padding must be 0); tmp: (C, hi-lo)."""
+        for p in range(4):
+            o = self.inner(out, p)
+            self.nbsum(p, o, src)
+            np.multiply(self.inner(self.n, p), self.inner(src, p), out=tmp)
+            np.subtract(tmp, o, out=o)
+            o *= self.inner(self.m, p)
+
+    def restrict_red(self) -> np.ndarray:
+        """Full weighting (the transpose of bilinear prolongation) of the red residuals.
+
+        Returns the coarse right-hand side (C, a, b); weights (1, 3, 3, 1)^2 / 16 per axis.
+        """
+        s, lo, hi = self.stride, self.lo, self.hi
+        ee, oo = self.rbuf[0], self.rbuf[1]  # index k of the layout is k + 1 here
+        # even rows/cols: a coarse cell takes its own child (3) and the next one (1)
+        tx = ee[:, 1 + lo : 1 + hi + s] * 3.0
+        tx += ee[:, 2 + lo : 2 + hi + s]
+        out = tx[:, :-s] * 3.0
+        out += tx[:, s:]
+        # odd rows/cols: its own child (3) and the previous one (1)
+        tx = oo[:, 1 + lo - s : 1 + hi] * 3.0
+        tx += oo[:, lo - s : hi]
+        out += tx[:, s:] * 3.0
+        out += tx[:, :-s]
+        out *= 1.0 / 16.0
+        a, b = self.half
+        return out.reshape(out.shape[0], a, s)[:, :, 1:-1]
+
     def restrict(self, parts: np.ndarray) -> np.ndarray:
         """Sum of per-phase interior arrays (k, C, hi-lo) -> coarse-grid (C, a, b) view."""
         total = parts.sum(axis=0)
@@ -103,24 +151,39 @@ class _Level:
         return total.reshape(total.shape[0], a, b + 2)[:, :, 1:-1]
 
 
-def to_phases(x: np.ndarray) -> np.ndarray:
-    """(C, 2a, 2b) -> zero-padded flat phase layout (4, C, (a+2)*(b+2))."""
+def to_phases(x: np.ndarray, dtype=None, out: np.ndarray | None = None) -> np.ndarray:
+    """(C, H, W) -> zero-padded flat phase layout (4, C, (a+2)*(b+2)), a, b = ceil(H/2, W/2).
+
+    Odd H or W is padded with zeros at the bottom/right. With ``out`` (whose padding must
+    already be 0) only the cells of ``x`` are written.
+    """
     c, h, w = x.shape
-    a, b = h // 2, w // 2
-    out = np.zeros((4, c, a + 2, b + 2), x.dtype)
+    a, b = (h + 1) // 2, (w + 1) // 2
+    if out is None:
+        out = np.zeros((4, c, (a + 2) * (b + 2)), dtype or x.dtype)
+    grid = out.reshape(4, c, a + 2, b + 2)
     for p, (i, j) in enumerate(_PARITY):
-        out[p, :, 1:-1, 1:-1] = x[:, i::2, j::2]
-    return out.reshape(4, c, (a + 2) * (b + 2))
+        part = x[:, i::2, j::2]
+        grid[p, :, 1 : 1 + part.shape[1], 1 : 1 + part.shape[2]] = part
+    return out
 
 
-def from_phases(ph: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Flat phase layout (4, C, L) -> regular (C, H, W) for an even (H, W)."""
-    a, b = shape[0] // 2, shape[1] // 2
+def from_phases(ph: np.ndarray, shape: tuple[int, int], channels_last: bool = False) -> np.ndarray:
+    """Flat phase layout (4, C, L) -> regular (C, H, W), cropped to ``shape``.
+
+    With ``channels_last`` the result is a (C, H, W) view of a contiguous (H, W, C) array.
+    """
+    h, w = shape
     c = ph.shape[1]
+    a, b = (h + 1) // 2, (w + 1) // 2
     grid = ph.reshape(4, c, a + 2, b + 2)
-    out = np.empty((c,) + tuple(shape), ph.dtype)
+    if channels_last:
+        out = np.empty((h, w, c), ph.dtype).transpose(2, 0, 1)
+    else:
+        out = np.empty((c, h, w), ph.dtype)
     for p, (i, j) in enumerate(_PARITY):
-        out[:, i::2, j::2] = grid[p, :, 1:-1, 1:-1]
+        dst = out[:, i::2, j::2]
+        dst[...] = grid[p, :, 1 : 1 + dst.shape[1], 1 : 1 + dst.shape[2]]
     return out
 
 
@@ -136,51 +199,99 @@ def even(x: np.ndarray, fill) -> np.ndarray:
 # --------------------------------------------------------------------------- hierarchy
 
 
-def _build(hole: np.ndarray, count: np.ndarray, c: int, sides) -> _Level:
-    """Fine level from a (H, W) hole and |N_p|; coarse levels by 2x2 -> 1 coarsening.
+def _attach_coarse(fine: _Level, hole: np.ndarray, sides) -> None:
+    """Build the coarse levels below ``fine`` (2x2 -> 1) and factor the coarsest one.
 
-    A coarse level keeps the fine geometry through each cell's hole area fraction alpha:
-    phi = alpha - 1/2 + 2^-(L+1) estimates the signed distance (in cells) from the cell centre
-    to the fine Dirichlet boundary, which lies on the known pixels' centres, half a fine pixel
-    outside the hole's squares. Cells with phi > 0 are unknowns; a link to a cell outside
-    crosses the boundary at theta = phi_I / (phi_I - phi_J) and adds 1/theta to the diagonal.
+    Coarse cells know the fine geometry through their hole area fraction alpha, see
+    :func:`_coarse_geometry`. The area counts known pixels and the padding added to make a
+    size even; padding beyond an image edge (where there are no pixels) does not count.
     """
-    real = hole.shape
-    fine = _Level(even(hole, False), even(count, 1), c, sides)
-    alpha = even(hole.astype(np.float32), 0)
+    c = fine.u.shape[1]
+    area = even(hole.astype(np.float32), 0)  # hole pixels per cell
+    real_area = _even_area(np.ones(hole.shape, np.float32), sides, 1.0)  # pixels per cell
     lev, depth = fine, 0
+    lev.coarse = None
     while lev.hole.size > COARSEST_CELLS and min(lev.shape) > 2:
-        a, b = lev.half
         depth += 1
-        alpha = alpha.reshape(a, 2, b, 2).mean(axis=(1, 3))
-        real = ((real[0] + 1) // 2, (real[1] + 1) // 2)
-        ch, diag = _coarse_geometry(alpha, real, sides, depth)
-        if not ch.any() or (ch[: real[0], : real[1]].all() and all(sides)):
-            break  # nothing left to coarsen, or no Dirichlet boundary: solve this level
+        area = _pool(area)
+        real_area = _pool(real_area)
+        alpha = np.divide(area, real_area, out=np.zeros_like(area), where=real_area > 0)
+        ch, diag = _coarse_geometry(alpha, real_area > 0, sides, depth)
+        if not ch.any():
+            break  # the hole vanished at this scale: solve the current level directly
         lev.coarse = _Level(even(ch, False), even(diag, 1), c, sides)
-        alpha = even(alpha, 0)
+        area, real_area = even(area, 0), _even_area(real_area, sides, 4.0**depth)
         lev = lev.coarse
     _factor(lev)
-    return fine
 
 
-def _coarse_geometry(alpha: np.ndarray, real, sides, depth: int) -> tuple[np.ndarray, np.ndarray]:
-    """Unknown cells and diagonal of a coarse level from hole area fractions (H, W)."""
+def _even_area(x: np.ndarray, sides, full: float) -> np.ndarray:
+    """Pad a per-cell area to even size: ``full`` below/right of a Dirichlet side, 0 beyond an
+    image edge."""
+    ph, pw = x.shape[0] % 2, x.shape[1] % 2
+    if ph:
+        x = np.concatenate([x, np.full((1, x.shape[1]), 0.0 if sides[1] else full, x.dtype)])
+    if pw:
+        x = np.concatenate([x, np.full((x.shape[0], 1), 0.0 if sides[3] else full, x.dtype)], 1)
+    return x
+
+
+def _pool(x: np.ndarray) -> np.ndarray:
+    """Sum over 2x2 blocks of an even-sized (H, W) array."""
+    out = x[0::2, 0::2] + x[0::2, 1::2]
+    out += x[1::2, 0::2]
+    out += x[1::2, 1::2]
+    return out
+
+
+def _coarse_geometry(
+    alpha: np.ndarray, real: np.ndarray, sides, depth: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Unknown cells and diagonal of a coarse level (depth >= 1) from hole fractions (H, W).
+
+    phi = alpha - 1/2 + 2^-(depth+1) estimates the signed distance (in cells) from a cell's
+    centre to the fine Dirichlet boundary, which lies on the known pixels' centres, half a
+    fine pixel outside the hole's squares; it is reliable only in cells the boundary cuts
+    (0 < alpha < 1). Cells with phi > 0 are unknowns. A link I -> J to a known cell crosses
+    the boundary at theta = phi_I when I is cut or J is not, 1 + phi_J when only J is cut (the
+    mean when both are), and adds 1/theta to I's diagonal instead of 1 (the symmetric
+    ghost-value discretisation of Gibou et al. 2002). ``real``: cells holding image pixels;
+    links leaving the image (``sides``) do not exist.
+
+    Known pixels scattered through the hole (a porous mask) would vanish from such cells and
+    make them over-correct, so where at least 7 of the 9 cells around are cut, a cell with a
+    known pixel stays known; the fine smoother handles such well-anchored regions by itself.
+    """
     shift = 0.5 ** (depth + 1)
     phi = alpha - 0.5 + shift
-    hr, wr = real
-    pad = np.pad(phi, 1, constant_values=-0.5 + shift)  # Dirichlet cells beyond the grid
-    hole = phi > 0
-    safe = np.where(hole, phi, 1.0)
-    yy = np.arange(phi.shape[0])[:, None]
-    xx = np.arange(phi.shape[1])[None, :]
+    cut = (alpha > 0) & (alpha < 1)
+    cuts = np.pad(cut.astype(np.int8), 1)
+    around = sum(
+        cuts[i : i + cut.shape[0], j : j + cut.shape[1]] for i in range(3) for j in range(3)
+    )  # cut cells in the 3x3 neighbourhood
+    hole = (phi > 0) & real & ~(cut & (around >= 7))
+    if hole[real].all() and all(sides):
+        # no Dirichlet cell would be left (one known pixel lost in a hole filling the image):
+        # keep every cell that holds a known pixel known
+        hole &= alpha >= 1
+    h, w = phi.shape
+    phi_p = np.pad(phi, 1, constant_values=-0.5 + shift)  # Dirichlet cells beyond the grid
+    cut_p = np.pad(cut, 1, constant_values=False)
+    hole_p = np.pad(hole, 1, constant_values=False)
+    real_p = np.pad(real, 1, constant_values=False)
+    own = np.where(hole, phi, 1.0)
     top, bottom, left, right = sides
-    absent = ((yy == 0) & top, (yy == hr - 1) & bottom, (xx == 0) & left, (xx == wr - 1) & right)
+    edge = (top, bottom, left, right)
     diag = np.zeros(phi.shape, np.float32)
-    for (dy, dx), gone in zip(_OFFSETS, absent):
-        nb = pad[1 + dy : 1 + dy + phi.shape[0], 1 + dx : 1 + dx + phi.shape[1]]
-        inv_theta = np.where(nb > 0, 1.0, 1.0 - np.minimum(nb, 0.0) / safe)
-        diag += np.where(gone, 0.0, np.minimum(inv_theta, 1.0 / THETA_MIN))
+    for k, (dy, dx) in enumerate(_OFFSETS):
+        win = (slice(1 + dy, 1 + dy + h), slice(1 + dx, 1 + dx + w))
+        nb, nb_cut = phi_p[win], cut_p[win]
+        use_own = cut | ~nb_cut
+        theta = np.where(use_own & nb_cut, 0.5 * (own + 1 + nb), np.where(use_own, own, 1 + nb))
+        link = np.where(hole_p[win], 1.0, 1.0 / np.clip(theta, THETA_MIN, 1.0))
+        # a neighbour that is not an image pixel: beyond an image edge there is none
+        gone = ~real_p[win] if edge[k] else np.zeros_like(hole)
+        diag += np.where(gone, 0.0, link)
     return hole, diag
 
 
@@ -223,8 +334,8 @@ def _solve_coarsest(lev: _Level) -> None:
     lev.u[...] = to_phases(sol)
 
 
-def _prolong(lev: _Level, coarse: _Level, phases: tuple[int, ...]) -> None:
-    """u[p] += hole * bilinear(coarse u) for the given phases of ``lev``."""
+def _prolong(lev: _Level, coarse: _Level, phases: tuple[int, ...], assign: bool = False) -> None:
+    """u[p] += hole * bilinear(coarse u) for the given phases (``assign``: u[p] = ...)."""
     a, b = lev.half
     c = lev.u.shape[1]
     s = lev.stride
@@ -254,25 +365,38 @@ def _prolong(lev: _Level, coarse: _Level, phases: tuple[int, ...]) -> None:
         for p in want:
             np.multiply(v[:, 1:-1], 3.0, out=tmp)
             tmp += v[:, 0:-2] if p % 2 == 0 else v[:, 2:]
-            tmp *= lev.inner(lev.m, p)
-            lev.inner(lev.u, p).__iadd__(tmp)
+            if assign:
+                np.multiply(tmp, lev.inner(lev.m, p), out=lev.inner(lev.u, p))
+            else:
+                tmp *= lev.inner(lev.m, p)
+                lev.inner(lev.u, p).__iadd__(tmp)
 
 
-def _vcycle(lev: _Level) -> None:
-    """One V(1,1) cycle on lev.u for lev.b."""
+def _vcycle(lev: _Level, zero: bool = False, symmetric: bool = False) -> None:
+    """One V(1,1) cycle on lev.u for lev.b (``zero``: start from u = 0, whatever u holds).
+
+    Default: red-black smoothing before and after, the residual restricted by summing the
+    2x2 children, the correction prolonged bilinearly to the black cells (the red ones are
+    recomputed from them). ``symmetric``: full-weighting restriction (the transpose of the
+    prolongation), red correction and black-red post-smoothing, which makes the cycle a
+    symmetric positive definite preconditioner for CG however poor the coarse levels are
+    (it converges slower on its own).
+    """
     co = lev.coarse
     if co is None:
         _solve_coarsest(lev)
         return
-    lev.sweep()
+    lev.sweep(zero)
     lev.red_residual()
-    co.b[...] = to_phases(even(lev.restrict(lev.r), 0))
+    to_phases(lev.restrict_red() if symmetric else lev.restrict(lev.r), out=co.b)
     co.b *= co.m
-    co.u.fill(0)
-    _vcycle(co)
-    # the next red half-sweep recomputes red from black: correct the black phases only
-    _prolong(lev, co, (1, 2))
-    lev.sweep()
+    _vcycle(co, zero=True, symmetric=symmetric)
+    if symmetric:
+        _prolong(lev, co, (0, 3))  # the next black half-sweep recomputes black from red
+        lev.sweep_back()
+    else:
+        _prolong(lev, co, (1, 2))  # the next red half-sweep recomputes red from black
+        lev.sweep()
 
 
 def _fmg(lev: _Level) -> None:
@@ -282,11 +406,10 @@ def _fmg(lev: _Level) -> None:
         _solve_coarsest(lev)
         return
     parts = np.stack([lev.inner(lev.b, p) for p in range(4)])
-    co.b[...] = to_phases(even(lev.restrict(parts), 0))
+    to_phases(lev.restrict(parts), out=co.b)
     co.b *= co.m
     _fmg(co)
-    lev.u.fill(0)
-    _prolong(lev, co, (0, 1, 2, 3))
+    _prolong(lev, co, (0, 1, 2, 3), assign=True)
     _vcycle(lev)
 
 
@@ -300,32 +423,128 @@ def solve_laplace(
     """Harmonic h on ``hole`` with Dirichlet values ``d`` on the known cells.
 
     hole: bool (H, W); count: |N_p| (H, W); sides: (top, bottom, left, right) of the box that
-    are image edges (no neighbours beyond); d: float32 (C, H, W), only known cells are read.
-    Returns h float32 (C, H, W) (0 off the hole), or None if MAX_CYCLES V-cycles did not bring
-    the per-cycle change below ``tol``.
+    are image edges (no neighbours beyond); d: float32 (C, H, W) (any strides), only known
+    cells are read. Returns h float32 (C, H, W) (0 off the hole; a view of a contiguous
+    (H, W, C) array), or None when neither plain V-cycles nor CG converged.
+
+    A full-multigrid start is followed by plain V-cycles; if they converge slowly (a porous
+    mask, a shape the coarse levels miss) CG preconditioned by symmetric V-cycles takes over
+    from where they stopped. Both stop once an update changes no value by more than ``tol``
+    and the error estimated to remain is below tol / 4.
     """
     c = d.shape[0]
-    fine = _build(hole, count, c, sides)
-    known = even(~hole, False)
-    dk = even(d, 0) * known  # (C, H', W') Dirichlet values, 0 on the hole
-    fine.u[...] = to_phases(dk)
-    del dk
+    fine = _Level(even(hole, False), even(count, 1), c, sides)
+    fine.u[...] = to_phases(d)
+    fine.u *= 1 - fine.m  # Dirichlet values on known cells, 0 on the hole
+    # maximum principle: h lies between the smallest and largest boundary value
+    lo = fine.u.min(axis=(0, 2))[None, :, None]
+    hi = fine.u.max(axis=(0, 2))[None, :, None]
     for p in range(4):
         dst = fine.inner(fine.b, p)
         fine.nbsum(p, dst)
         dst *= fine.inner(fine.m, p)
-    fine.u.fill(0)
+    _attach_coarse(fine, hole, sides)
     _fmg(fine)
-    old = np.empty((2,) + fine.r.shape[1:], np.float32)
-    for _ in range(MAX_CYCLES):
+    np.clip(fine.u, lo, hi, out=fine.u)  # a poor coarse start cannot leave the range
+    if _iterate(fine, tol) or (fine.coarse is not None and _pcg(fine, tol, lo, hi)):
+        return from_phases(fine.u, hole.shape, channels_last=True)
+    return None
+
+
+def _converged(changes: list[float], tol: float) -> bool:
+    """Stop when the last update is below ``tol`` and the error left after it, estimated as
+    change * r / (1 - r), is below tol / 4, with r the slower of the last contraction and
+    the mean contraction over the last 4 updates (CG need not shrink every step)."""
+    change = changes[-1]
+    if change > tol:
+        return False
+    if len(changes) == 1:
+        return change == 0.0
+    rate = changes[-1] / changes[-2] if changes[-2] > 0 else 0.0
+    window = changes[-5:]
+    if len(window) > 2 and window[0] > 0:
+        rate = max(rate, (window[-1] / window[0]) ** (1.0 / (len(window) - 1)))
+    rate = min(rate, 0.95)
+    return change * rate / (1.0 - rate) <= 0.25 * tol
+
+
+def _iterate(fine: _Level, tol: float) -> bool:
+    """Plain V-cycles from fine.u until converged (True), or False once they slow down
+    (change shrinking by less than MAX_RATE after the first two), blow up or run out."""
+    old = np.empty_like(fine.r)
+    changes: list[float] = []
+    for cycle in range(MAX_CYCLES):
         old[0] = fine.inner(fine.u, 1)
         old[1] = fine.inner(fine.u, 2)
         _vcycle(fine)
-        change = 0.0
+        extremes = []
         for k, p in enumerate((1, 2)):
             diff = np.subtract(fine.inner(fine.u, p), old[k], out=old[k])
-            change = max(change, float(diff.max()), -float(diff.min()))
-        if change <= tol:
-            h = from_phases(fine.u, fine.shape)
-            return h[:, : hole.shape[0], : hole.shape[1]]
-    return None
+            extremes += [diff.max(), -diff.min()]
+        change = float(np.max(extremes))  # NaN propagates
+        if not np.isfinite(change) or (cycle >= 2 and change > MAX_RATE * changes[-1]):
+            return False
+        changes.append(change)
+        if _converged(changes, tol):
+            return True
+    return False
+
+
+def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per-channel dot product of two (4, C, L) arrays -> (1, C, 1) float64."""
+    return np.einsum("pcl,pcl->c", a, b).astype(np.float64)[None, :, None]
+
+
+def _pcg(fine: _Level, tol: float, lo: np.ndarray, hi: np.ndarray) -> bool:
+    """Conjugate gradients preconditioned by one symmetric V-cycle, each channel on its own.
+
+    Starts from fine.u (restarted from the FMG solution if it is no longer finite) and leaves
+    the solution there. The flexible form of beta (Notay 2000) keeps it robust to rounding.
+    """
+    if not np.isfinite(fine.u).all():
+        _fmg(fine)
+        np.nan_to_num(fine.u, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+    np.clip(fine.u, lo, hi, out=fine.u)
+    x = fine.u.copy()
+    b = fine.b
+    r = np.zeros_like(x)
+    q = np.zeros_like(x)
+    step = np.empty_like(x)
+    tmp = np.empty_like(fine.r[0])
+    fine.matvec(x, r, tmp)
+    np.subtract(b, r, out=r)  # r = b - A x
+    fine.b = r  # the V-cycle now preconditions the residual
+    try:
+        _vcycle(fine, zero=True, symmetric=True)
+        p = fine.u.copy()
+        changes: list[float] = []
+        best = np.inf
+        stalled = 0
+        for _ in range(MAX_CYCLES):
+            fine.matvec(p, q, tmp)
+            pq = _dot(p, q)
+            pq[pq == 0] = 1.0
+            alpha = (_dot(p, r) / pq).astype(np.float32)
+            np.multiply(p, alpha, out=step)
+            top, bottom = float(step.max()), float(step.min())
+            change = max(top, -bottom) if np.isfinite(top + bottom) else np.inf
+            x += step
+            np.multiply(q, alpha, out=step)
+            r -= step
+            # CG need not shrink every step: give up after STALL_LIMIT steps without progress
+            stalled = 0 if change < MAX_RATE * best else stalled + 1
+            best = min(best, change)
+            if change == np.inf or stalled >= STALL_LIMIT:
+                return False
+            changes.append(change)
+            if _converged(changes, tol):
+                fine.u[...] = x
+                return True
+            _vcycle(fine, zero=True, symmetric=True)
+            z = fine.u
+            beta = (-_dot(z, q) / pq).astype(np.float32)
+            p *= beta
+            p += z
+        return False
+    finally:
+        fine.b = b
