@@ -39,6 +39,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data-name", default=None, help="data set name for the model card (default: the folder's name)")
     p.add_argument("--licence", default=None, help="licence text for the model card (default: CelebA's when the data is CelebA)")
     p.add_argument("--half", action="store_true", help="store fp16 weights")
+    p.add_argument("--export-only", action="store_true", help="with --resume: export the checkpoint's models, no training")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=main)
@@ -73,12 +74,23 @@ def main(args: argparse.Namespace) -> int:
     trainer = Trainer(config, data, settings, device)
     out: Path = args.out
     ckpt_path = args.checkpoint or out.parent / f"{out.name}.ckpt"
+    command = "inpaint-gui train " + " ".join(shlex.quote(str(a)) for a in sys.argv[2:])
+    if args.export_only and not args.resume:
+        raise InpaintError("--export-only needs --resume CHECKPOINT")
     if args.resume:
         try:
             trainer.load_checkpoint(args.resume)
         except (OSError, ValueError, RuntimeError, KeyError) as exc:
             raise InpaintError(f"{args.resume}: cannot resume ({str(exc).splitlines()[0]})") from None
         log(f"resumed at step {trainer.state.step} ({trainer.state.images_seen} images seen)")
+        if not args.export_only:
+            trainer.state.resumed_with.append(command)
+    else:
+        trainer.state.command = command
+    if args.export_only:
+        export(trainer, args.out, data, device, args, hardware_description(device))
+        log(f"exported {args.out} from {args.resume} (step {trainer.state.step})")
+        return 0
     samples_dir = ckpt_path.parent / f"{out.name}-samples"
     bar = ProgressBar(trainer.total_steps, "train", enabled=None if not args.quiet else False, unit="step")
     bar.update(trainer.state.step, force=True)
@@ -145,7 +157,7 @@ def export(trainer, out: Path, data, device, args: argparse.Namespace, hardware:
                  "preprocessing": f"centre square crop, area resize to {trainer.config.resolution}, horizontal flips"},
         "licence": licence,
         "training": {
-            "command": "inpaint-gui train " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if len(sys.argv) > 2 else "",
+            "command": st.command, "resumed_with": st.resumed_with,
             "steps": st.step, "batch": s.batch, "images_seen": st.images_seen,
             "epochs": round(st.images_seen / len(data), 3), "optimizer": f"Adam lr={s.lr} betas=({s.beta1}, 0.999)",
             "label_smoothing": s.label_smoothing, "seed": s.seed, "hardware": hardware,

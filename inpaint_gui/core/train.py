@@ -47,6 +47,8 @@ class TrainState:
     loss_d: float = float("nan")  # moving averages
     loss_g: float = float("nan")
     history: list = field(default_factory=list)  # (step, loss_d, loss_g) every 100 steps
+    command: str = ""  # the command that started this run
+    resumed_with: list = field(default_factory=list)  # commands that continued it
 
 
 def to_model_tensor(images_uint8: torch.Tensor) -> torch.Tensor:

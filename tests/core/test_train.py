@@ -102,3 +102,21 @@ def test_train_command_errors(tmp_path):
     (tmp_path / "few").mkdir()
     r = cli("train", tmp_path / "few", "--out", tmp_path / "w", "--cache-dir", tmp_path / "c")
     assert r.returncode == 2 and "need at least one batch" in r.stderr
+
+
+def test_export_only_writes_the_checkpoint_state(faces, tmp_path):
+    from tests.test_cli import cli
+
+    out = tmp_path / "w" / "m"
+    common = ["--size", "32", "--nz", "8", "--ngf", "4", "--ndf", "4", "--batch", "4", "--device", "cpu",
+              "--cache-dir", tmp_path / "cache", "--quiet"]
+    assert cli("train", faces, "--out", out, "--epochs", "1", *common).returncode == 0
+    r = cli("train", faces, "--out", tmp_path / "w" / "copy", "--resume", out.parent / "m.ckpt", "--export-only", *common)
+    assert r.returncode == 0, r.stderr
+    a, b = load_model(out), load_model(tmp_path / "w" / "copy")
+    assert states_equal(a.generator.state_dict(), b.generator.state_dict())
+    card = json.loads((tmp_path / "w" / "copy" / "model.json").read_text())
+    assert card["training"]["steps"] == 4 and card["training"]["command"].startswith("inpaint-gui train ")
+    assert "--export-only" not in card["training"]["command"]
+    r = cli("train", faces, "--out", out, "--export-only", *common)
+    assert r.returncode == 2 and "needs --resume" in r.stderr
