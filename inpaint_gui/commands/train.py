@@ -88,9 +88,10 @@ def main(args: argparse.Namespace) -> int:
     else:
         trainer.state.command = command
     if args.export_only:
-        export(trainer, args.out, data, device, args, hardware_description(device))
+        export(trainer, args.out, data, device, args, trainer.state.hardware or hardware_description(device))
         log(f"exported {args.out} from {args.resume} (step {trainer.state.step})")
         return 0
+    trainer.state.hardware = hardware_description(device)
     samples_dir = ckpt_path.parent / f"{out.name}-samples"
     bar = ProgressBar(trainer.total_steps, "train", enabled=None if not args.quiet else False, unit="step")
     bar.update(trainer.state.step, force=True)

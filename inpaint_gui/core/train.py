@@ -48,6 +48,7 @@ class TrainState:
     loss_g: float = float("nan")
     history: list = field(default_factory=list)  # (step, loss_d, loss_g) every 100 steps
     command: str = ""  # the command that started this run
+    hardware: str = ""  # what it trained on (the latest run)
     resumed_with: list = field(default_factory=list)  # commands that continued it
 
 
