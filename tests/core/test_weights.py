@@ -106,3 +106,23 @@ def test_half_storage_loads_into_float32(tmp_path):
     w = m.generator.main[0].weight
     assert w.dtype == torch.float32
     assert torch.allclose(w, g.main[0].weight, atol=1e-3, rtol=1e-3)
+
+
+def test_the_shipped_face_model_loads_and_verifies():
+    """weights/celeba64 ships with the app: its hashes match, shapes load strictly, and its card
+    carries the CelebA licence terms."""
+    from inpaint_gui.core.weights import find_model, sha256_file
+
+    folder = find_model("celeba64")
+    card = json.loads((folder / "model.json").read_text())
+    for entry in card["files"].values():
+        assert sha256_file(folder / entry["path"]) == entry["sha256"]
+    m = load_model("celeba64")
+    assert m.config.resolution == 64 and m.mean_face.shape == (64, 64, 3)
+    assert "non-commercial" in card["licence"]
+    assert card["training"]["images_seen"] > 0 and card["training"]["command"].startswith("inpaint-gui train")
+    size = sum((folder / e["path"]).stat().st_size for k, e in card["files"].items() if k in ("generator", "discriminator"))
+    assert size < 50 * 2**20
+    with torch.no_grad():
+        x = m.generator(torch.rand(4, m.config.nz) * 2 - 1)
+    assert x.shape == (4, 3, 64, 64) and x.std() > 0.1  # a trained generator, not a flat untrained one
