@@ -2,13 +2,14 @@
 
 - the machine's float32 matrix-product rate (the ceiling for convolutions lowered to GEMM);
 - latent-search throughput (restart-iterations per second, achieved GFLOP/s) of the project's
-  search against the textbook PyTorch loop on the same model;
+  search (and single speed options of it) against the textbook PyTorch loop on the same model;
 - Poisson blending against a direct sparse solve and OpenCV (``bench_poisson``);
 - the end-to-end ``run`` on the bundled sample: seconds and peak memory.
 """
 
 from __future__ import annotations
 
+import copy
 import resource
 import subprocess
 import sys
@@ -90,7 +91,10 @@ def _problem(model: LoadedModel, batch: int, seed: int = 0):
 
 
 def reference_loop(model: LoadedModel, image: np.ndarray, mask: np.ndarray, restarts: int, lam: float, device):
-    """The textbook loop: weights left trainable (their gradients computed and thrown away)."""
+    """The textbook loop on the same networks: weights left trainable (their gradients computed
+    and thrown away), torch's Adam, BatchNorm and contiguous layout as the model comes.
+    Works on a private copy of the model, so the caller's stays frozen."""
+    model = copy.deepcopy(model).to(device)
     g, d = model.generator, model.discriminator
     for p in list(g.parameters()) + list(d.parameters()):
         p.requires_grad_(True)
@@ -100,11 +104,12 @@ def reference_loop(model: LoadedModel, image: np.ndarray, mask: np.ndarray, rest
     opt = torch.optim.Adam([z], lr=0.01)
 
     def step():
-        opt.zero_grad()
-        fake = g(z)
-        contextual = (m * (fake - target)).abs().flatten(1).sum(1)
-        perceptual = -F.softplus(d(fake))
-        (contextual + lam * perceptual).sum().backward()
+        with torch.enable_grad():
+            opt.zero_grad()
+            fake = g(z)
+            contextual = (m * (fake - target)).abs().flatten(1).sum(1)
+            perceptual = -F.softplus(d(fake))
+            (contextual + lam * perceptual).sum().backward()
         opt.step()
         with torch.no_grad():
             z.clamp_(-1, 1)
@@ -114,34 +119,59 @@ def reference_loop(model: LoadedModel, image: np.ndarray, mask: np.ndarray, rest
     return step
 
 
-def search_throughput(model: LoadedModel, batches=(1, 8, 32, 64), lam: float = 0.003, device: str = "cpu",
-                      min_seconds: float = 2.0) -> list[dict]:
-    """Restart-iterations per second and GFLOP/s, project search vs the reference loop."""
-    from inpaint_gui.core.weights import freeze
+# the project's search as benchmarked: its defaults, and single speed options changed
+SEARCH_VARIANTS: dict[str, dict] = {
+    "ours": {},
+    "ours-unfused": {"fuse": False},  # BatchNorm kept, contiguous layout
+    "ours-bf16": {"precision": "bfloat16"},
+    "ours-tf32": {"precision": "tf32"},  # CUDA only (the same as ours on the CPU)
+    "ours-compiled": {"compile": True},  # torch.compile; its compile time is in setup_s
+    "ours-no-graph": {"cuda_graph": False},  # CUDA only: eager steps instead of a CUDA graph
+}
 
+
+def _our_step(model: LoadedModel, image: np.ndarray, mask: np.ndarray, batch: int, lam: float, device: str,
+              options: dict):
+    """(step function, setup seconds): construction plus the first step (compile, capture)."""
+    t0 = time.perf_counter()
+    search = _Search(model, image[None], mask[None], SearchSettings(restarts=batch, lam=lam, device=device,
+                                                                     iterations=10**9, **options))
+
+    def step():
+        search.step()
+        if search.device.type == "cuda":
+            torch.cuda.synchronize()
+
+    for _ in range(4):  # CUDA graphs: three eager warm-up steps, then the capture
+        step()
+    return step, time.perf_counter() - t0
+
+
+def search_throughput(model: LoadedModel, batches=(1, 8, 32, 64), lam: float = 0.003, device: str = "cpu",
+                      min_seconds: float = 2.0, variants=("ours",), rounds: int = 2) -> list[dict]:
+    """Restart-iterations per second and GFLOP/s of the reference loop and of each variant of
+    the project's search. Each is timed ``rounds`` times, interleaved, for ``min_seconds / rounds``
+    and its best time is kept (load from other processes drifts; the best is the least disturbed)."""
     dev = torch.device(device)
-    model.to(dev)
     flops = iteration_flops(model)
     rows = []
     for batch in batches:
         image, mask = _problem(model, batch)
-        ref = reference_loop(model, image, mask, batch, lam, dev)
-        ref_s, _ = _timed(ref, min_seconds)
-        freeze(model)
-        search = _Search(model, image[None], mask[None], SearchSettings(restarts=batch, lam=lam, device=device))
-
-        def ours():
-            search.step()
-            if dev.type == "cuda":
-                torch.cuda.synchronize()
-
-        ours_s, _ = _timed(ours, min_seconds)
-        rows.append({"device": device, "batch": batch,
-                     "ours_restart_it_s": round(batch / ours_s, 1), "reference_restart_it_s": round(batch / ref_s, 1),
-                     "ours_gflops": round(batch * flops / ours_s / 1e9, 1),
-                     "reference_gflops": round(batch * flops / ref_s / 1e9, 1),
-                     "speedup": round(ref_s / ours_s, 2)})
-    freeze(model)
+        steps = {"reference": (reference_loop(model, image, mask, batch, lam, dev), 0.0)}
+        for name in variants:
+            if name not in SEARCH_VARIANTS:
+                raise ValueError(f"unknown search variant {name!r}: choose from {', '.join(SEARCH_VARIANTS)}")
+            steps[name] = _our_step(model, image, mask, batch, lam, device, SEARCH_VARIANTS[name])
+        best = dict.fromkeys(steps, float("inf"))
+        for _ in range(max(1, rounds)):
+            for name, (fn, _) in steps.items():
+                best[name] = min(best[name], _timed(fn, min_seconds / max(1, rounds), warmup=1)[0])
+        for name, (_, setup) in steps.items():
+            rows.append({"device": device, "batch": batch, "loop": name,
+                         "restart_it_s": round(batch / best[name], 1),
+                         "gflops": round(batch * flops / best[name] / 1e9, 2),
+                         "vs_reference": round(best["reference"] / best[name], 2),
+                         "setup_s": round(setup, 2)})
     return rows
 
 

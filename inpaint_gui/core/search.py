@@ -11,6 +11,15 @@ hole), and log(1 - D) = -softplus(logit) is computed stably from D's logits. z s
 U[-1, 1] and is clipped back into [-1, 1] after every step. The networks are frozen (eval
 mode, no weight gradients): gradients flow only into z.
 
+Time to result (all optional, see :class:`SearchSettings`): the K starting points can be the
+best K of ``init_samples * K`` random draws by their initial loss; the learning rate can
+follow a cosine schedule; an image stops early once its best loss has not improved by more
+than ``stop_tolerance`` (relative) for ``stop_patience`` iterations.
+
+Speed (see ``search_nets`` and ``bench``): BatchNorm folded into the convolutions,
+channels-last layout, a hand-written Adam whose state can shrink when images of a batch stop,
+and on CUDA each step replayed as one captured CUDA graph.
+
 ``latent_search`` yields a :class:`SearchStep` every few iterations (or seconds) with the
 losses and fresh uint8 previews; stopping the iteration (or setting ``cancel``) ends the search
 and the final step (``done=True``) carries the best z seen for every restart.
@@ -18,9 +27,11 @@ and the final step (``done=True``) carries the best z seen for every restart.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from dataclasses import dataclass, replace
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from typing import Iterator
 
 import numpy as np
@@ -30,17 +41,25 @@ from scipy.ndimage import uniform_filter
 
 from inpaint_gui.core.devices import resolve_device
 from inpaint_gui.core.errors import MaskError
+from inpaint_gui.core.search_nets import PRECISIONS, search_nets
 from inpaint_gui.core.weights import LoadedModel, freeze
 
+log = logging.getLogger(__name__)
+
 WEIGHTINGS = ("plain", "importance")
+LR_SCHEDULES = ("constant", "cosine")
+BETA2, EPS = 0.999, 1e-8  # Adam's second-moment decay and epsilon (torch's defaults)
+INIT_CHUNK = 512  # rows per no-grad forward when scoring the initial draws
+SCHEDULE_BLOCK = 1024  # Adam step sizes computed ahead, a block at a time
+CUDA_STOP_CHECK = 16  # on CUDA, look at the stopping rule every this many iterations (a host sync)
 
 
 @dataclass(frozen=True)
 class SearchSettings:
-    iterations: int = 1500  # Adam steps on z (the paper's 1500)
+    iterations: int = 1500  # Adam steps on z (the paper's 1500); the most an image gets
     restarts: int = 8  # K latent vectors optimised together; the best is kept
     lam: float = 0.003  # weight of the perceptual term (the paper's lambda)
-    lr: float = 0.01  # Adam learning rate on z
+    lr: float = 0.01  # Adam learning rate on z (the start of the schedule)
     beta1: float = 0.9  # Adam's beta1
     weighting: str = "importance"  # "plain" (W = M) or "importance"
     weight_window: int = 7  # side of the importance-weighting window (odd)
@@ -48,6 +67,15 @@ class SearchSettings:
     device: str = "auto"  # "auto", "cpu" or "cuda"
     preview_every: int = 25  # iterations between previews ...
     preview_seconds: float = 0.2  # ... or at most this long between them
+    init_samples: int = 1  # draw init_samples * K random z, start from the K with the lowest loss
+    lr_schedule: str = "constant"  # "constant", or "cosine" from lr down to lr * lr_final at `iterations`
+    lr_final: float = 0.1  # the cosine schedule's last learning rate, as a fraction of lr
+    stop_patience: int = 0  # stop after this many iterations without improvement (0: never) ...
+    stop_tolerance: float = 1e-3  # ... of the best total loss by more than this fraction
+    precision: str = "float32"  # "float32" (strict, also on CUDA), "tf32" (CUDA convs) or "bfloat16"
+    fuse: bool = True  # BatchNorm folded into the convolutions, channels-last layout
+    compile: bool = False  # torch.compile the networks (slow to start; no gain measured on CPU)
+    cuda_graph: bool = True  # on CUDA, replay each step as one captured CUDA graph
 
     def validate(self) -> SearchSettings:
         if self.iterations < 0 or self.restarts < 1:
@@ -58,13 +86,21 @@ class SearchSettings:
             raise ValueError("weight_window must be a positive odd number")
         if self.lr <= 0 or not 0 <= self.beta1 < 1 or self.lam < 0:
             raise ValueError("lr must be > 0, beta1 in [0, 1), lam >= 0")
+        if self.init_samples < 1:
+            raise ValueError("init_samples must be >= 1")
+        if self.lr_schedule not in LR_SCHEDULES or not 0 < self.lr_final <= 1:
+            raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES} and lr_final in (0, 1]")
+        if self.stop_patience < 0 or self.stop_tolerance < 0:
+            raise ValueError("stop_patience and stop_tolerance must be >= 0")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         return self
 
 
 @dataclass
 class SearchStep:
     iteration: int  # iterations done so far
-    iterations: int  # iterations planned
+    iterations: int  # iterations planned (the most the search may run)
     contextual: np.ndarray  # float64 (K,) at the latest iteration
     perceptual: np.ndarray  # float64 (K,) log(1 - D(G(z))), before the factor lam
     total: np.ndarray  # float64 (K,) contextual + lam * perceptual
@@ -74,6 +110,7 @@ class SearchStep:
     done: bool = False  # True on the last step, which always has previews
     latents: np.ndarray | None = None  # float32 (K, nz) best z per restart, on the last step
     cancelled: bool = False  # True if the search stopped before its planned iterations
+    stopped_early: bool = False  # True if the stopping rule ended it (``iteration`` < ``iterations``)
 
 
 def importance_weights(mask: np.ndarray, window: int = 7) -> np.ndarray:
@@ -117,32 +154,53 @@ def check_inputs(model: LoadedModel, image: np.ndarray, mask: np.ndarray) -> Non
                         "(make the window larger than the hole)")
 
 
-class _Objective:
-    """Per-restart losses for B images x K restarts; D is skipped entirely when lam == 0."""
+def lr_at(settings: SearchSettings, t: np.ndarray) -> np.ndarray:
+    """The learning rate of Adam step ``t`` (1-based, float64 array)."""
+    if settings.lr_schedule == "constant":
+        return np.full(t.shape, settings.lr)
+    f, total = settings.lr_final, max(1, settings.iterations - 1)
+    return settings.lr * (f + (1 - f) * 0.5 * (1 + np.cos(np.pi * np.minimum(t - 1, total) / total)))
 
-    def __init__(self, model: LoadedModel, target: torch.Tensor, weights: torch.Tensor, lam: float):
-        self.g, self.d = model.generator, model.discriminator
-        self.target = target[:, None]  # (B, 1, 3, S, S)
-        self.weights = weights[:, None]  # (B, 1, 1, S, S)
-        self.lam = lam
 
-    def __call__(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        b = self.target.shape[0]
-        fake = self.g(z)  # (B*K, 3, S, S), image-major
-        fake_bk = fake.view(b, -1, *fake.shape[1:])  # (B, K, 3, S, S)
-        contextual = (self.weights * (fake_bk - self.target)).abs().flatten(2).sum(2)  # (B, K)
-        if self.lam > 0:
-            perceptual = -F.softplus(self.d(fake)).view(b, -1)  # (B, K) log(1 - sigmoid(logit)), stable
-        else:
-            perceptual = torch.zeros_like(contextual)
-        return fake, contextual, perceptual, contextual + self.lam * perceptual
+def adam_schedule(settings: SearchSettings, first: int, count: int) -> np.ndarray:
+    """float64 (count, 2): for Adam steps t = first .. first + count - 1 (1-based), the step size
+    lr_t / (1 - beta1^t) and sqrt(1 - beta2^t), as torch's Adam computes them."""
+    t = np.arange(first, first + count, dtype=np.float64)
+    return np.stack([lr_at(settings, t) / (1 - settings.beta1**t), np.sqrt(1 - BETA2**t)], axis=1)
+
+
+@contextmanager
+def _conv_precision(device: torch.device, precision: str):
+    """On CUDA, TF32 convolutions only for ``precision="tf32"`` (strict float32 otherwise)."""
+    if device.type != "cuda":
+        yield
+        return
+    conv = getattr(torch.backends.cudnn, "conv", None)
+    if conv is not None and hasattr(conv, "fp32_precision"):
+        old = conv.fp32_precision
+        conv.fp32_precision = "tf32" if precision == "tf32" else "ieee"
+        try:
+            yield
+        finally:
+            conv.fp32_precision = old
+    else:  # pragma: no cover - older torch
+        old = torch.backends.cudnn.allow_tf32
+        torch.backends.cudnn.allow_tf32 = precision == "tf32"
+        try:
+            yield
+        finally:
+            torch.backends.cudnn.allow_tf32 = old
 
 
 class _Search:
-    """State of one search over B images x K restarts: z, Adam, and the best z seen per restart."""
+    """State of one search over B images x K restarts: z, Adam, the best z seen per restart,
+    and the stopping rule. Images that stop are retired (their best kept aside) and, unless
+    the networks are compiled for a fixed batch, dropped from the batch that keeps running."""
 
     def __init__(self, model: LoadedModel, images: np.ndarray, masks: np.ndarray, settings: SearchSettings):
         settings.validate()
+        if len(images) != len(masks) or len(images) == 0:
+            raise ValueError("images and masks must be non-empty and of the same length")
         for image, mask in zip(images, masks):
             check_inputs(model, image, mask)
         self.device = device = resolve_device(settings.device)
@@ -151,40 +209,193 @@ class _Search:
             model.to(device)
         self.settings = settings
         b, k, nz = len(images), settings.restarts, model.config.nz
-        self.shape = (b, k)
-        gen = torch.Generator(device="cpu").manual_seed(settings.seed)
-        z = torch.stack([torch.rand(k, nz, generator=gen) for _ in range(b)]).view(b * k, nz) * 2 - 1  # U[-1, 1]
-        self.z = z.to(device).requires_grad_(True)  # (B*K, nz)
+        self.shape, self.nz, self.res = (b, k), nz, model.config.resolution
+        self.nets = search_nets(model.generator, model.discriminator, device, settings.fuse, settings.precision,
+                                settings.compile)
         target = torch.cat([image_to_tensor(im, device) for im in images])  # (B, 3, S, S)
         w = np.stack([context_weights(m, settings.weighting, settings.weight_window) for m in masks])  # (B, S, S)
-        self.objective = _Objective(model, target, torch.from_numpy(w).to(device)[:, None], settings.lam)
-        self.optimizer = torch.optim.Adam([self.z], lr=settings.lr, betas=(settings.beta1, 0.999))
-        self.best_total = torch.full((b, k), float("inf"), device=device)
-        self.best_z = self.z.detach().clone()  # (B*K, nz)
+        self._target = target.permute(0, 2, 3, 1)[:, None].contiguous()  # (B, 1, S, S, 3)
+        self._weights = torch.from_numpy(w).to(device)[:, None, :, :, None].contiguous()  # (B, 1, S, S, 1)
+        start = time.perf_counter()
+        z = self._initial_latents(torch.Generator(device="cpu").manual_seed(settings.seed))  # (B*K, nz)
+        self.init_seconds = time.perf_counter() - start
+        # results of retired images (and the starting point of all): full size, by image
+        self._best_total_all = torch.full((b, k), float("inf"), device=device)
+        self._best_z_all = z.clone()
+        self.iterations_run = np.zeros(b, np.int64)  # per image
+        self.stopped_early = np.zeros(b, bool)  # per image
         self.iteration = 0
+        # the running batch: A images (rows image-major), their z, Adam moments and records
+        self._images = np.arange(b)  # (A,) image index of each running block
+        self._live = np.ones(b, bool)  # (A,) False once an image is retired
+        self._z = z  # (A*K, nz)
+        self._m, self._v = torch.zeros_like(z), torch.zeros_like(z)
+        self._bt = self._best_total_all.clone()  # (A, K) best total per restart
+        self._bz = z.clone()  # (A*K, nz) best z per restart
+        self._tgt, self._wts = self._target, self._weights  # (A, 1, S, S, 3), (A, 1, S, S, 1)
+        self._ref = torch.full((b,), float("inf"), device=device)  # (A,) best total at the last improvement
+        self._since = torch.zeros(b, dtype=torch.long, device=device)  # (A,) iterations since then
+        self._t = torch.zeros((), dtype=torch.long, device=device)  # row of the next step in _sched
+        self._sched = torch.from_numpy(adam_schedule(settings, 1, SCHEDULE_BLOCK)).float().to(device)  # (BLOCK, 2)
+        self._use_graph = device.type == "cuda" and settings.cuda_graph
+        self._graph: torch.cuda.CUDAGraph | None = None
+        self._graph_out: tuple | None = None
+        self._warm = 0
+
+    # -- the loss -------------------------------------------------------------------------
+    def _objective(self, z: torch.Tensor, target: torch.Tensor, weights: torch.Tensor, eager: bool = False):
+        """(fake (N, 3, S, S), contextual, perceptual, total (A, N / A)) for z (N, nz) and A images;
+        ``eager``: the uncompiled networks (for batch shapes met once)."""
+        a, s = target.shape[0], self.res
+        fake = self.nets.generate(z, eager)  # (N, 3, S, S)
+        fake_hwc = fake.permute(0, 2, 3, 1).reshape(a, -1, s, s, 3)  # a view when channels-last
+        contextual = (weights * (fake_hwc - target)).abs().sum((2, 3, 4))  # (A, K)
+        if self.settings.lam > 0:
+            perceptual = -F.softplus(self.nets.discriminate(fake, eager)).view(a, -1)  # log(1 - sigmoid(logit)), stable
+        else:
+            perceptual = torch.zeros_like(contextual)
+        return fake, contextual, perceptual, contextual + self.settings.lam * perceptual
+
+    @torch.no_grad()
+    def _initial_latents(self, gen: torch.Generator) -> torch.Tensor:
+        """(B*K, nz): image b takes the b-th block of init_samples*K draws from U[-1, 1] and keeps
+        its K lowest-loss draws (all of them, in draw order, when init_samples == 1)."""
+        (b, k), n = self.shape, self.settings.init_samples * self.shape[1]
+        z = torch.stack([torch.rand(n, self.nz, generator=gen) for _ in range(b)]) * 2 - 1  # (B, n, nz)
+        if n == k:
+            return z.view(b * k, self.nz).to(self.device)
+        flat = z.view(b * n, self.nz)
+        losses = torch.empty(b * n)
+        with _conv_precision(self.device, self.settings.precision):
+            for lo in range(0, b * n, INIT_CHUNK):
+                rows = torch.arange(lo, min(lo + INIT_CHUNK, b * n))
+                img = (rows // n).to(self.device)  # image of each row
+                total = self._objective(flat[rows].to(self.device), self._target[img], self._weights[img], eager=True)[3]
+                losses[rows] = total.view(-1).float().cpu()
+        keep = torch.argsort(losses.view(b, n), dim=1, stable=True)[:, :k]  # (B, K), lowest first
+        return torch.gather(z, 1, keep[..., None].expand(-1, -1, self.nz)).reshape(b * k, self.nz).to(self.device)
+
+    # -- one step ----------------------------------------------------------------------------
+    def _core(self):
+        """One iteration on the running batch; every state update is in place (graph-capturable)."""
+        s = self.settings
+        with torch.enable_grad():
+            z = self._z.detach().requires_grad_(True)
+            fake, contextual, perceptual, total = self._objective(z, self._tgt, self._wts)
+            (grad,) = torch.autograd.grad(total.sum(), z)  # restarts are independent: per-z gradients
+        with torch.no_grad():
+            total = total.detach()
+            improved = total < self._bt  # (A, K)
+            self._bt.copy_(torch.where(improved, total, self._bt))
+            self._bz.copy_(torch.where(improved.view(-1, 1), self._z, self._bz))
+            h = self._sched.index_select(0, self._t.view(1))[0]  # (2,) step size, sqrt(1 - beta2^t)
+            self._t.add_(1)
+            self._m.lerp_(grad, 1 - s.beta1)
+            self._v.mul_(BETA2).addcmul_(grad, grad, value=1 - BETA2)
+            denom = (self._v.sqrt() / h[1]).add_(EPS)
+            self._z.sub_(self._m / denom * h[0]).clamp_(-1.0, 1.0)
+            if s.stop_patience > 0:
+                best = self._bt.min(1).values  # (A,)
+                better = (best < self._ref - s.stop_tolerance * self._ref.abs()) | torch.isinf(self._ref)
+                self._ref.copy_(torch.where(better, best, self._ref))
+                self._since.copy_(torch.where(better, torch.zeros_like(self._since), self._since + 1))
+        return fake, contextual, perceptual, total
+
+    def _graph_core(self):
+        """``_core`` as a CUDA graph: three eager warm-up steps on a side stream (they are real
+        steps), then capture once and replay; falls back to eager steps if capturing fails."""
+        if self._graph is not None:
+            self._graph.replay()
+            return self._graph_out
+        if self._warm < 3:
+            stream = torch.cuda.Stream(self.device)
+            stream.wait_stream(torch.cuda.current_stream(self.device))
+            with torch.cuda.stream(stream):
+                out = self._core()
+            torch.cuda.current_stream(self.device).wait_stream(stream)
+            self._warm += 1
+            return out
+        try:
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph):
+                out = self._core()
+        except RuntimeError as exc:  # pragma: no cover - depends on the GPU and driver
+            log.warning("CUDA graph capture failed (%s); running eager steps", exc)
+            self._use_graph = False
+            return self._core()
+        self._graph, self._graph_out = graph, out
+        graph.replay()
+        return out
 
     def step(self):
-        """One Adam step on z; returns (fake (B*K, 3, S, S), contextual, perceptual, total (B, K)) of
-        the z before the step, which is also the z recorded as best where it improved."""
-        with torch.enable_grad():
-            fake, contextual, perceptual, total = self.objective(self.z)
-            self.optimizer.zero_grad(set_to_none=True)
-            total.sum().backward()  # restarts are independent: the sum's gradient is per-z
-        with torch.no_grad():
-            total_d = total.detach()
-            improved = total_d < self.best_total  # (B, K)
-            self.best_total = torch.where(improved, total_d, self.best_total)
-            flat = improved.flatten()
-            self.best_z[flat] = self.z.detach()[flat]
-            self.optimizer.step()
-            self.z.clamp_(-1.0, 1.0)
+        """One Adam step on z for the running images; returns (fake (A*K, 3, S, S), contextual,
+        perceptual, total (A, K)) of the z before the step (on CUDA graphs: buffers that the
+        next step overwrites). Retires images that meet the stopping rule."""
+        if self.iteration and self.iteration % SCHEDULE_BLOCK == 0:  # next block, in place (graph inputs)
+            block = adam_schedule(self.settings, self.iteration + 1, SCHEDULE_BLOCK)
+            self._sched.copy_(torch.from_numpy(block).float())
+            self._t.zero_()
+        with _conv_precision(self.device, self.settings.precision):
+            out = self._graph_core() if self._use_graph else self._core()
         self.iteration += 1
-        return fake, contextual, perceptual, total
+        self.iterations_run[self._images[self._live]] += 1
+        p = self.settings.stop_patience
+        if p > 0 and (self.device.type != "cuda" or self.iteration % CUDA_STOP_CHECK == 0
+                      or self.iteration >= self.settings.iterations):
+            stop = (self._since >= p).cpu().numpy() & self._live
+            if stop.any():
+                self._retire(stop)
+        return out
+
+    @property
+    def finished(self) -> bool:
+        return self.iteration >= self.settings.iterations or not self._live.any()
+
+    # -- bookkeeping ---------------------------------------------------------------------------
+    def _store(self, which: np.ndarray) -> None:
+        """Copy the records of running blocks ``which`` (bool (A,)) into the full-size results."""
+        k = self.shape[1]
+        blocks = torch.from_numpy(np.flatnonzero(which)).to(self.device)
+        images = torch.from_numpy(self._images[which]).to(self.device)
+        self._best_total_all[images] = self._bt[blocks]
+        rows = (blocks[:, None] * k + torch.arange(k, device=self.device)).flatten()
+        img_rows = (images[:, None] * k + torch.arange(k, device=self.device)).flatten()
+        self._best_z_all[img_rows] = self._bz[rows]
+
+    def _retire(self, stop: np.ndarray) -> None:
+        self._store(stop)
+        self.stopped_early[self._images[stop]] = True
+        self._live &= ~stop
+        if self.settings.compile or not self._live.any():
+            return  # a compiled batch keeps its shape: retired blocks run on, unrecorded
+        keep = torch.from_numpy(np.flatnonzero(self._live)).to(self.device)
+        rows = (keep[:, None] * self.shape[1] + torch.arange(self.shape[1], device=self.device)).flatten()
+        self._images, self._live = self._images[self._live], self._live[self._live]
+        self._z, self._m, self._v, self._bz = (t[rows].contiguous() for t in (self._z, self._m, self._v, self._bz))
+        self._bt, self._ref, self._since = self._bt[keep], self._ref[keep], self._since[keep]
+        self._tgt, self._wts = self._tgt[keep], self._wts[keep]
+        self._graph, self._graph_out, self._warm = None, None, 0  # shapes changed: capture again
+
+    @property
+    def best_total(self) -> torch.Tensor:
+        """(B, K) lowest total seen per restart."""
+        out = self._best_total_all.clone()
+        live = torch.from_numpy(np.flatnonzero(self._live)).to(self.device)
+        out[torch.from_numpy(self._images[self._live]).to(self.device)] = self._bt[live]
+        return out
+
+    @property
+    def best_z(self) -> torch.Tensor:
+        """(B*K, nz) best z per restart."""
+        self._store(self._live)
+        return self._best_z_all.clone()
 
     @torch.no_grad()
     def final(self):
         """(fake (B*K, 3, S, S), contextual, perceptual, total (B, K)) of the best z per restart."""
-        return self.objective(self.best_z)
+        self._store(self._live)
+        with _conv_precision(self.device, self.settings.precision):
+            return self._objective(self._best_z_all, self._target, self._weights, eager=True)
 
 
 def latent_search(model: LoadedModel, image: np.ndarray, mask: np.ndarray, settings: SearchSettings = SearchSettings(),
@@ -194,11 +405,12 @@ def latent_search(model: LoadedModel, image: np.ndarray, mask: np.ndarray, setti
     Yields progress steps; the last one (``done=True``) holds previews and latents of the best
     z seen for each restart. Closing the generator or setting ``cancel`` stops it early.
     """
+    start = time.perf_counter()
     search = _Search(model, image[None], mask[None], settings)
-    start = last_preview = time.perf_counter()
+    last_preview = time.perf_counter()
     stopped = False
     try:
-        while search.iteration < settings.iterations:
+        while not search.finished:
             if cancel is not None and cancel.is_set():
                 stopped = True
                 break
@@ -206,7 +418,7 @@ def latent_search(model: LoadedModel, image: np.ndarray, mask: np.ndarray, setti
             now = time.perf_counter()
             it = search.iteration
             due = it % max(1, settings.preview_every) == 0 or now - last_preview >= settings.preview_seconds
-            if due and it < settings.iterations:
+            if due and not search.finished:
                 last_preview = now
                 yield SearchStep(it, settings.iterations, _numpy(contextual[0]), _numpy(perceptual[0]), _numpy(total[0]),
                                  int(torch.argmin(search.best_total[0])), tensor_to_images(fake), now - start)
@@ -215,7 +427,8 @@ def latent_search(model: LoadedModel, image: np.ndarray, mask: np.ndarray, setti
     fake, contextual, perceptual, total = search.final()
     yield SearchStep(search.iteration, settings.iterations, _numpy(contextual[0]), _numpy(perceptual[0]),
                      _numpy(total[0]), int(torch.argmin(total[0])), tensor_to_images(fake), time.perf_counter() - start,
-                     done=True, latents=search.best_z.float().cpu().numpy().copy(), cancelled=stopped)
+                     done=True, latents=search.best_z.float().cpu().numpy().copy(), cancelled=stopped,
+                     stopped_early=bool(search.stopped_early[0]))
 
 
 @dataclass
@@ -224,8 +437,10 @@ class BatchResult:
     total: np.ndarray  # float64 (B, K)
     contextual: np.ndarray  # float64 (B, K)
     best: np.ndarray  # int (B,): the restart with the lowest total, per image
-    iterations: int
+    iterations: int  # the most iterations any image ran
     seconds: float
+    iterations_run: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # int (B,) per image
+    stopped_early: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # bool (B,) per image
 
     @property
     def best_fills(self) -> np.ndarray:
@@ -237,19 +452,20 @@ def search_batch(model: LoadedModel, images: np.ndarray, masks: np.ndarray, sett
                  cancel: threading.Event | None = None) -> BatchResult:
     """The same search for B images at once (B x K latents in one batch): for evaluation.
 
-    images: uint8 (B, S, S, 3); masks: bool (B, S, S). Image b takes the b-th block of K draws
-    from the seeded generator, so image 0 starts exactly as ``latent_search`` would; every z
-    follows its own trajectory (Adam is element-wise), whatever the other images are.
+    images: uint8 (B, S, S, 3); masks: bool (B, S, S). Image b takes the b-th block of
+    init_samples * K draws from the seeded generator, so image 0 starts exactly as
+    ``latent_search`` would; every z follows its own trajectory (Adam is element-wise) and
+    every image stops by its own rule, whatever the other images are.
     """
     start = time.perf_counter()
     search = _Search(model, images, masks, settings)
-    while search.iteration < settings.iterations and not (cancel is not None and cancel.is_set()):
+    while not search.finished and not (cancel is not None and cancel.is_set()):
         search.step()
     fake, contextual, _, total = search.final()
     b, k = search.shape
     fills = tensor_to_images(fake).reshape(b, k, *fake.shape[2:], 3)
     return BatchResult(fills, _numpy(total), _numpy(contextual), _numpy(total).argmin(1), search.iteration,
-                       time.perf_counter() - start)
+                       time.perf_counter() - start, search.iterations_run.copy(), search.stopped_early.copy())
 
 
 def _numpy(t: torch.Tensor) -> np.ndarray:

@@ -206,6 +206,9 @@ class SettingsPanel(QWidget):
         self.weighting = QComboBox()
         self.weighting.addItems(list(WEIGHTINGS))
         self.weight_window = QSpinBox(minimum=1, maximum=31, singleStep=2)
+        self.stop_patience = QSpinBox(minimum=0, maximum=100_000, singleStep=10)
+        self.stop_patience.setSpecialValueText("never")  # shown for 0
+        self.stop_patience.setSuffix(" iterations")
         self.blend = QComboBox()
         self.blend.addItems(list(BLENDS))
         self.device = QComboBox()
@@ -218,6 +221,8 @@ class SettingsPanel(QWidget):
                        (self.lr, "learning rate of Adam on z"),
                        (self.weighting, "contextual loss weights: plain, or importance-weighted near the hole"),
                        (self.weight_window, "side of the importance-weighting window (odd)"),
+                       (self.stop_patience, "stop early once the best loss has not improved by more than a small "
+                                            "fraction for this many iterations (never: always run every iteration)"),
                        (self.blend, "how the fill is seated: Poisson blending or a plain paste"),
                        (self.device, "where the search runs"),
                        (self.seed, "random seed of the restarts (same seed, same result on the CPU)")):
@@ -229,6 +234,7 @@ class SettingsPanel(QWidget):
         form.addRow("Learning rate", self.lr)
         form.addRow("Weighting", self.weighting)
         form.addRow("Weight window", self.weight_window)
+        form.addRow("Stop when flat for", self.stop_patience)
         form.addRow("Blend", self.blend)
         form.addRow("Device", self.device)
         form.addRow("Seed", self.seed)
@@ -241,7 +247,7 @@ class SettingsPanel(QWidget):
         lay.addStretch(1)
         self._loading = False
         self.set_settings(settings)
-        for w in (self.iterations, self.restarts, self.weight_window, self.seed):
+        for w in (self.iterations, self.restarts, self.weight_window, self.stop_patience, self.seed):
             w.valueChanged.connect(self._emit)
         for w in (self.lam, self.lr):
             w.valueChanged.connect(self._emit)
@@ -258,6 +264,7 @@ class SettingsPanel(QWidget):
             self.lr.setValue(s.lr)
             self.weighting.setCurrentText(s.weighting)
             self.weight_window.setValue(s.weight_window)
+            self.stop_patience.setValue(s.stop_patience)
             self.blend.setCurrentText(s.blend)
             self.device.setCurrentText(s.device)
             self.seed.setValue(s.seed)
@@ -270,6 +277,7 @@ class SettingsPanel(QWidget):
         return JobSettings(
             iterations=self.iterations.value(), restarts=self.restarts.value(), lam=self.lam.value(),
             lr=self.lr.value(), weighting=self.weighting.currentText(), weight_window=self.weight_window.value(),
+            stop_patience=self.stop_patience.value(),
             blend=self.blend.currentText(), device=self.device.currentText(), seed=self.seed.value(),
         ).validated()
 

@@ -7,10 +7,13 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QSettings
 
+from inpaint_gui.core.search import SearchSettings
+
 GROUP = "search"
 BLENDS = ("poisson", "paste")
 DEVICES = ("auto", "cpu", "cuda")
 WEIGHTINGS = ("importance", "plain")
+STOP_PATIENCE = SearchSettings().stop_patience  # one default, the core's
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,7 @@ class JobSettings:
     lr: float = 0.01
     weighting: str = "importance"
     weight_window: int = 7
+    stop_patience: int = STOP_PATIENCE  # stop after this many iterations without improvement (0: never)
     blend: str = "poisson"
     device: str = "auto"
     seed: int = 0
@@ -37,6 +41,7 @@ class JobSettings:
             lr=float(self.lr) if float(self.lr) > 0 else d.lr,
             weighting=self.weighting if self.weighting in WEIGHTINGS else d.weighting,
             weight_window=max(1, int(self.weight_window)) | 1,  # odd
+            stop_patience=max(0, min(100_000, int(self.stop_patience))),
             blend=self.blend if self.blend in BLENDS else d.blend,
             device=self.device if self.device in DEVICES else d.device,
             seed=max(0, int(self.seed)),

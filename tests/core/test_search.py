@@ -15,6 +15,16 @@ def psnr(a, b, where):
     return 10 * np.log10(255.0**2 / max(err, 1e-12))
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny models gain nothing from threads, and on a shared 2-core machine a second thread that
+    must wait for a busy core makes every operation wait (measured: 5-30x slower searches)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.fixture(scope="module")
 def model():
     return tiny_model(resolution=32, nz=16, width=8, seed=0)
@@ -161,3 +171,275 @@ def test_batch_search_matches_single_searches(model, target):
     np.testing.assert_allclose(batch.total[0], single.total, rtol=1e-3)
     assert np.abs(batch.fills[0].astype(int) - single.previews.astype(int)).max() <= 2
     assert np.array_equal(batch.best, batch.total.argmin(1))
+
+
+# --- speed and time-to-result options ---------------------------------------------------------
+
+def _with_bn_statistics(model, seed=1):
+    """A copy of ``model`` whose BatchNorm layers have non-trivial running statistics and affine
+    parameters, so folding them is really exercised."""
+    import copy
+
+    from inpaint_gui.core.weights import model_from_modules
+
+    g, d = copy.deepcopy(model.generator), copy.deepcopy(model.discriminator)
+    gen = torch.Generator().manual_seed(seed)
+    for net in (g, d):
+        for m in net.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                c = m.num_features
+                m.running_mean.copy_(torch.randn(c, generator=gen) * 0.3)
+                m.running_var.copy_(torch.rand(c, generator=gen) + 0.5)
+                m.weight.data.copy_(torch.rand(c, generator=gen) + 0.5)
+                m.bias.data.copy_(torch.randn(c, generator=gen) * 0.1)
+    return model_from_modules(g, d, name="bn")
+
+
+def test_folded_networks_match_the_model(model):
+    from inpaint_gui.core.search_nets import search_nets
+
+    m = _with_bn_statistics(model)
+    z = torch.rand(5, 16, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    nets = search_nets(m.generator, m.discriminator, torch.device("cpu"), fuse=True)
+    assert not any(isinstance(x, torch.nn.BatchNorm2d) for x in nets.g.modules())
+    with torch.no_grad():
+        fake_ref, fake = m.generator(z), nets.generate(z)
+        assert fake.is_contiguous(memory_format=torch.channels_last)
+        np.testing.assert_allclose(fake.numpy(), fake_ref.numpy(), atol=1e-5)
+        np.testing.assert_allclose(nets.discriminate(fake_ref).numpy(), m.discriminator(fake_ref).numpy(), atol=1e-4)
+    # cached while the weights stay; rebuilt when they change in place
+    assert search_nets(m.generator, m.discriminator, torch.device("cpu"), fuse=True) is nets
+    with torch.no_grad():
+        m.generator.main[0].weight.mul_(0.5)
+    again = search_nets(m.generator, m.discriminator, torch.device("cpu"), fuse=True)
+    assert again is not nets
+    with torch.no_grad():
+        np.testing.assert_allclose(again.generate(z).numpy(), m.generator(z).numpy(), atol=1e-5)
+
+
+def _textbook_search(m, image, mask, s, iterations):
+    """The search written plainly with torch's Adam (and its cosine scheduler) on the model's own
+    networks: the independent reference for the fused path and the hand-written Adam."""
+    from inpaint_gui.core.search import context_weights
+
+    gen = torch.Generator().manual_seed(s.seed)
+    z = (torch.rand(s.restarts, 16, generator=gen) * 2 - 1).requires_grad_(True)
+    target = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 127.5 - 1
+    w = torch.from_numpy(context_weights(mask, s.weighting, s.weight_window))[None, None]
+    opt = torch.optim.Adam([z], lr=s.lr, betas=(s.beta1, 0.999))
+    sched = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=s.iterations - 1, eta_min=s.lr * s.lr_final)
+             if s.lr_schedule == "cosine" else None)
+    for _ in range(iterations):
+        fake = m.generator(z)
+        total = (w * (fake - target)).abs().flatten(1).sum(1) - s.lam * torch.nn.functional.softplus(m.discriminator(fake))
+        opt.zero_grad()
+        total.sum().backward()
+        opt.step()
+        if sched is not None:
+            sched.step()
+        with torch.no_grad():
+            z.clamp_(-1, 1)
+    return z.detach()
+
+
+@pytest.mark.parametrize("schedule", ["constant", "cosine"])
+def test_fused_search_follows_the_textbook_adam(model, target, schedule, monkeypatch):
+    import inpaint_gui.core.search as search_mod
+
+    monkeypatch.setattr(search_mod, "SCHEDULE_BLOCK", 7)  # cross several schedule blocks
+    m = _with_bn_statistics(model)
+    s = SearchSettings(iterations=30, restarts=3, lr=0.03, lr_schedule=schedule, lr_final=0.2, device="cpu", seed=2)
+    search = search_mod._Search(m, target[None], centre_hole()[None], s)
+    while not search.finished:
+        search.step()
+    ref = _textbook_search(m, target, centre_hole(), s, 30)
+    np.testing.assert_allclose(search._z.numpy(), ref.numpy(), atol=2e-4)
+    if schedule == "cosine":  # and the schedule is really not constant
+        const = _textbook_search(m, target, centre_hole(), SearchSettings(**{**s.__dict__, "lr_schedule": "constant"}), 30)
+        assert np.abs(const.numpy() - ref.numpy()).max() > 1e-3
+
+
+def test_unfused_path_gives_the_same_search(model, target):
+    s = SearchSettings(iterations=20, restarts=2, device="cpu", lr=0.05)
+    a = run_search(model, target, centre_hole(), s)
+    b = run_search(model, target, centre_hole(), SearchSettings(**{**s.__dict__, "fuse": False}))
+    np.testing.assert_allclose(a.latents, b.latents, atol=1e-4)
+    np.testing.assert_allclose(a.total, b.total, rtol=1e-4)
+
+
+def _total_of(model, image, mask, z, lam=0.003):
+    """Independent loss of latents z (N, nz) with importance weights, on the model's networks."""
+    from inpaint_gui.core.search import importance_weights
+
+    w = torch.from_numpy(importance_weights(mask))[None, None]
+    y = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 127.5 - 1
+    with torch.no_grad():
+        fake = model.generator(z)
+        return ((w * (fake - y)).abs().flatten(1).sum(1) - lam * torch.nn.functional.softplus(model.discriminator(fake))).numpy()
+
+
+def test_init_samples_keep_the_lowest_loss_draws(model, target):
+    mask = centre_hole()
+    one = run_search(model, target, mask, SearchSettings(iterations=0, restarts=3, device="cpu", seed=7))
+    draws = torch.rand(3, 16, generator=torch.Generator().manual_seed(7)) * 2 - 1
+    np.testing.assert_array_equal(one.latents, draws.numpy())  # init_samples=1: the plain draws, in order
+    best = run_search(model, target, mask, SearchSettings(iterations=0, restarts=3, init_samples=8, device="cpu", seed=7))
+    draws = torch.rand(24, 16, generator=torch.Generator().manual_seed(7)) * 2 - 1
+    losses = _total_of(model, target, mask, draws)
+    expected = draws.numpy()[np.argsort(losses)[:3]]
+    np.testing.assert_allclose(best.latents, expected, atol=1e-6)
+    assert best.total.max() <= np.sort(losses)[2] + 1e-3 and best.total.sum() < one.total.sum()
+
+
+def test_init_samples_in_a_batch_match_single_searches(model, target):
+    from inpaint_gui.core.search import search_batch
+
+    other = np.ascontiguousarray(target[:, ::-1])
+    masks = np.stack([centre_hole(), centre_hole(32, 4, 20)])
+    s = SearchSettings(iterations=0, restarts=2, init_samples=300, device="cpu", seed=1)  # > INIT_CHUNK rows
+    batch = search_batch(model, np.stack([target, other]), masks, s)
+    single = run_search(model, target, masks[0], s)
+    np.testing.assert_allclose(batch.total[0], single.total, rtol=1e-5)
+
+
+def test_early_stopping_follows_the_rule(model, target):
+    """The stop iteration equals the one the rule predicts from the full run's loss history."""
+    mask = centre_hole()
+    base = dict(iterations=200, restarts=2, device="cpu", lr=0.02, seed=3)
+    full = list(latent_search(model, target, mask, SearchSettings(**base, preview_every=1, preview_seconds=1e9)))
+    best = np.minimum.accumulate(np.array([s.total.min() for s in full[:-1]]))  # best so far, per iteration
+    patience, tol = 15, 0.01
+    ref, since, expected = np.inf, 0, None
+    for i, b in enumerate(best, start=1):
+        if b < ref - tol * abs(ref) or np.isinf(ref):
+            ref, since = b, 0
+        else:
+            since += 1
+        if since >= patience:
+            expected = i
+            break
+    assert expected is not None and expected < 200
+    stopped = run_search(model, target, mask, SearchSettings(**base, stop_patience=patience, stop_tolerance=tol))
+    assert stopped.done and stopped.stopped_early and not stopped.cancelled
+    assert stopped.iteration == expected
+    assert stopped.total.min() == pytest.approx(best[expected - 1], rel=1e-5)
+    assert not full[-1].stopped_early and full[-1].iteration == 200
+
+
+def test_batch_stops_each_image_on_its_own(model, target):
+    from inpaint_gui.core.search import search_batch
+
+    flat = np.full_like(target, 128)
+    masks = np.stack([centre_hole(), centre_hole(32, 4, 20), centre_hole(32, 10, 30)])
+    s = SearchSettings(iterations=150, restarts=2, device="cpu", lr=0.02, stop_patience=10, stop_tolerance=0.01)
+    batch = search_batch(model, np.stack([target, np.ascontiguousarray(target[::-1]), flat]), masks, s)
+    assert batch.iterations == batch.iterations_run.max() and batch.stopped_early.any()
+    assert len(set(batch.iterations_run.tolist())) > 1  # the images stopped at different iterations
+    single = run_search(model, target, masks[0], s)  # image 0 starts as a single search would
+    assert batch.iterations_run[0] == single.iteration and batch.stopped_early[0] == single.stopped_early
+    np.testing.assert_allclose(batch.total[0], single.total, rtol=1e-3)
+    other = search_batch(model, np.stack([target, flat, flat]), masks, s)  # other companions, same image 0
+    assert other.iterations_run[0] == batch.iterations_run[0]
+    np.testing.assert_allclose(other.total[0], batch.total[0], rtol=1e-3)
+
+
+def test_retired_images_kept_in_a_fixed_batch_give_the_same_result(model, target):
+    """With a fixed batch shape (what compiled networks need) retired images run on unrecorded."""
+    from inpaint_gui.core.search import _Search
+
+    images = np.stack([target, np.ascontiguousarray(target[::-1])])
+    masks = np.stack([centre_hole(), centre_hole(32, 4, 20)])
+    s = SearchSettings(iterations=120, restarts=2, device="cpu", lr=0.02, stop_patience=10, stop_tolerance=0.01)
+    results = []
+    for compact in (True, False):
+        search = _Search(model, images, masks, s)
+        if not compact:
+            search.settings = replace_settings(s, compile=True)  # the flag that keeps the batch whole
+        while not search.finished:
+            search.step()
+        results.append((search.iterations_run.copy(), search.final()[3].numpy()))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-4)
+
+
+def test_compiled_path_is_wired_like_the_eager_one(model, target, monkeypatch):
+    """compile=True: the step runs the compiled modules, one-off shapes (the initial draws, the
+    final evaluation) the eager ones, and the batch keeps its shape. torch.compile itself is
+    replaced by a recorder here (compiling takes tens of seconds)."""
+    from inpaint_gui.core.search import search_batch
+    from inpaint_gui.core.search_nets import clear_cache
+
+    compiled, calls = [], []
+
+    class Recorder(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, x):
+            calls.append(len(x))
+            return self.inner(x)
+
+    monkeypatch.setattr(torch, "compile", lambda m, **kw: compiled.append(kw) or Recorder(m))
+    clear_cache()
+    images = np.stack([target, np.ascontiguousarray(target[::-1])])
+    masks = np.stack([centre_hole(), centre_hole(32, 4, 20)])
+    s = SearchSettings(iterations=60, restarts=2, device="cpu", lr=0.02, init_samples=3, stop_patience=10,
+                       stop_tolerance=0.01)
+    eager = search_batch(model, images, masks, s)
+    comp = search_batch(model, images, masks, replace_settings(s, compile=True))
+    clear_cache()
+    assert len(compiled) == 2 and all(kw.get("dynamic") is False for kw in compiled)
+    assert set(calls) == {4}  # only the full batch (2 images x 2 restarts) ever reached the compiled nets
+    np.testing.assert_array_equal(comp.iterations_run, eager.iterations_run)
+    np.testing.assert_allclose(comp.total, eager.total, rtol=1e-4)
+
+
+def replace_settings(s, **kw):
+    import dataclasses
+
+    return dataclasses.replace(s, **kw)
+
+
+def test_lambda_zero_never_runs_the_search_discriminator(model, target, monkeypatch):
+    from inpaint_gui.core.search_nets import SearchNets
+
+    calls = []
+    original = SearchNets.discriminate
+    monkeypatch.setattr(SearchNets, "discriminate", lambda self, x, eager=False: calls.append(1) or original(self, x, eager))
+    run_search(model, target, centre_hole(), SearchSettings(iterations=3, restarts=2, lam=0.0, device="cpu",
+                                                            init_samples=4))
+    assert calls == []
+    run_search(model, target, centre_hole(), SearchSettings(iterations=3, restarts=2, device="cpu"))
+    assert calls  # and it does run when lam > 0
+
+
+def test_bfloat16_search_still_recovers_the_latent(model, target):
+    mask = centre_hole()
+    s = SearchSettings(iterations=200, restarts=4, lr=0.05, device="cpu", precision="bfloat16")
+    last = run_search(model, target, mask, s)
+    assert psnr(last.previews[last.best], target, mask) > 25
+
+
+def test_new_settings_are_validated(model, target):
+    for bad in ({"init_samples": 0}, {"lr_schedule": "step"}, {"lr_final": 0.0}, {"stop_patience": -1},
+                {"precision": "fp8"}):
+        with pytest.raises(ValueError):
+            next(latent_search(model, target, centre_hole(), SearchSettings(device="cpu", **bad)))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("precision", ["float32", "tf32", "bfloat16"])
+def test_cuda_graph_matches_eager_steps(model, target, precision):
+    from inpaint_gui.core.search import search_batch
+
+    images = np.stack([target, np.ascontiguousarray(target[::-1])])
+    masks = np.stack([centre_hole(), centre_hole(32, 4, 20)])
+    s = SearchSettings(iterations=80, restarts=4, lr=0.05, device="cuda", precision=precision, stop_patience=10,
+                       stop_tolerance=0.01)
+    graph = search_batch(model, images, masks, s)
+    eager = search_batch(model, images, masks, SearchSettings(**{**s.__dict__, "cuda_graph": False}))
+    model.to(torch.device("cpu"))
+    np.testing.assert_array_equal(graph.iterations_run, eager.iterations_run)
+    tol = 1e-4 if precision == "float32" else 2e-2
+    np.testing.assert_allclose(graph.total, eager.total, rtol=tol)

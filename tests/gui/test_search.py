@@ -63,7 +63,7 @@ def test_cancel_stops_and_keeps_candidates(ready, qtbot):
     from inpaint_gui.gui.settings import JobSettings
 
     w = ready
-    w.settings_panel.set_settings(JobSettings(iterations=100_000, restarts=2), emit=True)
+    w.settings_panel.set_settings(JobSettings(iterations=100_000, stop_patience=0, restarts=2), emit=True)
     start(w)
     qtbot.waitUntil(lambda: w.session.previews_seen >= 2, timeout=60000)
     assert w.progress_bar.isVisible() and "it/s" in w.job_label.text()
@@ -176,7 +176,7 @@ def test_event_loop_never_stalls_during_a_job(ready, qtbot):
     from inpaint_gui.gui.settings import JobSettings
 
     w = ready
-    w.settings_panel.set_settings(JobSettings(iterations=100_000, restarts=4), emit=True)
+    w.settings_panel.set_settings(JobSettings(iterations=100_000, stop_patience=0, restarts=4), emit=True)
     gaps = []
     arrivals = []
     clock = QElapsedTimer()
@@ -205,7 +205,7 @@ def test_closing_during_a_search_stops_the_thread(ready, qtbot):
     from inpaint_gui.gui.settings import JobSettings
 
     w = ready
-    w.settings_panel.set_settings(JobSettings(iterations=100_000, restarts=2), emit=True)
+    w.settings_panel.set_settings(JobSettings(iterations=100_000, stop_patience=0, restarts=2), emit=True)
     start(w)
     qtbot.waitUntil(lambda: w.session.previews_seen >= 1, timeout=60000)
     t0 = time.perf_counter()

@@ -31,7 +31,7 @@ def test_a_newer_job_silences_the_older_one(controller, qtbot):
     finished, progress = [], []
     controller.search_finished.connect(finished.append)
     controller.progress.connect(progress.append)
-    slow = JobSettings(iterations=100_000, restarts=2)
+    slow = JobSettings(iterations=100_000, stop_patience=0, restarts=2)
     first = controller.start_search(img, mask, (20, 10, 64), slow)
     mask[30:50, 40:60] = False  # the job works on copies taken at the start
     mask[0:10, 0:10] = True
@@ -50,7 +50,7 @@ def test_cancel_returns_best_so_far(controller, qtbot):
 
     mask = np.zeros((96, 128), bool)
     mask[30:50, 40:60] = True
-    controller.start_search(photo(), mask, (20, 10, 64), JobSettings(iterations=100_000, restarts=3))
+    controller.start_search(photo(), mask, (20, 10, 64), JobSettings(iterations=100_000, stop_patience=0, restarts=3))
     with qtbot.waitSignal(controller.search_finished, timeout=60000) as blocker:
         qtbot.wait(300)
         controller.cancel()

@@ -1,0 +1,100 @@
+"""``inpaint-gui bench`` and its measuring functions: shapes and consistency, never speed."""
+
+import copy
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from inpaint_gui.cli import main as cli_main
+from inpaint_gui.core import bench
+from inpaint_gui.core.models import DCGANConfig, build_models
+from inpaint_gui.core.weights import model_from_modules, save_model
+from tests.tiny import tiny_model
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def tiny_folder(tmp_path_factory):
+    m = tiny_model(resolution=32, nz=16, width=8)
+    return save_model(tmp_path_factory.mktemp("bench") / "tiny", m.generator, m.discriminator, {"name": "tiny"})
+
+
+def test_iteration_flops_of_the_papers_model():
+    """The paper's DCGAN (ngf = ndf = 64, 64x64): about 0.84 GFLOP per restart-iteration, by hand:
+    G 0.4 + 8.4 * 3 + 1.6 M MACs ... here summed per layer from the architecture."""
+    g, d = build_models(DCGANConfig(), seed=0)
+    model = model_from_modules(g, d)
+    # G: 100->512 (1->4), 512->256 (4->8), 256->128 (8->16), 128->64 (16->32), 64->3 (32->64), MACs = Cin*Cout*16*Hin*Win
+    g_macs = 100 * 512 * 16 * 1 + 512 * 256 * 16 * 16 + 256 * 128 * 16 * 64 + 128 * 64 * 16 * 256 + 64 * 3 * 16 * 1024
+    # D: 3->64 (->32), 64->128 (->16), 128->256 (->8), 256->512 (->4), 512->1 (->1), MACs = Cin*Cout*16*Hout*Wout
+    d_macs = 3 * 64 * 16 * 1024 + 64 * 128 * 16 * 256 + 128 * 256 * 16 * 64 + 256 * 512 * 16 * 16 + 512 * 1 * 16
+    assert bench.forward_flops(model) == 2 * (g_macs + d_macs)
+    assert bench.iteration_flops(model) == pytest.approx(0.84e9, rel=0.02)
+
+
+def test_reference_loop_leaves_the_callers_model_frozen():
+    m = tiny_model()
+    before = copy.deepcopy(m.generator.state_dict())
+    image = np.zeros((32, 32, 3), np.uint8)
+    mask = np.zeros((32, 32), bool)
+    mask[8:24, 8:24] = True
+    step = bench.reference_loop(m, image, mask, 2, 0.003, torch.device("cpu"))
+    step()
+    assert not any(p.requires_grad for p in m.generator.parameters())
+    assert all(torch.equal(before[k], v) for k, v in m.generator.state_dict().items())
+
+
+def test_search_throughput_rows_are_consistent():
+    m = tiny_model()
+    rows = bench.search_throughput(m, batches=(2,), min_seconds=0.05, variants=("ours", "ours-unfused"), rounds=1)
+    assert [r["loop"] for r in rows] == ["reference", "ours", "ours-unfused"]
+    flops = bench.iteration_flops(m)
+    ref = rows[0]
+    for r in rows:
+        assert r["batch"] == 2 and r["restart_it_s"] > 0
+        assert r["gflops"] == pytest.approx(r["restart_it_s"] * flops / 1e9, rel=0.05, abs=0.01)
+        assert r["vs_reference"] == pytest.approx(r["restart_it_s"] / ref["restart_it_s"], rel=0.05, abs=0.01)
+    assert ref["vs_reference"] == 1.0
+    with pytest.raises(ValueError, match="unknown search variant"):
+        bench.search_throughput(m, batches=(1,), min_seconds=0.01, variants=("fastest",))
+
+
+def test_bench_quick_json(tiny_folder, capsys):
+    assert cli_main(["bench", "--quick", "--model", str(tiny_folder), "--json", "--threads", "1", "--seconds", "0.1"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["machine"]["threads"] == 1 and report["matmul_gflops"]["cpu"] > 0
+    rows = report["search"]
+    assert {(r["batch"], r["loop"]) for r in rows} >= {(1, "reference"), (1, "ours"), (8, "reference"), (8, "ours")}
+    for r in rows:
+        assert r["share_of_matmul"] == pytest.approx(r["gflops"] / report["matmul_gflops"]["cpu"], abs=2e-3)
+    assert "poisson" not in report and "run" not in report  # --quick: matmul and search only
+
+
+def test_bench_table_has_a_header(tiny_folder, capsys):
+    assert cli_main(["bench", "--parts", "search,matmul", "--batches", "2", "--model", str(tiny_folder),
+                     "--seconds", "0.05", "--threads", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "reference = the textbook PyTorch loop" in out and "Ceiling: float32 matrix product" in out
+    header = next(line for line in out.splitlines() if line.startswith("| device"))
+    assert "vs_reference" in header and "share_of_matmul" in header
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--parts", "search,gpu"], "unknown bench part gpu"),
+    (["--variants", "ours,warp"], "unknown search variant warp"),
+    (["--batches", "1,x"], "--batches takes integers"),
+    (["--threads", "0"], "--threads must be at least 1"),
+])
+def test_bench_bad_options_are_one_line_errors(args, needle, capsys):
+    assert cli_main(["bench", *args]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and err.count("\n") == 1
