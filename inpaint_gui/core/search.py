@@ -16,6 +16,11 @@ best K of ``init_samples * K`` random draws by their initial loss; the learning 
 follow a cosine schedule; an image stops early once its best loss has not improved by more
 than ``stop_tolerance`` (relative) for ``stop_patience`` iterations.
 
+Defaults (measured on 24 CelebA val faces, central block, K = 8): Adam at lr = 0.1 from the best
+8 of 16 * 8 draws reaches in about 300 iterations the mean loss that lr = 0.01 from plain draws
+(the paper's recipe) reaches in 1500; the stopping rule (1% in 50 iterations) ends most searches
+after 130-260 iterations, with PSNR within noise (+-0.1 dB) of the 1500-iteration result.
+
 Speed (see ``search_nets`` and ``bench``): BatchNorm folded into the convolutions,
 channels-last layout, a hand-written Adam whose state can shrink when images of a batch stop,
 and on CUDA each step replayed as one captured CUDA graph.
@@ -59,7 +64,7 @@ class SearchSettings:
     iterations: int = 1500  # Adam steps on z (the paper's 1500); the most an image gets
     restarts: int = 8  # K latent vectors optimised together; the best is kept
     lam: float = 0.003  # weight of the perceptual term (the paper's lambda)
-    lr: float = 0.01  # Adam learning rate on z (the start of the schedule)
+    lr: float = 0.1  # Adam learning rate on z (the start of the schedule; see "Defaults" above)
     beta1: float = 0.9  # Adam's beta1
     weighting: str = "importance"  # "plain" (W = M) or "importance"
     weight_window: int = 7  # side of the importance-weighting window (odd)
@@ -67,11 +72,11 @@ class SearchSettings:
     device: str = "auto"  # "auto", "cpu" or "cuda"
     preview_every: int = 25  # iterations between previews ...
     preview_seconds: float = 0.2  # ... or at most this long between them
-    init_samples: int = 1  # draw init_samples * K random z, start from the K with the lowest loss
+    init_samples: int = 16  # draw init_samples * K random z, start from the K with the lowest loss
     lr_schedule: str = "constant"  # "constant", or "cosine" from lr down to lr * lr_final at `iterations`
     lr_final: float = 0.1  # the cosine schedule's last learning rate, as a fraction of lr
-    stop_patience: int = 0  # stop after this many iterations without improvement (0: never) ...
-    stop_tolerance: float = 1e-3  # ... of the best total loss by more than this fraction
+    stop_patience: int = 50  # stop after this many iterations without improvement (0: never) ...
+    stop_tolerance: float = 0.01  # ... of the best total loss by more than this fraction
     precision: str = "float32"  # "float32" (strict, also on CUDA), "tf32" (CUDA convs) or "bfloat16"
     fuse: bool = True  # BatchNorm folded into the convolutions, channels-last layout
     compile: bool = False  # torch.compile the networks (slow to start; no gain measured on CPU)

@@ -23,7 +23,7 @@ class JobSettings:
     iterations: int = 1500
     restarts: int = 8
     lam: float = 0.003
-    lr: float = 0.01
+    lr: float = 0.1  # the core's SearchSettings.lr (kept in step by a test)
     weighting: str = "importance"
     weight_window: int = 7
     stop_patience: int = STOP_PATIENCE  # stop after this many iterations without improvement (0: never)

@@ -63,7 +63,8 @@ def test_importance_weights_hand_made_case():
 @pytest.mark.parametrize("weighting", ["plain", "importance"])
 def test_search_recovers_a_known_latent(model, target, weighting):
     mask = centre_hole()
-    settings = SearchSettings(iterations=200, restarts=4, lr=0.05, weighting=weighting, device="cpu", preview_every=20)
+    settings = SearchSettings(iterations=200, restarts=4, lr=0.05, weighting=weighting, device="cpu", preview_every=20,
+                              stop_patience=0)  # every planned iteration
     steps = list(latent_search(model, target, mask, settings))
     first, last = steps[0], steps[-1]
     assert last.done and not last.cancelled and last.iteration == 200
@@ -248,7 +249,8 @@ def test_fused_search_follows_the_textbook_adam(model, target, schedule, monkeyp
 
     monkeypatch.setattr(search_mod, "SCHEDULE_BLOCK", 7)  # cross several schedule blocks
     m = _with_bn_statistics(model)
-    s = SearchSettings(iterations=30, restarts=3, lr=0.03, lr_schedule=schedule, lr_final=0.2, device="cpu", seed=2)
+    s = SearchSettings(iterations=30, restarts=3, lr=0.03, lr_schedule=schedule, lr_final=0.2, device="cpu", seed=2,
+                       init_samples=1)
     search = search_mod._Search(m, target[None], centre_hole()[None], s)
     while not search.finished:
         search.step()
@@ -280,7 +282,7 @@ def _total_of(model, image, mask, z, lam=0.003):
 
 def test_init_samples_keep_the_lowest_loss_draws(model, target):
     mask = centre_hole()
-    one = run_search(model, target, mask, SearchSettings(iterations=0, restarts=3, device="cpu", seed=7))
+    one = run_search(model, target, mask, SearchSettings(iterations=0, restarts=3, init_samples=1, device="cpu", seed=7))
     draws = torch.rand(3, 16, generator=torch.Generator().manual_seed(7)) * 2 - 1
     np.testing.assert_array_equal(one.latents, draws.numpy())  # init_samples=1: the plain draws, in order
     best = run_search(model, target, mask, SearchSettings(iterations=0, restarts=3, init_samples=8, device="cpu", seed=7))
@@ -306,7 +308,8 @@ def test_early_stopping_follows_the_rule(model, target):
     """The stop iteration equals the one the rule predicts from the full run's loss history."""
     mask = centre_hole()
     base = dict(iterations=200, restarts=2, device="cpu", lr=0.02, seed=3)
-    full = list(latent_search(model, target, mask, SearchSettings(**base, preview_every=1, preview_seconds=1e9)))
+    full = list(latent_search(model, target, mask, SearchSettings(**base, preview_every=1, preview_seconds=1e9,
+                                                                  stop_patience=0)))
     best = np.minimum.accumulate(np.array([s.total.min() for s in full[:-1]]))  # best so far, per iteration
     patience, tol = 15, 0.01
     ref, since, expected = np.inf, 0, None

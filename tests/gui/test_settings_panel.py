@@ -7,7 +7,9 @@ from inpaint_gui.gui.settings import JobSettings
 def test_stop_patience_default_matches_the_core():
     from inpaint_gui.core.search import SearchSettings
 
-    assert JobSettings().stop_patience == SearchSettings().stop_patience
+    core, gui = SearchSettings(), JobSettings()
+    assert (gui.stop_patience, gui.lr, gui.iterations, gui.restarts) == (core.stop_patience, core.lr, core.iterations,
+                                                                          core.restarts)
     assert JobSettings(stop_patience=-5).validated().stop_patience == 0
 
 
