@@ -22,6 +22,7 @@ import torch.nn.functional as F
 
 from inpaint_gui.core.dataset import ImageSet
 from inpaint_gui.core.models import DCGANConfig, build_models
+from inpaint_gui.core.search import tensor_to_images
 
 CHECKPOINT_VERSION = 1
 
@@ -55,12 +56,6 @@ class TrainState:
 def to_model_tensor(images_uint8: torch.Tensor) -> torch.Tensor:
     """uint8 (N, S, S, 3) -> float32 (N, 3, S, S) in [-1, 1]."""
     return images_uint8.permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
-
-
-def to_uint8_images(x: torch.Tensor) -> np.ndarray:
-    """float (N, 3, S, S) in [-1, 1] -> uint8 (N, S, S, 3) numpy (a fresh array)."""
-    x = ((x.detach().float().clamp(-1, 1) + 1) * 127.5).round_().to(torch.uint8)
-    return x.permute(0, 2, 3, 1).cpu().numpy().copy()
 
 
 def image_grid(images: np.ndarray, cols: int = 8, pad: int = 2) -> np.ndarray:
@@ -142,7 +137,7 @@ class Trainer:
     def samples(self) -> np.ndarray:
         """uint8 (64, S, S, 3): G(fixed z) in eval mode, as the latent search will see G."""
         self.generator.eval()
-        out = to_uint8_images(self.generator(self.fixed_z.to(self.device)))
+        out = tensor_to_images(self.generator(self.fixed_z.to(self.device)))
         self.generator.train()
         return out
 
