@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QSettings
 
+from inpaint_gui.core.devices import DEVICE_CHOICES as DEVICES
+from inpaint_gui.core.pipeline import BLENDS
 from inpaint_gui.core.search import SearchSettings
 
 GROUP = "search"
-BLENDS = ("poisson", "paste")
-DEVICES = ("auto", "cpu", "cuda")
 WEIGHTINGS = ("importance", "plain")
 STOP_PATIENCE = SearchSettings().stop_patience  # one default, the core's
 
@@ -49,8 +49,6 @@ class JobSettings:
 
     def search_settings(self, **extra):
         """The core's SearchSettings for these choices (fields it does not know are left out)."""
-        from inpaint_gui.core.search import SearchSettings
-
         names = {f.name for f in dataclasses.fields(SearchSettings)}
         values = {k: v for k, v in dataclasses.asdict(self).items() if k in names}
         values.update({k: v for k, v in extra.items() if k in names})

@@ -33,18 +33,24 @@ def photo(h: int = 96, w: int = 128, seed: int = 0) -> np.ndarray:
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
-@pytest.fixture
-def canvas(qtbot):
-    """A shown 400x300 canvas holding a 128x96 photo at 100% zoom."""
+def shown_canvas(qtbot, width: int, height: int, image: np.ndarray):
+    """A Canvas of ``width`` x ``height`` on screen, holding ``image``."""
     from inpaint_gui.gui.canvas import Canvas
     from inpaint_gui.gui.document import Document
 
     c = Canvas()
     qtbot.addWidget(c)
-    c.resize(400, 300)
+    c.resize(width, height)
     c.show()
     qtbot.waitExposed(c)
-    c.set_document(Document(photo()))
+    c.set_document(Document(image))
+    return c
+
+
+@pytest.fixture
+def canvas(qtbot):
+    """A shown 400x300 canvas holding a 128x96 photo at 100% zoom."""
+    c = shown_canvas(qtbot, 400, 300, photo())
     c.set_zoom(1.0)
     c.fit_mode = False
     return c

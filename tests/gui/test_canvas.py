@@ -231,16 +231,9 @@ def test_overlay_shows_hole_with_adjustable_opacity(canvas):
 
 def test_large_photo_uses_cached_levels_and_still_shows_edits(qtbot):
     """At ~1/3 zoom the canvas draws from a reduced level; a stroke still shows up at once."""
-    from inpaint_gui.gui.canvas import Canvas
-    from inpaint_gui.gui.document import Document
-    from tests.gui.conftest import photo
+    from tests.gui.conftest import photo, shown_canvas
 
-    c = Canvas()
-    qtbot.addWidget(c)
-    c.resize(420, 320)
-    c.show()
-    qtbot.waitExposed(c)
-    c.set_document(Document(photo(900, 1200)))
+    c = shown_canvas(qtbot, 420, 320, photo(900, 1200))
     assert c.photo_pyr.n_levels >= 3 and c.zoom < 0.5
     c.set_overlay_opacity(1.0)
     c.set_brush_size(120)
