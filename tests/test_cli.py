@@ -77,6 +77,9 @@ def test_run_paste_jpeg_and_window(files):
       "--window", "50,50,40"], "window"),
     (["run", "{d}/photo.png", "--mask", "{d}/mask.png", "-o", "{d}/o.png", "--weighting", "importance",
       "--weight-window", "4"], "weight_window"),
+    (["run", "{d}/photo.png", "--mask", "{d}/mask.png", "-o", "{d}/o.png", "--init-samples", "0"], "init_samples"),
+    (["run", "{d}/photo.png", "--mask", "{d}/mask.png", "-o", "{d}/o.png", "--stop-patience", "-1"], "stop_patience"),
+    (["run", "{d}/photo.png", "--mask", "{d}/mask.png", "-o", "{d}/o.png", "--threads", "0"], "--threads"),
 ])
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(files, case, needle):
     d, *_ = files
@@ -88,6 +91,45 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(files, case, needle):
     assert "Traceback" not in r.stderr
     assert sorted(p.name for p in d.iterdir()) == before
     assert np.array_equal(np.asarray(Image.open(d / "photo.png")), files[1])
+
+
+def test_stopping_rule_and_threads_reach_the_search(files):
+    d, *_ = files
+    base = ["run", d / "photo.png", "--mask", d / "mask.png", "-o", d / "stop.png", "--model", d / "tiny",
+            "--restarts", "2", "--device", "cpu", "--quiet", "--json", "--threads", "1", "--iterations", "300"]
+    never = cli(*base, "--stop-patience", "0")
+    soon = cli(*base, "--stop-patience", "5", "--stop-tolerance", "0.5", "--lr-schedule", "cosine", "--init-samples", "4")
+    assert never.returncode == 0 and soon.returncode == 0, never.stderr + soon.stderr
+    never, soon = json.loads(never.stdout), json.loads(soon.stdout)
+    assert never["windows"][0]["iterations"] == 300
+    assert 5 <= soon["windows"][0]["iterations"] < 300  # a 50% improvement in 5 steps cannot last 300 steps
+    assert soon["settings"]["lr_schedule"] == "cosine" and soon["settings"]["init_samples"] == 4
+    assert "CPU (1 threads)" == soon["device"]
+
+
+def test_every_search_setting_has_a_flag():
+    import argparse
+    from dataclasses import fields
+
+    from inpaint_gui.commands.options import add_search_options, search_settings_from
+    from inpaint_gui.core.search import SearchSettings
+
+    p = argparse.ArgumentParser()
+    add_search_options(p)
+    args = p.parse_args(["--iterations", "7", "--restarts", "3", "--lam", "0.01", "--lr", "0.05", "--beta1", "0.5",
+                         "--lr-schedule", "cosine", "--weighting", "plain", "--weight-window", "5",
+                         "--init-samples", "2", "--stop-patience", "9", "--stop-tolerance", "0.02",
+                         "--precision", "bfloat16", "--seed", "4", "--device", "cpu"])
+    s = search_settings_from(args)
+    assert (s.iterations, s.restarts, s.lam, s.lr, s.beta1, s.lr_schedule, s.weighting, s.weight_window,
+            s.init_samples, s.stop_patience, s.stop_tolerance, s.precision, s.seed, s.device) == (
+        7, 3, 0.01, 0.05, 0.5, "cosine", "plain", 5, 2, 9, 0.02, "bfloat16", 4, "cpu")
+    # the defaults of the flags are the core's defaults
+    assert search_settings_from(p.parse_args([])) == SearchSettings()
+    # settings left to code on purpose: previews (GUI), lr_final and the speed switches (bench --variants)
+    internal = {"preview_every", "preview_seconds", "lr_final", "fuse", "compile", "cuda_graph"}
+    flagged = {a.dest for a in p._actions}
+    assert {f.name for f in fields(SearchSettings)} - internal <= flagged
 
 
 def test_cuda_without_gpu_is_a_clear_error(files):

@@ -71,6 +71,7 @@ def _options(args: argparse.Namespace) -> tuple[list[str], list[int], float, lis
 def main(args: argparse.Namespace) -> int:
     import torch
 
+    from inpaint_gui.commands.options import apply_threads
     from inpaint_gui.core import bench
     from inpaint_gui.core.errors import InpaintError
     from inpaint_gui.core.weights import default_model_name, load_model
@@ -80,10 +81,7 @@ def main(args: argparse.Namespace) -> int:
         width, height = (int(v) for v in args.poisson_size.lower().split("x"))
     except ValueError:
         raise InpaintError("--poisson-size takes WIDTHxHEIGHT, like 4000x3000") from None
-    if args.threads is not None:
-        if args.threads < 1:
-            raise InpaintError("--threads must be at least 1")
-        torch.set_num_threads(args.threads)
+    apply_threads(args.threads)
     devices = _devices(args.device)
     report: dict = {"machine": {"platform": platform.platform(), "python": platform.python_version(),
                                 "torch": torch.__version__, "threads": torch.get_num_threads()}}

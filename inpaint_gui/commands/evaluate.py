@@ -13,7 +13,7 @@ from inpaint_gui.core.errors import InpaintError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from inpaint_gui.commands.run import add_search_options
+    from inpaint_gui.commands.options import add_search_options
     from inpaint_gui.core.evaluate import METHODS
     from inpaint_gui.core.masks import MASK_KINDS
 
@@ -44,7 +44,7 @@ def _split(text: str, allowed: tuple[str, ...], what: str) -> list[str]:
 
 
 def main(args: argparse.Namespace) -> int:
-    from inpaint_gui.commands.run import search_settings_from
+    from inpaint_gui.commands.options import apply_threads, search_settings_from, settings_summary
     from inpaint_gui.core.devices import describe_device, resolve_device
     from inpaint_gui.core.evaluate import METHODS, EvalResult, evaluate, load_eval_images
     from inpaint_gui.core.masks import MASK_KINDS, load_mask_folder
@@ -53,6 +53,7 @@ def main(args: argparse.Namespace) -> int:
     kinds = _split(args.masks, MASK_KINDS, "mask kind")
     methods = _split(args.methods, METHODS, "method")
     settings = search_settings_from(args)
+    apply_threads(args.threads)
     device = resolve_device(args.device)
     if "irregular" in kinds and args.irregular_masks is None:
         raise InpaintError("the 'irregular' masks need --irregular-masks DIR")
@@ -87,7 +88,7 @@ def main(args: argparse.Namespace) -> int:
         log("interrupted: writing what finished")
     config = {"images": str(args.images), "n": len(images), "skip": args.skip, "size": size, "masks": kinds,
               "methods": methods, "seed": args.seed, "model": model.name, "device": describe_device(device),
-              "settings": {k: getattr(settings, k) for k in ("iterations", "restarts", "lam", "lr", "beta1", "weighting", "weight_window")},
+              "settings": settings_summary(settings),
               "seconds": round(time.perf_counter() - t0, 1), "interrupted": interrupted}
     write_outputs(args.out, result, config)
     log(f"wrote {args.out}/metrics.json, metrics.csv, table.md and figures")

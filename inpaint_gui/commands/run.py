@@ -8,36 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from inpaint_gui.core.errors import ImageIOError, InpaintError
-
-
-def add_search_options(p: argparse.ArgumentParser) -> None:
-    """Options shared by ``run`` and ``eval``: the model and the latent search's settings."""
-    from inpaint_gui.core.search import SearchSettings
-
-    d = SearchSettings()
-    p.add_argument("--model", default=None, help="model name in weights/ or a model folder (default: celeba64)")
-    p.add_argument("--iterations", type=int, default=d.iterations, help=f"Adam steps on z (default {d.iterations})")
-    p.add_argument("--restarts", type=int, default=d.restarts, help=f"latent vectors optimised together (default {d.restarts})")
-    p.add_argument("--lam", type=float, default=d.lam, help=f"weight of the perceptual term (default {d.lam})")
-    p.add_argument("--lr", type=float, default=d.lr, help=f"Adam learning rate (default {d.lr})")
-    p.add_argument("--beta1", type=float, default=d.beta1, help=f"Adam beta1 (default {d.beta1})")
-    p.add_argument("--weighting", choices=("plain", "importance"), default=d.weighting,
-                   help=f"contextual loss weights (default {d.weighting})")
-    p.add_argument("--weight-window", type=int, default=d.weight_window, help="importance window side (odd)")
-    p.add_argument("--device", default=d.device, help="auto, cpu or cuda (default auto)")
-    p.add_argument("--seed", type=int, default=d.seed)
-
-
-def search_settings_from(args: argparse.Namespace):
-    from inpaint_gui.core.search import SearchSettings
-
-    try:
-        return SearchSettings(iterations=args.iterations, restarts=args.restarts, lam=args.lam, lr=args.lr,
-                              beta1=args.beta1, weighting=args.weighting, weight_window=args.weight_window,
-                              seed=args.seed, device=args.device).validate()
-    except ValueError as exc:
-        raise InpaintError(str(exc)) from None
+from inpaint_gui.core.errors import ImageIOError
 
 
 def _window(text: str) -> tuple[int, int, int]:
@@ -49,6 +20,8 @@ def _window(text: str) -> tuple[int, int, int]:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    from inpaint_gui.commands.options import add_search_options
+
     p = sub.add_parser("run", help="inpaint a photo headless",
                        description="Fill the hole of MASK in IMAGE with the latent search and Poisson blending.")
     p.add_argument("image", type=Path, help="the photo")
@@ -83,6 +56,7 @@ def _check_output(args: argparse.Namespace) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from inpaint_gui.commands.options import apply_threads, search_settings_from, settings_summary
     from inpaint_gui.core.devices import describe_device, resolve_device
     from inpaint_gui.core.imageio import load_mask, load_photo, save_photo
     from inpaint_gui.core.pipeline import check_mask, inpaint
@@ -90,6 +64,7 @@ def main(args: argparse.Namespace) -> int:
     from inpaint_gui.progress import ProgressBar
 
     settings = search_settings_from(args)
+    apply_threads(args.threads)
     _check_output(args)
     device = resolve_device(args.device)  # before any heavy work: a clear error without a GPU
     photo = load_photo(args.image)
@@ -121,7 +96,7 @@ def main(args: argparse.Namespace) -> int:
         summary = {
             "input": str(args.image), "output": str(args.output), "model": model.name,
             "device": describe_device(device), "blend": args.blend, "seconds": round(result.seconds, 3),
-            "settings": {k: getattr(settings, k) for k in ("iterations", "restarts", "lam", "lr", "beta1", "weighting", "seed")},
+            "settings": settings_summary(settings),
             "windows": [{"window": list(w.window), "iterations": w.final.iteration, "chosen": w.chosen,
                          "contextual": w.final.contextual.round(4).tolist(), "perceptual": w.final.perceptual.round(4).tolist(),
                          "total": w.final.total.round(4).tolist(), "seconds": round(w.final.elapsed, 3)} for w in result.windows],

@@ -48,6 +48,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def main(args: argparse.Namespace) -> int:
     import torch
 
+    from inpaint_gui.commands.options import apply_threads
     from inpaint_gui.core.dataset import default_cache_dir, load_image_set
     from inpaint_gui.core.devices import describe_device, resolve_device
     from inpaint_gui.core.models import DCGANConfig
@@ -55,8 +56,7 @@ def main(args: argparse.Namespace) -> int:
     from inpaint_gui.progress import ProgressBar
 
     device = resolve_device(args.device)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    apply_threads(args.threads)
     try:
         config = DCGANConfig(resolution=args.size, nz=args.nz, ngf=args.ngf, ndf=args.ndf)
     except ValueError as exc:
