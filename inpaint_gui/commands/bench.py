@@ -125,8 +125,17 @@ def main(args: argparse.Namespace) -> int:
         _table(say, rows, list(rows[0].keys()) if rows else [])
     if "run" in parts:
         repo = Path(__file__).resolve().parents[2]
-        report["run"] = bench.end_to_end_run(repo, ["--device", devices[-1]] + (["--model", args.model] if args.model else []))
-        say(f"\nEnd-to-end run on the bundled sample: {report['run']}")
+        common = ["--device", devices[-1]] + (["--model", args.model] if args.model else []) + (
+            ["--threads", str(args.threads)] if args.threads else [])
+        ours = bench.end_to_end_run(repo, common)
+        paper = bench.end_to_end_run(repo, common + list(bench.PAPER_RECIPE))
+        report["run"] = {"defaults": ours, "paper_recipe": paper}
+        if "wall_seconds" in ours and "wall_seconds" in paper:
+            report["run"]["paper_over_defaults"] = round(paper["wall_seconds"] / ours["wall_seconds"], 2)
+        say(f"\nEnd-to-end run on the bundled sample at the defaults: {ours}")
+        say(f"The same with the paper's recipe ({' '.join(bench.PAPER_RECIPE)}): {paper}")
+        if "paper_over_defaults" in report["run"]:
+            say(f"Time to result: the defaults are {report['run']['paper_over_defaults']}x faster")
     if args.json:
         print(json.dumps(report, indent=2))
     return 0

@@ -177,6 +177,10 @@ def search_throughput(model: LoadedModel, batches=(1, 8, 32, 64), lam: float = 0
     return rows
 
 
+# the paper's search, as ``run`` flags: Adam lr 0.01 from plain random draws for 1500 iterations
+PAPER_RECIPE = ("--iterations", "1500", "--lr", "0.01", "--init-samples", "1", "--stop-patience", "0")
+
+
 def end_to_end_run(repo: Path, extra: list[str] | None = None) -> dict:
     """``inpaint-gui run`` on the bundled sample in a subprocess: wall seconds and peak RSS."""
     import json

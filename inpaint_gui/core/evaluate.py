@@ -103,6 +103,7 @@ class EvalResult:
     rows: list[dict] = field(default_factory=list)  # one per (mask, method, image)
     figures: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)  # mask -> method -> uint8 (F, S, S, 3)
     seconds: dict[tuple[str, str], float] = field(default_factory=dict)  # (mask, method) -> seconds per image
+    iterations: dict[tuple[str, str], float] = field(default_factory=dict)  # (mask, method) -> mean search iterations
 
     def summary(self) -> list[dict]:
         """Mean and standard error of every metric per (mask, method), in run order."""
@@ -113,6 +114,8 @@ class EvalResult:
         for (mask, method), rows in groups.items():
             entry = {"mask": mask, "method": method, "n": len(rows),
                      "seconds_per_image": round(self.seconds.get((mask, method), float("nan")), 4)}
+            if (mask, method) in self.iterations:
+                entry["mean_iterations"] = round(self.iterations[(mask, method)], 1)
             for k in METRIC_KEYS:
                 vals = np.array([r[k] for r in rows], float)
                 vals = vals[np.isfinite(vals)]
@@ -145,13 +148,14 @@ def evaluate(model, images: np.ndarray, names: list[str], mask_kinds: list[str],
                 variant, blend = search_variant(method, settings)
                 key = (variant.lam, variant.weighting)
                 if key not in fills_cache:  # "full" and "paste" share one search
-                    fills = []
+                    fills, runs = [], []
                     for start in range(0, len(images), batch):
                         say(f"{kind}: search {key} images {start + 1}-{min(start + batch, len(images))} of {len(images)}")
                         br = search_batch(model, corrupted[start:start + batch], masks[start:start + batch], variant)
                         fills.append(br.best_fills)
-                    fills_cache[key] = (np.concatenate(fills), time.perf_counter() - t0)
-                fills, search_seconds = fills_cache[key]
+                        runs.append(br.iterations_run)
+                    fills_cache[key] = (np.concatenate(fills), time.perf_counter() - t0, float(np.concatenate(runs).mean()))
+                fills, search_seconds, result.iterations[(kind, method)] = fills_cache[key]
                 t0 = time.perf_counter() - search_seconds  # a shared search counts for every method using it
                 outputs = np.stack([compose(c, m, (0, 0, size), f, blend) for c, m, f in zip(corrupted, masks, fills)])
             elif method == "nn":
@@ -191,12 +195,12 @@ def table_markdown(summary: list[dict]) -> str:
     lines = []
     for kind in dict.fromkeys(e["mask"] for e in summary):
         lines += [f"### {kind}", "",
-                  "| method | L1 % | PSNR dB | SSIM | L1 % (hole) | PSNR dB (hole) | SSIM (hole) | s / image |",
-                  "|---|---|---|---|---|---|---|---|"]
+                  "| method | L1 % | PSNR dB | SSIM | L1 % (hole) | PSNR dB (hole) | SSIM (hole) | s / image | iterations |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         for e in (e for e in summary if e["mask"] == kind):
             cells = [f"{e[k]:.2f} ± {e[k + '_se']:.2f}" if "ssim" not in k else f"{e[k]:.3f} ± {e[k + '_se']:.3f}"
                      for k in METRIC_KEYS]
             lines.append(f"| {METHOD_LABELS.get(e['method'], e['method'])} | " + " | ".join(cells)
-                         + f" | {e['seconds_per_image']:.3f} |")
+                         + f" | {e['seconds_per_image']:.3f} | {e['mean_iterations'] if 'mean_iterations' in e else '-'} |")
         lines.append("")
     return "\n".join(lines)

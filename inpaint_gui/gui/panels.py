@@ -215,7 +215,7 @@ class SettingsPanel(QWidget):
         self.device.addItems(list(DEVICES))
         self.seed = QSpinBox(minimum=0, maximum=2**31 - 1)
         self.reset_button = QPushButton("Reset to defaults")
-        for w, tip in ((self.iterations, "Adam steps on z (the paper uses 1500)"),
+        for w, tip in ((self.iterations, "the most Adam steps on z (the paper runs 1500; the search usually stops sooner)"),
                        (self.restarts, "latent vectors optimised together; the best is kept"),
                        (self.lam, "λ: weight of the perceptual (discriminator) loss"),
                        (self.lr, "learning rate of Adam on z"),

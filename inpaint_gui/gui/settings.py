@@ -13,20 +13,20 @@ from inpaint_gui.core.search import SearchSettings
 
 GROUP = "search"
 WEIGHTINGS = ("importance", "plain")
-STOP_PATIENCE = SearchSettings().stop_patience  # one default, the core's
+_CORE = SearchSettings()  # one set of defaults: the core's
 
 
 @dataclass(frozen=True)
 class JobSettings:
     """What the user chooses for one inpainting job (the search plus the blend)."""
 
-    iterations: int = 1500
-    restarts: int = 8
-    lam: float = 0.003
-    lr: float = 0.1  # the core's SearchSettings.lr (kept in step by a test)
-    weighting: str = "importance"
-    weight_window: int = 7
-    stop_patience: int = STOP_PATIENCE  # stop after this many iterations without improvement (0: never)
+    iterations: int = _CORE.iterations  # the most Adam steps on z
+    restarts: int = _CORE.restarts
+    lam: float = _CORE.lam
+    lr: float = _CORE.lr
+    weighting: str = _CORE.weighting
+    weight_window: int = _CORE.weight_window
+    stop_patience: int = _CORE.stop_patience  # stop after this many iterations without improvement (0: never)
     blend: str = "poisson"
     device: str = "auto"
     seed: int = 0

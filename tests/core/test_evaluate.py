@@ -47,6 +47,10 @@ def test_eval_end_to_end_writes_every_output(tmp_path):
     assert len(data["per_image"]) == 4 * 6 * 4
     summary = {(e["mask"], e["method"]): e for e in data["summary"]}
     assert summary[("center", "full")]["n"] == 4
+    # every search method reports its iterations (5 at most here), baselines do not
+    assert all(0 < summary[(k, m)]["mean_iterations"] <= 5 for k in ("center", "random80") for m in ("full", "lam0", "plain"))
+    assert "mean_iterations" not in summary[("center", "harmonic")]
+    assert data["config"]["settings"]["stop_patience"] == 50 and data["config"]["settings"]["iterations"] == 5
     # "full" and "paste" share a search: pixels outside the hole are the truth in both, so the
     # whole-image error is the hole's error diluted by the known share of the image
     for e in data["summary"]:
