@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inpaint_gui.core.weights import save_model
-from tests.tiny import tiny_model
+from tests.tiny import save_tiny_model
 
 
 def cli(*args, cwd=None):
@@ -20,8 +19,7 @@ def cli(*args, cwd=None):
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     d = tmp_path_factory.mktemp("cli")
-    m = tiny_model(resolution=32, nz=16, width=8)
-    save_model(d / "tiny", m.generator, m.discriminator, {"name": "tiny"})
+    save_tiny_model(d / "tiny")
     rng = np.random.default_rng(0)
     yy, xx = np.mgrid[:60, :80]
     image = np.clip(np.stack([xx * 3, yy * 3, xx + yy], -1) + rng.normal(0, 4, (60, 80, 3)), 0, 255).astype(np.uint8)

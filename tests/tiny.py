@@ -6,11 +6,15 @@ every z, which is useless for testing a search; He-initialised weights give vari
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import torch
 import torch.nn as nn
+from PIL import Image
 
 from inpaint_gui.core.models import DCGANConfig, build_models
-from inpaint_gui.core.weights import LoadedModel, model_from_modules
+from inpaint_gui.core.weights import LoadedModel, model_from_modules, save_model
 
 
 def tiny_model(resolution: int = 32, nz: int = 16, width: int = 8, seed: int = 0) -> LoadedModel:
@@ -28,3 +32,18 @@ def tiny_model(resolution: int = 32, nz: int = 16, width: int = 8, seed: int = 0
             probe = g(torch.rand(16, nz) * 2 - 1)  # (16, 3, S, S)
             last.weight.mul_(0.6 / probe.std().clamp_min(1e-6))  # spread outputs over [-1, 1]
     return model_from_modules(g, d, name=f"tiny{resolution}")
+
+
+def save_tiny_model(folder: Path) -> Path:
+    """A tiny 32x32 model saved as a model folder the loader (and ``--model``) accepts."""
+    m = tiny_model(resolution=32, nz=16, width=8)
+    return save_model(folder, m.generator, m.discriminator, {"name": "tiny"})
+
+
+def write_random_images(folder: Path, n: int, shape: tuple[int, int] = (40, 40), seed: int = 0) -> Path:
+    """``n`` noise PNGs named 0.png, 1.png, ... of ``shape`` (H, W) in a new ``folder``."""
+    folder.mkdir()
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        Image.fromarray(rng.integers(0, 256, (*shape, 3)).astype(np.uint8)).save(folder / f"{i}.png")
+    return folder

@@ -16,7 +16,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-# Each entry changes the defaults in one respect (the paper tunes lr, beta1, lambda and iterations).
+# Each entry changes the base settings (--base; default the app's defaults) in one respect; the paper
+# tunes lr, beta1, lambda and the iterations.
 SWEEP: dict[str, dict] = {
     "defaults": {},
     "lr 0.03": {"lr": 0.03},
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from inpaint_gui.commands.options import apply_threads, settings_summary
     from inpaint_gui.core.devices import describe_device
-    from inpaint_gui.core.evaluate import EvalResult, evaluate, load_eval_images
+    from inpaint_gui.core.evaluate import evaluate, load_eval_images
     from inpaint_gui.core.search import SearchSettings
     from inpaint_gui.core.weights import default_model_name, load_model
 
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     for label in chosen:
         settings = replace(base, **SWEEP[label]).validate()
         t0 = time.perf_counter()
-        result = evaluate(model, images, names, kinds, ["full"], settings, batch=args.batch, result=EvalResult(names))
+        result = evaluate(model, images, names, kinds, ["full"], settings, batch=args.batch)
         record(label, settings, result)
         print(f"{label}: {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
     print(table(report))

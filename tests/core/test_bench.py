@@ -10,8 +10,8 @@ import torch
 from inpaint_gui.cli import main as cli_main
 from inpaint_gui.core import bench
 from inpaint_gui.core.models import DCGANConfig, build_models
-from inpaint_gui.core.weights import model_from_modules, save_model
-from tests.tiny import tiny_model
+from inpaint_gui.core.weights import model_from_modules
+from tests.tiny import save_tiny_model, tiny_model
 
 
 @pytest.fixture(autouse=True)
@@ -24,8 +24,7 @@ def one_thread():
 
 @pytest.fixture(scope="module")
 def tiny_folder(tmp_path_factory):
-    m = tiny_model(resolution=32, nz=16, width=8)
-    return save_model(tmp_path_factory.mktemp("bench") / "tiny", m.generator, m.discriminator, {"name": "tiny"})
+    return save_tiny_model(tmp_path_factory.mktemp("bench") / "tiny")
 
 
 def test_iteration_flops_of_the_papers_model():

@@ -1,12 +1,10 @@
 import json
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from inpaint_gui.core.evaluate import nearest_neighbour_fill
-from inpaint_gui.core.weights import save_model
-from tests.tiny import tiny_model
+from tests.tiny import save_tiny_model, write_random_images
 
 
 def test_nearest_neighbour_picks_the_closest_on_known_pixels():
@@ -23,13 +21,8 @@ def test_nearest_neighbour_picks_the_closest_on_known_pixels():
 def test_eval_end_to_end_writes_every_output(tmp_path):
     from tests.test_cli import cli
 
-    m = tiny_model(resolution=32, nz=16, width=8)
-    save_model(tmp_path / "tiny", m.generator, m.discriminator, {"name": "tiny"})
-    faces = tmp_path / "faces"
-    faces.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(5):
-        Image.fromarray(rng.integers(0, 256, (40, 48, 3)).astype(np.uint8)).save(faces / f"{i}.png")
+    save_tiny_model(tmp_path / "tiny")
+    faces = write_random_images(tmp_path / "faces", 5, (40, 48))
     masks = tmp_path / "masks"
     masks.mkdir()
     arr = np.zeros((64, 64), np.uint8)
