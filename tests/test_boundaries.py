@@ -34,7 +34,7 @@ def test_core_imports_without_pyside6_in_a_fresh_interpreter():
         "    def find_spec(self, name, path=None, target=None):\n"
         "        if name.split('.')[0] == 'PySide6': raise ImportError('PySide6 blocked')\n"
         "sys.meta_path.insert(0, Block())\n"
-        "import inpaint_gui.core.pipeline, inpaint_gui.core.train, inpaint_gui.core.imageio, inpaint_gui.cli\n"
+        "import inpaint_gui.core.pipeline, inpaint_gui.lab.train, inpaint_gui.core.image.io, inpaint_gui.cli\n"
         "assert not any(m.startswith('PySide6') for m in sys.modules)\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

@@ -110,7 +110,7 @@ def test_every_search_setting_has_a_flag():
     from dataclasses import fields
 
     from inpaint_gui.commands.options import add_search_options, search_settings_from
-    from inpaint_gui.core.search import SearchSettings
+    from inpaint_gui.core.engines.gan.search import SearchSettings
 
     p = argparse.ArgumentParser()
     add_search_options(p)

@@ -13,8 +13,8 @@ import torch
 import torch.nn as nn
 from PIL import Image
 
-from inpaint_gui.core.models import DCGANConfig, build_models
-from inpaint_gui.core.weights import LoadedModel, model_from_modules, save_model
+from inpaint_gui.core.engines.gan.models import DCGANConfig, build_models
+from inpaint_gui.core.engines.gan.weights import LoadedModel, model_from_modules, save_model
 
 
 def tiny_model(resolution: int = 32, nz: int = 16, width: int = 8, seed: int = 0) -> LoadedModel:

@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from inpaint_gui.core.errors import InpaintError
-    from inpaint_gui.core.weights import default_model_name, load_model
+    from inpaint_gui.core.engines.gan.weights import default_model_name, load_model
     from inpaint_gui.gui.app import _style
     from inpaint_gui.gui.files import sample_mask_path, sample_photo_path
     from inpaint_gui.gui.main_window import MainWindow

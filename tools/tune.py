@@ -57,9 +57,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from inpaint_gui.commands.options import apply_threads, settings_summary
     from inpaint_gui.core.devices import describe_device
-    from inpaint_gui.core.evaluate import evaluate, load_eval_images
-    from inpaint_gui.core.search import SearchSettings
-    from inpaint_gui.core.weights import default_model_name, load_model
+    from inpaint_gui.lab.evaluate import evaluate, load_eval_images
+    from inpaint_gui.core.engines.gan.search import SearchSettings
+    from inpaint_gui.core.engines.gan.weights import default_model_name, load_model
 
     apply_threads(args.threads)
     model = load_model(args.model or default_model_name(), device="cpu")
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def parse_base(text: str) -> dict:
     """"restarts=4,lr=0.05" -> {"restarts": 4, "lr": 0.05}, typed like SearchSettings' defaults."""
-    from inpaint_gui.core.search import SearchSettings
+    from inpaint_gui.core.engines.gan.search import SearchSettings
 
     defaults, out = SearchSettings(), {}
     for item in filter(None, text.split(",")):

@@ -47,7 +47,7 @@ def _devices(choice: str) -> list[str]:
 
 
 def _options(args: argparse.Namespace) -> tuple[list[str], list[int], float, list[str]]:
-    from inpaint_gui.core.bench import SEARCH_VARIANTS
+    from inpaint_gui.lab.bench import SEARCH_VARIANTS
     from inpaint_gui.core.errors import InpaintError
 
     quick = QUICK if args.quick else {"parts": ",".join(PARTS), "batches": "1,8,32,64", "seconds": 2.0}
@@ -72,9 +72,9 @@ def main(args: argparse.Namespace) -> int:
     import torch
 
     from inpaint_gui.commands.options import apply_threads
-    from inpaint_gui.core import bench
+    from inpaint_gui.lab import bench
     from inpaint_gui.core.errors import InpaintError
-    from inpaint_gui.core.weights import default_model_name, load_model
+    from inpaint_gui.core.engines.gan.weights import default_model_name, load_model
 
     parts, batches, seconds, variants = _options(args)
     try:
@@ -117,7 +117,7 @@ def main(args: argparse.Namespace) -> int:
         _table(say, rows, ["device", "batch", "loop", "restart_it_s", "gflops", "share_of_matmul", "vs_reference",
                            "setup_s"])
     if "poisson" in parts:
-        from inpaint_gui.core.bench_poisson import run_poisson_bench
+        from inpaint_gui.lab.bench_poisson import run_poisson_bench
 
         rows = run_poisson_bench(photo_size=(width, height), direct=not args.no_direct)
         report["poisson"] = rows

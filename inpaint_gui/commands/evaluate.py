@@ -14,8 +14,8 @@ from inpaint_gui.core.errors import InpaintError
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     from inpaint_gui.commands.options import add_search_options
-    from inpaint_gui.core.evaluate import METHODS
-    from inpaint_gui.core.masks import MASK_KINDS
+    from inpaint_gui.lab.evaluate import METHODS
+    from inpaint_gui.lab.masks import MASK_KINDS
 
     p = sub.add_parser("eval", help="measure inpainting quality on a folder of faces",
                        description="Corrupt images with the papers' masks, fill them with each method, and report "
@@ -46,9 +46,9 @@ def _split(text: str, allowed: tuple[str, ...], what: str) -> list[str]:
 def main(args: argparse.Namespace) -> int:
     from inpaint_gui.commands.options import apply_threads, search_settings_from, settings_summary
     from inpaint_gui.core.devices import describe_device, resolve_device
-    from inpaint_gui.core.evaluate import METHODS, EvalResult, evaluate, load_eval_images
-    from inpaint_gui.core.masks import MASK_KINDS, load_mask_folder
-    from inpaint_gui.core.weights import default_model_name, load_model
+    from inpaint_gui.lab.evaluate import METHODS, EvalResult, evaluate, load_eval_images
+    from inpaint_gui.lab.masks import MASK_KINDS, load_mask_folder
+    from inpaint_gui.core.engines.gan.weights import default_model_name, load_model
 
     kinds = _split(args.masks, MASK_KINDS, "mask kind")
     methods = _split(args.methods, METHODS, "method")
@@ -60,7 +60,7 @@ def main(args: argparse.Namespace) -> int:
     if "nn" in methods and args.train_images is None:
         raise InpaintError("the 'nn' method needs --train-images DIR")
     if "tv" in methods:
-        from inpaint_gui.core import baselines
+        from inpaint_gui.lab import baselines
 
         if not hasattr(baselines, "tv_fill"):
             raise InpaintError("the 'tv' baseline is not available in this version")
@@ -72,7 +72,7 @@ def main(args: argparse.Namespace) -> int:
     irregular = load_mask_folder(args.irregular_masks) if "irregular" in kinds else None
     train = None
     if "nn" in methods:
-        from inpaint_gui.core.dataset import default_cache_dir, load_image_set
+        from inpaint_gui.lab.dataset import default_cache_dir, load_image_set
 
         train = load_image_set(args.train_images, size, cache_dir=default_cache_dir()).images
     log = (lambda msg: None) if args.quiet else (lambda msg: print(f"eval: {msg}", file=sys.stderr, flush=True))
@@ -99,7 +99,7 @@ def main(args: argparse.Namespace) -> int:
 
 def write_outputs(out: Path, result, config: dict) -> None:
     from inpaint_gui.commands.train import save_png
-    from inpaint_gui.core.evaluate import METRIC_KEYS, figure, table_markdown
+    from inpaint_gui.lab.evaluate import METRIC_KEYS, figure, table_markdown
 
     try:
         out.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ from inpaint_gui.core.errors import InpaintError
 
 def add_search_options(p: argparse.ArgumentParser) -> None:
     """The model, the device, CPU threads and every setting of the latent search."""
-    from inpaint_gui.core.search import LR_SCHEDULES, PRECISIONS, SearchSettings
+    from inpaint_gui.core.engines.gan.search import LR_SCHEDULES, PRECISIONS, SearchSettings
 
     d = SearchSettings()
     p.add_argument("--model", default=None, help="model name in weights/ or a model folder (default: celeba64)")
@@ -43,7 +43,7 @@ def add_device_options(p: argparse.ArgumentParser, default_device: str = "auto")
 
 
 def search_settings_from(args: argparse.Namespace):
-    from inpaint_gui.core.search import SearchSettings
+    from inpaint_gui.core.engines.gan.search import SearchSettings
 
     try:
         return SearchSettings(iterations=args.iterations, restarts=args.restarts, lam=args.lam, lr=args.lr,

@@ -40,7 +40,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _check_output(args: argparse.Namespace) -> None:
-    from inpaint_gui.core.imageio import output_format_for
+    from inpaint_gui.core.image.io import output_format_for
 
     out: Path = args.output
     output_format_for(out)  # unknown extension -> ImageIOError
@@ -58,9 +58,9 @@ def _check_output(args: argparse.Namespace) -> None:
 def main(args: argparse.Namespace) -> int:
     from inpaint_gui.commands.options import apply_threads, search_settings_from, settings_summary
     from inpaint_gui.core.devices import describe_device, resolve_device
-    from inpaint_gui.core.imageio import load_mask, load_photo, save_photo
+    from inpaint_gui.core.image.io import load_mask, load_photo, save_photo
     from inpaint_gui.core.pipeline import check_mask, inpaint
-    from inpaint_gui.core.weights import default_model_name, load_model
+    from inpaint_gui.core.engines.gan.weights import default_model_name, load_model
     from inpaint_gui.progress import ProgressBar
 
     settings = search_settings_from(args)
@@ -108,7 +108,7 @@ def main(args: argparse.Namespace) -> int:
 
 def _write_candidates(folder: Path, image, mask, result) -> None:
     """Per window and restart: the model-resolution fill and the window pasted at full size."""
-    from inpaint_gui.core.imageio import save_photo
+    from inpaint_gui.core.image.io import save_photo
     from inpaint_gui.core.pipeline import compose
 
     try:

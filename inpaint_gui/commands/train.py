@@ -49,10 +49,10 @@ def main(args: argparse.Namespace) -> int:
     import torch
 
     from inpaint_gui.commands.options import apply_threads
-    from inpaint_gui.core.dataset import default_cache_dir, load_image_set
+    from inpaint_gui.lab.dataset import default_cache_dir, load_image_set
     from inpaint_gui.core.devices import describe_device, resolve_device
-    from inpaint_gui.core.models import DCGANConfig
-    from inpaint_gui.core.train import Trainer, TrainSettings, hardware_description, image_grid
+    from inpaint_gui.core.engines.gan.models import DCGANConfig
+    from inpaint_gui.lab.train import Trainer, TrainSettings, hardware_description, image_grid
     from inpaint_gui.progress import ProgressBar
 
     device = resolve_device(args.device)
@@ -139,8 +139,8 @@ def save_png(path: Path, image: np.ndarray) -> None:
 
 def export(trainer, out: Path, data, device, args: argparse.Namespace, hardware: str) -> Path:
     """Write G, D, the mean face, a sample grid and the model card into ``out``."""
-    from inpaint_gui.core.train import image_grid
-    from inpaint_gui.core.weights import save_model
+    from inpaint_gui.lab.train import image_grid
+    from inpaint_gui.core.engines.gan.weights import save_model
 
     out.mkdir(parents=True, exist_ok=True)
     mean_face = data.images.astype(np.float64).mean(axis=0).round().astype(np.uint8)  # (S, S, 3)

@@ -17,10 +17,11 @@ from typing import Callable, Sequence
 import numpy as np
 
 from inpaint_gui.core.errors import MaskError
-from inpaint_gui.core.poisson import poisson_blend
-from inpaint_gui.core.search import SearchSettings, SearchStep, latent_search
-from inpaint_gui.core.weights import LoadedModel
-from inpaint_gui.core.window import Window, auto_windows, from_model, paste, to_model, uncovered, validate_window
+from inpaint_gui.core.blend.poisson import poisson_blend
+from inpaint_gui.core.engines.gan.search import SearchSettings, SearchStep, latent_search
+from inpaint_gui.core.engines.gan.weights import LoadedModel
+from inpaint_gui.core.image.windows import Window, auto_windows, uncovered, validate_window
+from inpaint_gui.core.image.resample import from_model, paste, to_model
 
 BLENDS = ("poisson", "paste")
 DEFAULT_CONTEXT = 0.5  # context on each side of the hole, as a share of the hole's extent

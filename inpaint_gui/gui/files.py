@@ -64,7 +64,7 @@ def sample_mask_path(photo: Path | None = None) -> Path | None:
 
 def default_save_path(original: Path) -> Path:
     """``<stem>_inpainted<ext>`` beside the original (PNG when its format cannot be written)."""
-    from inpaint_gui.core.imageio import SUPPORTED_SAVE_EXTENSIONS
+    from inpaint_gui.core.image.io import SUPPORTED_SAVE_EXTENSIONS
 
     ext = original.suffix if original.suffix.lower() in SUPPORTED_SAVE_EXTENSIONS else ".png"
     return original.with_name(f"{original.stem}_inpainted{ext}")
@@ -158,7 +158,7 @@ class FileOps:
     def open_photo(self, path: str | os.PathLike, mask_path: str | os.PathLike | None = None) -> bool:
         """Open a photo (and optionally its mask); the current photo stays if anything fails."""
         from inpaint_gui.core.errors import InpaintError
-        from inpaint_gui.core.imageio import load_mask, load_photo
+        from inpaint_gui.core.image.io import load_mask, load_photo
 
         if not self.maybe_save():
             return False
@@ -243,7 +243,7 @@ class FileOps:
     def write(self, target: Path, quality: int = 95) -> bool:
         """Save the photo to ``target``; the original needs an explicit confirmation."""
         from inpaint_gui.core.errors import InpaintError
-        from inpaint_gui.core.imageio import save_photo
+        from inpaint_gui.core.image.io import save_photo
 
         doc = self.w.doc
         assert doc is not None
@@ -281,7 +281,7 @@ class FileOps:
 
     def load_mask(self, path: str | os.PathLike) -> bool:
         from inpaint_gui.core.errors import InpaintError
-        from inpaint_gui.core.imageio import load_mask
+        from inpaint_gui.core.image.io import load_mask
 
         doc = self.w.doc
         if doc is None:
@@ -306,7 +306,7 @@ class FileOps:
 
     def save_mask(self, path: str | os.PathLike) -> bool:
         from inpaint_gui.core.errors import InpaintError
-        from inpaint_gui.core.imageio import save_mask
+        from inpaint_gui.core.image.io import save_mask
 
         doc = self.w.doc
         if doc is None:

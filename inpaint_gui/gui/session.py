@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from inpaint_gui.gui import dialogs
 from inpaint_gui.progress import format_seconds
 from inpaint_gui.gui.panels import argb_qimage
-from inpaint_gui.gui.preview import composite
+from inpaint_gui.core.image.preview import composite
 from inpaint_gui.gui.worker import BlendResult, SearchProgress, SearchResult
 
 if TYPE_CHECKING:
@@ -137,7 +137,7 @@ class InpaintSession(QObject):
             self.place_window_automatically(force=True, wait=True)
             window = w.canvas.window
         from inpaint_gui.core.errors import InpaintError
-        from inpaint_gui.core.window import validate_window
+        from inpaint_gui.core.image.windows import validate_window
 
         try:
             window = validate_window(window, doc.image.shape)

@@ -9,7 +9,7 @@ from PySide6.QtCore import QSettings
 
 from inpaint_gui.core.devices import DEVICE_CHOICES as DEVICES
 from inpaint_gui.core.pipeline import BLENDS
-from inpaint_gui.core.search import SearchSettings
+from inpaint_gui.core.engines.gan.search import SearchSettings
 
 GROUP = "search"
 WEIGHTINGS = ("importance", "plain")

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from inpaint_gui.gui.preview import PreviewContext, composite, make_context
+from inpaint_gui.core.image.preview import PreviewContext, composite, make_context
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +127,7 @@ class Worker(QObject):
     def load_model(self, spec: object) -> None:
         try:
             if isinstance(spec, (str, type(None))) or hasattr(spec, "__fspath__"):
-                from inpaint_gui.core.weights import default_model_name, load_model
+                from inpaint_gui.core.engines.gan.weights import default_model_name, load_model
 
                 model = load_model(spec or default_model_name())
             else:
@@ -156,8 +156,8 @@ class Worker(QObject):
         import torch
 
         from inpaint_gui.core.devices import compute_threads
-        from inpaint_gui.core.search import latent_search
-        from inpaint_gui.core.window import to_model
+        from inpaint_gui.core.engines.gan.search import latent_search
+        from inpaint_gui.core.image.resample import to_model
 
         torch.set_num_threads(compute_threads(leave_for_ui=True))
         s = job.settings
@@ -226,8 +226,8 @@ def _warm_up(model) -> None:
     import torch
 
     from inpaint_gui.core.devices import compute_threads
-    from inpaint_gui.core.search import SearchSettings, latent_search
-    from inpaint_gui.core.window import to_model
+    from inpaint_gui.core.engines.gan.search import SearchSettings, latent_search
+    from inpaint_gui.core.image.resample import to_model
 
     importlib.import_module("inpaint_gui.core.pipeline")  # imported now rather than at the first Apply
     torch.set_num_threads(compute_threads(leave_for_ui=True))

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms, ImageOps
 
-from inpaint_gui.core import imageio
+from inpaint_gui.core.image import io as imageio
 from inpaint_gui.core.errors import ImageIOError, MaskError
-from inpaint_gui.core.imageio import (
+from inpaint_gui.core.image.io import (
     SUPPORTED_SAVE_EXTENSIONS,
     TEMP_PREFIX,
     load_mask,

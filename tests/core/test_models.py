@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from inpaint_gui.core.models import DCGANConfig, Discriminator, Generator, build_models, count_parameters
+from inpaint_gui.core.engines.gan.models import DCGANConfig, Discriminator, Generator, build_models, count_parameters
 
 
 @pytest.mark.parametrize("resolution", [32, 64, 128])

@@ -5,9 +5,9 @@ import pytest
 
 from inpaint_gui.core.errors import MaskError
 from inpaint_gui.core.pipeline import compose, inpaint, plan_windows
-from inpaint_gui.core.poisson import poisson_blend_direct
-from inpaint_gui.core.search import SearchSettings
-from inpaint_gui.core.window import from_model
+from inpaint_gui.core.blend.poisson import poisson_blend_direct
+from inpaint_gui.core.engines.gan.search import SearchSettings
+from inpaint_gui.core.image.resample import from_model
 from tests.tiny import tiny_model
 
 FAST = SearchSettings(iterations=20, restarts=2, device="cpu", lr=0.05)

@@ -8,9 +8,9 @@ import scipy.ndimage as ndi
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inpaint_gui.core import multigrid
+from inpaint_gui.core.blend import multigrid
 from inpaint_gui.core.errors import MaskError
-from inpaint_gui.core.poisson import poisson_blend, poisson_blend_direct
+from inpaint_gui.core.blend.poisson import poisson_blend, poisson_blend_direct
 
 METHODS = ("multigrid", "auto", "sparse")
 

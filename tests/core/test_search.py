@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from inpaint_gui.core.errors import DeviceError, MaskError
-from inpaint_gui.core.search import (SearchSettings, importance_weights, latent_search, run_search,
+from inpaint_gui.core.engines.gan.search import (SearchSettings, importance_weights, latent_search, run_search,
                                      tensor_to_images)
 from tests.tiny import tiny_model
 
@@ -164,7 +164,7 @@ def test_batch_search_matches_single_searches(model, target):
     other = np.ascontiguousarray(target[::-1])
     masks = np.stack([centre_hole(), centre_hole(32, 4, 20)])
     s = SearchSettings(iterations=25, restarts=2, device="cpu", lr=0.05)
-    from inpaint_gui.core.search import search_batch
+    from inpaint_gui.core.engines.gan.search import search_batch
 
     batch = search_batch(model, np.stack([target, other]), masks, s)
     single = run_search(model, target, masks[0], s)
@@ -181,7 +181,7 @@ def _with_bn_statistics(model, seed=1):
     parameters, so folding them is really exercised."""
     import copy
 
-    from inpaint_gui.core.weights import model_from_modules
+    from inpaint_gui.core.engines.gan.weights import model_from_modules
 
     g, d = copy.deepcopy(model.generator), copy.deepcopy(model.discriminator)
     gen = torch.Generator().manual_seed(seed)
@@ -197,7 +197,7 @@ def _with_bn_statistics(model, seed=1):
 
 
 def test_folded_networks_match_the_model(model):
-    from inpaint_gui.core.search_nets import search_nets
+    from inpaint_gui.core.engines.gan.nets import search_nets
 
     m = _with_bn_statistics(model)
     z = torch.rand(5, 16, generator=torch.Generator().manual_seed(0)) * 2 - 1
@@ -221,7 +221,7 @@ def test_folded_networks_match_the_model(model):
 def _textbook_search(m, image, mask, s, iterations):
     """The search written plainly with torch's Adam (and its cosine scheduler) on the model's own
     networks: the independent reference for the fused path and the hand-written Adam."""
-    from inpaint_gui.core.search import context_weights
+    from inpaint_gui.core.engines.gan.search import context_weights
 
     gen = torch.Generator().manual_seed(s.seed)
     z = (torch.rand(s.restarts, 16, generator=gen) * 2 - 1).requires_grad_(True)
@@ -245,7 +245,7 @@ def _textbook_search(m, image, mask, s, iterations):
 
 @pytest.mark.parametrize("schedule", ["constant", "cosine"])
 def test_fused_search_follows_the_textbook_adam(model, target, schedule, monkeypatch):
-    import inpaint_gui.core.search as search_mod
+    import inpaint_gui.core.engines.gan.search as search_mod
 
     monkeypatch.setattr(search_mod, "SCHEDULE_BLOCK", 7)  # cross several schedule blocks
     m = _with_bn_statistics(model)
@@ -271,7 +271,7 @@ def test_unfused_path_gives_the_same_search(model, target):
 
 def _total_of(model, image, mask, z, lam=0.003):
     """Independent loss of latents z (N, nz) with importance weights, on the model's networks."""
-    from inpaint_gui.core.search import importance_weights
+    from inpaint_gui.core.engines.gan.search import importance_weights
 
     w = torch.from_numpy(importance_weights(mask))[None, None]
     y = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 127.5 - 1
@@ -294,7 +294,7 @@ def test_init_samples_keep_the_lowest_loss_draws(model, target):
 
 
 def test_init_samples_in_a_batch_match_single_searches(model, target):
-    from inpaint_gui.core.search import search_batch
+    from inpaint_gui.core.engines.gan.search import search_batch
 
     other = np.ascontiguousarray(target[:, ::-1])
     masks = np.stack([centre_hole(), centre_hole(32, 4, 20)])
@@ -330,7 +330,7 @@ def test_early_stopping_follows_the_rule(model, target):
 
 
 def test_batch_stops_each_image_on_its_own(model, target):
-    from inpaint_gui.core.search import search_batch
+    from inpaint_gui.core.engines.gan.search import search_batch
 
     flat = np.full_like(target, 128)
     masks = np.stack([centre_hole(), centre_hole(32, 4, 20), centre_hole(32, 10, 30)])
@@ -348,7 +348,7 @@ def test_batch_stops_each_image_on_its_own(model, target):
 
 def test_retired_images_kept_in_a_fixed_batch_give_the_same_result(model, target):
     """With a fixed batch shape (what compiled networks need) retired images run on unrecorded."""
-    from inpaint_gui.core.search import _Search
+    from inpaint_gui.core.engines.gan.search import _Search
 
     images = np.stack([target, np.ascontiguousarray(target[::-1])])
     masks = np.stack([centre_hole(), centre_hole(32, 4, 20)])
@@ -369,8 +369,8 @@ def test_compiled_path_is_wired_like_the_eager_one(model, target, monkeypatch):
     """compile=True: the step runs the compiled modules, one-off shapes (the initial draws, the
     final evaluation) the eager ones, and the batch keeps its shape. torch.compile itself is
     replaced by a recorder here (compiling takes tens of seconds)."""
-    from inpaint_gui.core.search import search_batch
-    from inpaint_gui.core.search_nets import clear_cache
+    from inpaint_gui.core.engines.gan.search import search_batch
+    from inpaint_gui.core.engines.gan.nets import clear_cache
 
     compiled, calls = [], []
 
@@ -405,7 +405,7 @@ def replace_settings(s, **kw):
 
 
 def test_lambda_zero_never_runs_the_search_discriminator(model, target, monkeypatch):
-    from inpaint_gui.core.search_nets import SearchNets
+    from inpaint_gui.core.engines.gan.nets import SearchNets
 
     calls = []
     original = SearchNets.discriminate
@@ -434,7 +434,7 @@ def test_new_settings_are_validated(model, target):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 @pytest.mark.parametrize("precision", ["float32", "tf32", "bfloat16"])
 def test_cuda_graph_matches_eager_steps(model, target, precision):
-    from inpaint_gui.core.search import search_batch
+    from inpaint_gui.core.engines.gan.search import search_batch
 
     images = np.stack([target, np.ascontiguousarray(target[::-1])])
     masks = np.stack([centre_hole(), centre_hole(32, 4, 20)])

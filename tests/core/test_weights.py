@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from inpaint_gui.core.errors import WeightsError
-from inpaint_gui.core.models import DCGANConfig, build_models
-from inpaint_gui.core.weights import find_model, load_model, save_model
+from inpaint_gui.core.engines.gan.models import DCGANConfig, build_models
+from inpaint_gui.core.engines.gan.weights import find_model, load_model, save_model
 
 
 @pytest.fixture
@@ -61,7 +61,7 @@ def test_missing_file(model_dir):
 
 
 def _rehash(folder, role):
-    from inpaint_gui.core.weights import sha256_file
+    from inpaint_gui.core.engines.gan.weights import sha256_file
 
     card = json.loads((folder / "model.json").read_text())
     card["files"][role]["sha256"] = sha256_file(folder / card["files"][role]["path"])
@@ -111,7 +111,7 @@ def test_half_storage_loads_into_float32(tmp_path):
 def test_the_shipped_face_model_loads_and_verifies():
     """weights/celeba64 ships with the app: its hashes match, shapes load strictly, and its card
     carries the CelebA licence terms."""
-    from inpaint_gui.core.weights import find_model, sha256_file
+    from inpaint_gui.core.engines.gan.weights import find_model, sha256_file
 
     folder = find_model("celeba64")
     card = json.loads((folder / "model.json").read_text())

@@ -10,11 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import ndimage
 
-import inpaint_gui.core.window as window_mod
+import inpaint_gui.core.image.windows as window_mod
 from inpaint_gui.core.errors import MaskError
-from inpaint_gui.core.window import (area_resize, auto_windows, crop, fit_window, from_model,
-                                     paste, resample_weights, to_model, uncovered,
-                                     validate_window)
+from inpaint_gui.core.image.windows import auto_windows, crop, fit_window, uncovered, validate_window
+from inpaint_gui.core.image.resample import area_resize, from_model, paste, resample_weights, to_model
 
 # ----------------------------------------------------------------------------- helpers
 

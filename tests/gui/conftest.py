@@ -135,7 +135,7 @@ def make_window(qtbot, qsettings, tiny_model):
 
 
 def write_photo(path, h=96, w=128, seed=0):
-    from inpaint_gui.core.imageio import save_photo
+    from inpaint_gui.core.image.io import save_photo
 
     save_photo(path, photo(h, w, seed))
     return path

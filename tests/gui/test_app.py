@@ -16,8 +16,8 @@ pytestmark = pytest.mark.gui
 
 
 def test_run_app_opens_photo_mask_and_model(qapp, tmp_path, monkeypatch, tiny_model, dlg):
-    from inpaint_gui.core.imageio import save_mask
-    from inpaint_gui.core.weights import save_model
+    from inpaint_gui.core.image.io import save_mask
+    from inpaint_gui.core.engines.gan.weights import save_model
     from inpaint_gui.gui.app import run_app
     from inpaint_gui.gui.main_window import MainWindow
 
@@ -71,7 +71,7 @@ def test_unhandled_exception_shows_dialog_and_is_logged(dlg, caplog):
 
 
 def test_sample_photo_opens_with_its_hole(make_window, dlg):
-    from inpaint_gui.core.imageio import load_mask, load_photo
+    from inpaint_gui.core.image.io import load_mask, load_photo
     from inpaint_gui.gui.app import sample_mask_path, sample_photo_path
 
     p = sample_photo_path()
@@ -90,7 +90,7 @@ def test_sample_photo_opens_with_its_hole(make_window, dlg):
 
 
 def test_face_guide_from_the_model_is_drawn_faintly(make_window, tmp_path, tiny_model):
-    from inpaint_gui.core.weights import model_from_modules
+    from inpaint_gui.core.engines.gan.weights import model_from_modules
 
     guide = np.zeros((32, 32, 3), np.uint8)
     guide[8:24, 8:24] = 255

@@ -38,7 +38,7 @@ def test_status_bar_shows_model_and_device(make_window):
 
 
 def test_open_photo_and_mask_from_files(make_window, tmp_path, dlg):
-    from inpaint_gui.core.imageio import save_mask
+    from inpaint_gui.core.image.io import save_mask
 
     p = write_photo(tmp_path / "face.png")
     m = np.zeros((96, 128), bool)
@@ -63,7 +63,7 @@ def test_unreadable_photo_and_wrong_size_mask_give_dialogs(make_window, tmp_path
     assert w.doc is None
     p = write_photo(tmp_path / "ok.png")
     assert w.open_photo(p)
-    from inpaint_gui.core.imageio import save_mask
+    from inpaint_gui.core.image.io import save_mask
 
     save_mask(tmp_path / "small.png", np.ones((10, 10), bool))
     paint_something(w)
@@ -77,7 +77,7 @@ def test_unreadable_photo_and_wrong_size_mask_give_dialogs(make_window, tmp_path
 
 
 def test_save_writes_inpainted_copy_and_round_trips(make_window, tmp_path, dlg):
-    from inpaint_gui.core.imageio import load_photo
+    from inpaint_gui.core.image.io import load_photo
 
     p = write_photo(tmp_path / "face.png")
     w = make_window()
@@ -104,7 +104,7 @@ def test_save_writes_inpainted_copy_and_round_trips(make_window, tmp_path, dlg):
 def test_save_as_jpeg_asks_quality_and_keeps_exif(make_window, tmp_path, dlg):
     from PIL import Image
 
-    from inpaint_gui.core.imageio import load_photo
+    from inpaint_gui.core.image.io import load_photo
 
     src = tmp_path / "cam.jpg"
     exif = Image.Exif()
@@ -270,7 +270,7 @@ def test_missing_model_is_reported_and_app_keeps_working(make_window, tmp_path, 
 
 
 def test_welcome_page_open_button_and_model_loading(make_window, tmp_path, dlg, tiny_model, qtbot):
-    from inpaint_gui.core.weights import save_model
+    from inpaint_gui.core.engines.gan.weights import save_model
 
     w = make_window()
     assert w.stack.currentWidget() is w.welcome

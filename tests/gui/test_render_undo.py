@@ -194,7 +194,7 @@ def test_grow_matches_disk_dilation():
 
 
 def test_preview_composite_is_the_fill_inside_the_hole_only():
-    from inpaint_gui.gui.preview import composite, make_context
+    from inpaint_gui.core.image.preview import composite, make_context
 
     mask = np.zeros((100, 100), bool)
     mask[30:50, 40:70] = True

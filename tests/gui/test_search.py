@@ -93,7 +93,7 @@ def test_clicking_a_thumbnail_previews_it_and_apply_changes_only_the_hole(ready,
     QTest.mouseClick(w.candidates.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, rect.center())
     assert w.session.selected == other
     from inpaint_gui.gui.panels import argb_qimage
-    from inpaint_gui.gui.preview import composite
+    from inpaint_gui.core.image.preview import composite
 
     assert w.canvas.preview == argb_qimage(composite(r.context, r.previews[other]))
     before_img, before_mask = w.doc.image.copy(), w.doc.mask.copy()
@@ -117,7 +117,7 @@ def test_clicking_a_thumbnail_previews_it_and_apply_changes_only_the_hole(ready,
 
 
 def test_worker_exception_ends_in_a_dialog_with_photo_unchanged(ready, qtbot, monkeypatch, dlg):
-    import inpaint_gui.core.search as search
+    import inpaint_gui.core.engines.gan.search as search
 
     def broken(*a, **k):
         raise RuntimeError("CUDA error: an illegal memory access was encountered")
@@ -137,7 +137,7 @@ def test_worker_exception_ends_in_a_dialog_with_photo_unchanged(ready, qtbot, mo
 def test_out_of_memory_and_unavailable_cuda_are_explained(ready, qtbot, monkeypatch, dlg):
     import torch
 
-    import inpaint_gui.core.search as search
+    import inpaint_gui.core.engines.gan.search as search
 
     def oom(*a, **k):
         raise MemoryError()

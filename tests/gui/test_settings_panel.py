@@ -5,7 +5,7 @@ from inpaint_gui.gui.settings import JobSettings
 
 
 def test_stop_patience_default_matches_the_core():
-    from inpaint_gui.core.search import SearchSettings
+    from inpaint_gui.core.engines.gan.search import SearchSettings
 
     core, gui = SearchSettings(), JobSettings()
     assert (gui.stop_patience, gui.lr, gui.iterations, gui.restarts) == (core.stop_patience, core.lr, core.iterations,

@@ -20,9 +20,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from inpaint_gui.core.dataset import ImageSet
-from inpaint_gui.core.models import DCGANConfig, build_models
-from inpaint_gui.core.search import tensor_to_images
+from inpaint_gui.lab.dataset import ImageSet
+from inpaint_gui.core.engines.gan.models import DCGANConfig, build_models
+from inpaint_gui.core.engines.gan.search import tensor_to_images
 
 CHECKPOINT_VERSION = 1
 

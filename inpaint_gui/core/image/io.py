@@ -37,7 +37,7 @@ from typing import IO, Any
 import numpy as np
 from PIL import Image, ImageCms, UnidentifiedImageError, features
 
-from .errors import ImageIOError, MaskError
+from inpaint_gui.core.errors import ImageIOError, MaskError
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@ import json
 import numpy as np
 from PIL import Image
 
-from inpaint_gui.core.evaluate import nearest_neighbour_fill
+from inpaint_gui.lab.evaluate import nearest_neighbour_fill
 from tests.tiny import save_tiny_model, write_random_images
 
 

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from inpaint_gui.core.masks import MASK_KINDS, center_mask, make_mask
-from inpaint_gui.core.metrics import all_metrics, l1_percent, psnr, ssim
+from inpaint_gui.lab.masks import MASK_KINDS, center_mask, make_mask
+from inpaint_gui.lab.metrics import all_metrics, l1_percent, psnr, ssim
 
 
 def test_identical_images():

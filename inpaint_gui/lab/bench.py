@@ -21,8 +21,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from inpaint_gui.core.search import SearchSettings, _Search
-from inpaint_gui.core.weights import LoadedModel
+from inpaint_gui.core.engines.gan.search import SearchSettings, _Search
+from inpaint_gui.core.engines.gan.weights import LoadedModel
 
 
 def _timed(fn, min_seconds: float, warmup: int = 2, max_reps: int = 10_000) -> tuple[float, int]:

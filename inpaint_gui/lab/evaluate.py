@@ -16,10 +16,10 @@ from typing import Callable
 
 import numpy as np
 
-from inpaint_gui.core.masks import make_mask
-from inpaint_gui.core.metrics import all_metrics
+from inpaint_gui.lab.masks import make_mask
+from inpaint_gui.lab.metrics import all_metrics
 from inpaint_gui.core.pipeline import compose
-from inpaint_gui.core.search import SearchSettings, search_batch
+from inpaint_gui.core.engines.gan.search import SearchSettings, search_batch
 
 SEARCH_METHODS = ("full", "paste", "lam0", "plain", "importance")
 BASELINE_METHODS = ("harmonic", "tv", "nn")
@@ -50,7 +50,7 @@ def load_eval_images(folder: Path, size: int, n: int | None = None, skip: int = 
     """The images of ``folder`` sorted by name, from number ``skip`` on, at most ``n``; uint8 (N, S, S, 3)."""
     from PIL import Image
 
-    from inpaint_gui.core.dataset import list_images, square_resize
+    from inpaint_gui.lab.dataset import list_images, square_resize
     from inpaint_gui.core.errors import InpaintError
 
     files = list_images(folder)[skip:]
@@ -88,7 +88,7 @@ def nearest_neighbour_fill(images: np.ndarray, masks: np.ndarray, train: np.ndar
 
 
 def baseline_fill(method: str, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    from inpaint_gui.core import baselines
+    from inpaint_gui.lab import baselines
 
     if method == "harmonic":
         return baselines.harmonic_fill(image, mask)

@@ -9,7 +9,7 @@ wrap-around; an edge pixel simply has fewer) the blended value f_p solves
 Writing f = source + h turns this into a Laplace problem for h: h is discrete-harmonic in the
 hole with boundary values ``target - source`` on the known neighbours (and stays between their
 extremes). Each 4-connected hole component is solved on its own bounding box (+1 px) by
-:func:`inpaint_gui.core.multigrid.solve_laplace` (geometric multigrid, all channels at once,
+:func:`inpaint_gui.core.blend.multigrid.solve_laplace` (geometric multigrid, all channels at once,
 float32, with a conjugate-gradient fallback) until an update changes no value by more than
 ``tol`` grey levels; small or thin components, whose box would be mostly known pixels, go to
 one batched sparse LU (exact) instead, and so does any component multigrid gives up on.
@@ -29,8 +29,8 @@ import scipy.ndimage as ndi
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from .errors import MaskError
-from .multigrid import solve_laplace
+from inpaint_gui.core.errors import MaskError
+from inpaint_gui.core.blend.multigrid import solve_laplace
 
 Method = Literal["auto", "multigrid", "sparse"]
 

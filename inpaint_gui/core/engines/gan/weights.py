@@ -26,7 +26,7 @@ import torch
 import torch.nn as nn
 
 from inpaint_gui.core.errors import WeightsError
-from inpaint_gui.core.models import DCGANConfig, Discriminator, Generator
+from inpaint_gui.core.engines.gan.models import DCGANConfig, Discriminator, Generator
 
 CARD_NAME = "model.json"
 FORMAT_VERSION = 1
@@ -69,7 +69,7 @@ def weights_dirs() -> list[Path]:
     dirs = []
     if os.environ.get(WEIGHTS_ENV):
         dirs.append(Path(os.environ[WEIGHTS_ENV]))
-    dirs.append(Path(__file__).resolve().parents[2] / "weights")
+    dirs.append(Path(__file__).resolve().parents[4] / "weights")
     dirs.append(Path.cwd() / "weights")
     seen, unique = set(), []
     for d in dirs:

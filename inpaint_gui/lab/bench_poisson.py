@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .poisson import poisson_blend, poisson_blend_direct
+from inpaint_gui.core.blend.poisson import poisson_blend, poisson_blend_direct
 
 __all__ = ["run_poisson_bench", "synthetic_photo", "ellipse_mask"]
 

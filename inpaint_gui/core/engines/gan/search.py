@@ -47,8 +47,8 @@ from scipy.ndimage import uniform_filter
 
 from inpaint_gui.core.devices import resolve_device
 from inpaint_gui.core.errors import MaskError
-from inpaint_gui.core.search_nets import PRECISIONS, search_nets
-from inpaint_gui.core.weights import LoadedModel, freeze
+from inpaint_gui.core.engines.gan.nets import PRECISIONS, search_nets
+from inpaint_gui.core.engines.gan.weights import LoadedModel, freeze
 
 log = logging.getLogger(__name__)
 
