@@ -32,6 +32,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
     p.add_argument("--resume", type=Path, default=None, help="checkpoint to continue from")
+    p.add_argument("--init-from", default=None, metavar="MODEL",
+                   help="start from a smaller model's layers (a name in weights/ or a model folder)")
     p.add_argument("--checkpoint", type=Path, default=None, help="checkpoint path (default OUT/../<name>.ckpt)")
     p.add_argument("--max-minutes", type=float, default=None, help="stop (and export) after this much wall time")
     p.add_argument("--sample-every", type=int, default=500)
@@ -87,6 +89,8 @@ def main(args: argparse.Namespace) -> int:
             trainer.state.resumed_with.append(command)
     else:
         trainer.state.command = command
+        if args.init_from:
+            init_from(trainer, args.init_from, log)
     if args.export_only:
         export(trainer, args.out, data, device, args, trainer.state.hardware or hardware_description(device))
         log(f"exported {args.out} from {args.resume} (step {trainer.state.step})")
@@ -128,6 +132,18 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
+def init_from(trainer, name: str, log) -> None:
+    from inpaint_gui.lab.train import warm_start
+    from inpaint_gui.core.engines.gan.weights import load_model
+
+    source = load_model(name)
+    copied = warm_start(trainer, source.generator.state_dict(), source.discriminator.state_dict())
+    if not copied:
+        raise InpaintError(f"--init-from {name}: no layer of it fits this architecture")
+    trainer.state.initialised_from = [source.name, copied]
+    log(f"initialised {len(copied)} layers from {source.name}: {', '.join(copied)}")
+
+
 def save_png(path: Path, image: np.ndarray) -> None:
     from PIL import Image
 
@@ -159,6 +175,7 @@ def export(trainer, out: Path, data, device, args: argparse.Namespace, hardware:
         "licence": licence,
         "training": {
             "command": st.command, "resumed_with": st.resumed_with,
+            "initialised_from": st.initialised_from or None,
             "steps": st.step, "batch": s.batch, "images_seen": st.images_seen,
             "epochs": round(st.images_seen / len(data), 3), "optimizer": f"Adam lr={s.lr} betas=({s.beta1}, 0.999)",
             "label_smoothing": s.label_smoothing, "seed": s.seed, "hardware": hardware,

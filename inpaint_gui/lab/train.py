@@ -51,6 +51,7 @@ class TrainState:
     command: str = ""  # the command that started this run
     hardware: str = ""  # what it trained on (the latest run)
     resumed_with: list = field(default_factory=list)  # commands that continued it
+    initialised_from: list = field(default_factory=list)  # warm start: [model name, layers copied]
 
 
 def to_model_tensor(images_uint8: torch.Tensor) -> torch.Tensor:
@@ -195,6 +196,42 @@ class Trainer:
             if on_checkpoint and self.state.step % s.checkpoint_every == 0:
                 on_checkpoint(self)
         return self.state
+
+
+def warm_start(trainer: Trainer, generator_state: dict, discriminator_state: dict) -> list[str]:
+    """Start ``trainer`` from a smaller model's layers (progressive-growing style, no fade-in).
+
+    The generator's layers are matched from the latent end (the layers that build the 4x4 ..
+    S/2 features), the discriminator's from the logit end, each pair taken only when the shapes
+    agree; the new outer layers keep their fresh initialisation. Returns the names copied.
+    """
+    copied = []
+    pairs = ((trainer.generator, generator_state, False), (trainer.discriminator, discriminator_state, True))
+    for module, source, from_end in pairs:
+        own = module.state_dict()
+        dst_layers = _layers_in_order(own)
+        src_layers = _layers_in_order(source)
+        if from_end:
+            dst_layers, src_layers = dst_layers[::-1], src_layers[::-1]
+        for dst, src in zip(dst_layers, src_layers):
+            tensors = {k: source[f"{src}.{k}"] for k in _suffixes(source, src)}
+            if set(tensors) != set(_suffixes(own, dst)) or any(own[f"{dst}.{k}"].shape != v.shape for k, v in tensors.items()):
+                break  # the ladders diverge here: the rest stays freshly initialised
+            for k, v in tensors.items():
+                own[f"{dst}.{k}"] = v.clone()
+            copied.append(f"{type(module).__name__}.{dst}")
+        module.load_state_dict(own)
+    return copied
+
+
+def _layers_in_order(state: dict) -> list[str]:
+    """'main.3' for every layer with tensors, in the order of the Sequential."""
+    names = {k.rsplit(".", 1)[0] for k in state}
+    return sorted(names, key=lambda n: int(n.rsplit(".", 1)[1]))
+
+
+def _suffixes(state: dict, layer: str) -> list[str]:
+    return [k[len(layer) + 1:] for k in state if k.rsplit(".", 1)[0] == layer]
 
 
 def hardware_description(device: torch.device) -> str:

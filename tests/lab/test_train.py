@@ -120,3 +120,36 @@ def test_export_only_writes_the_checkpoint_state(faces, tmp_path):
     assert "--export-only" not in card["training"]["command"]
     r = cli("train", faces, "--out", out, "--export-only", *common)
     assert r.returncode == 2 and "needs --resume" in r.stderr
+
+
+def test_warm_start_copies_the_shared_inner_layers_only():
+    from inpaint_gui.core.engines.gan.models import DCGANConfig, build_models
+    from inpaint_gui.lab.dataset import ImageSet
+    from inpaint_gui.lab.train import Trainer, TrainSettings, warm_start
+
+    small_g, small_d = build_models(DCGANConfig(resolution=32, nz=16, ngf=16, ndf=16), seed=1)
+    data = ImageSet(np.zeros((8, 64, 64, 3), np.uint8), 0, None, None)
+    trainer = Trainer(DCGANConfig(resolution=64, nz=16, ngf=8, ndf=8), data, TrainSettings(batch=4), torch.device("cpu"))
+    fresh_g = {k: v.clone() for k, v in trainer.generator.state_dict().items()}
+    copied = warm_start(trainer, small_g.state_dict(), small_d.state_dict())
+    g, d = trainer.generator.state_dict(), trainer.discriminator.state_dict()
+    # generator: the 4x4 .. 16x16 stages come from the small model, the new outer stages stay fresh
+    for name in ("main.0.weight", "main.3.weight", "main.6.weight", "main.7.running_mean"):
+        assert torch.equal(g[name], small_g.state_dict()[name]), name
+    assert torch.equal(g["main.9.weight"], fresh_g["main.9.weight"])
+    # discriminator: aligned from the logit end
+    assert torch.equal(d["main.11.weight"], small_d.state_dict()["main.8.weight"])
+    assert torch.equal(d["main.5.weight"], small_d.state_dict()["main.2.weight"])
+    assert "Generator.main.9" not in copied and "Discriminator.main.3" not in copied
+    assert len(copied) == 6 + 5
+
+
+def test_warm_start_refuses_an_unrelated_model(tmp_path):
+    from inpaint_gui.core.engines.gan.models import DCGANConfig, build_models
+    from inpaint_gui.lab.dataset import ImageSet
+    from inpaint_gui.lab.train import Trainer, TrainSettings, warm_start
+
+    other_g, other_d = build_models(DCGANConfig(resolution=32, nz=7, ngf=5, ndf=5), seed=1)
+    data = ImageSet(np.zeros((8, 32, 32, 3), np.uint8), 0, None, None)
+    trainer = Trainer(DCGANConfig(resolution=32, nz=16, ngf=8, ndf=8), data, TrainSettings(batch=4), torch.device("cpu"))
+    assert warm_start(trainer, other_g.state_dict(), other_d.state_dict()) == []
