@@ -42,12 +42,13 @@ def test_run_writes_the_result_and_a_summary(files):
             "--json", "--candidates", d / "cands")
     assert r.returncode == 0, r.stderr
     summary = json.loads(r.stdout)
-    assert summary["windows"][0]["iterations"] == 15 and summary["model"] == "tiny"
-    assert len(summary["windows"][0]["total"]) == 2
+    region = summary["regions"][0]
+    assert region["iterations"] == 15 and region["model"] == "tiny" and region["engine"] == "face"
+    assert len(region["losses"]) == 2 and len(region["contextual"]) == 2
     out = np.asarray(Image.open(d / "out.png"))
     assert np.array_equal(out[~mask], image[~mask]) and not np.array_equal(out[mask], image[mask])
     assert sorted(p.name for p in (d / "cands").iterdir()) == [
-        "window0_restart0.png", "window0_restart0_fill.png", "window0_restart1.png", "window0_restart1_fill.png"]
+        "region0_candidate0.png", "region0_candidate0_fill.png", "region0_candidate1.png", "region0_candidate1_fill.png"]
 
 
 def test_run_paste_jpeg_and_window(files):
@@ -99,35 +100,57 @@ def test_stopping_rule_and_threads_reach_the_search(files):
     soon = cli(*base, "--stop-patience", "5", "--stop-tolerance", "0.5", "--lr-schedule", "cosine", "--init-samples", "4")
     assert never.returncode == 0 and soon.returncode == 0, never.stderr + soon.stderr
     never, soon = json.loads(never.stdout), json.loads(soon.stdout)
-    assert never["windows"][0]["iterations"] == 300
-    assert 5 <= soon["windows"][0]["iterations"] < 300  # a 50% improvement in 5 steps cannot last 300 steps
+    assert never["regions"][0]["iterations"] == 300
+    assert 5 <= soon["regions"][0]["iterations"] < 300  # a 50% improvement in 5 steps cannot last 300 steps
     assert soon["settings"]["lr_schedule"] == "cosine" and soon["settings"]["init_samples"] == 4
     assert "CPU (1 threads)" == soon["device"]
 
 
-def test_every_search_setting_has_a_flag():
+def test_every_declared_setting_has_a_flag_with_the_core_default():
     import argparse
-    from dataclasses import fields
 
-    from inpaint_gui.commands.options import add_search_options, search_settings_from
-    from inpaint_gui.core.engines.gan.search import SearchSettings
+    from inpaint_gui.commands.options import add_settings_options, settings_from
+    from inpaint_gui.core.pipeline import InpaintSettings, settings_groups
+    from inpaint_gui.core.settings import names, specs
 
     p = argparse.ArgumentParser()
-    add_search_options(p)
+    add_settings_options(p)
+    flags = {opt for a in p._actions for opt in a.option_strings}
+    declared = [f for _, cls in settings_groups() for f in specs(cls)]
+    assert declared and {f.flag for f in declared} <= flags
+    all_names = names(cls for _, cls in settings_groups())
+    assert len(all_names) == len(set(all_names))  # no two engines share a flag
+    assert settings_from(p.parse_args([])) == InpaintSettings()
     args = p.parse_args(["--iterations", "7", "--restarts", "3", "--lam", "0.01", "--lr", "0.05", "--beta1", "0.5",
                          "--lr-schedule", "cosine", "--weighting", "plain", "--weight-window", "5",
                          "--init-samples", "2", "--stop-patience", "9", "--stop-tolerance", "0.02",
-                         "--precision", "bfloat16", "--seed", "4", "--device", "cpu"])
-    s = search_settings_from(args)
-    assert (s.iterations, s.restarts, s.lam, s.lr, s.beta1, s.lr_schedule, s.weighting, s.weight_window,
-            s.init_samples, s.stop_patience, s.stop_tolerance, s.precision, s.seed, s.device) == (
-        7, 3, 0.01, 0.05, 0.5, "cosine", "plain", 5, 2, 9, 0.02, "bfloat16", 4, "cpu")
-    # the defaults of the flags are the core's defaults
-    assert search_settings_from(p.parse_args([])) == SearchSettings()
-    # settings left to code on purpose: previews (GUI), lr_final and the speed switches (bench --variants)
-    internal = {"preview_every", "preview_seconds", "lr_final", "fuse", "compile", "cuda_graph"}
-    flagged = {a.dest for a in p._actions}
-    assert {f.name for f in fields(SearchSettings)} - internal <= flagged
+                         "--precision", "bfloat16", "--seed", "4", "--device", "cpu", "--blend", "paste"])
+    s = settings_from(args)
+    f = s.of("face")
+    assert (f.iterations, f.restarts, f.lam, f.lr, f.beta1, f.lr_schedule, f.weighting, f.weight_window,
+            f.init_samples, f.stop_patience, f.stop_tolerance, f.precision) == (
+        7, 3, 0.01, 0.05, 0.5, "cosine", "plain", 5, 2, 9, 0.02, "bfloat16")
+    assert (s.common.seed, s.common.device, s.common.blend) == (4, "cpu", "paste")
+
+
+@pytest.mark.parametrize("flag, value, message", [
+    ("--lam", "nan", "lam must be a finite number"), ("--lr", "inf", "lr must be a finite number"),
+    ("--stop-tolerance", "nan", "stop_tolerance must be a finite number"), ("--seed", str(2**70), "seed must be"),
+    ("--lr", "0", "lr must be > 0"), ("--weight-window", "4", "odd"), ("--model", "", "must not be empty"),
+    ("--restarts", "100000", "restarts must be"),
+])
+def test_bad_setting_values_are_refused_at_parse_time(flag, value, message):
+    import argparse
+
+    from inpaint_gui.commands.options import add_settings_options
+
+    p = argparse.ArgumentParser()
+    add_settings_options(p)
+    errors = []
+    p.error = lambda text: errors.append(text) or (_ for _ in ()).throw(SystemExit(2))
+    with pytest.raises(SystemExit):
+        p.parse_args([flag, value])
+    assert message in errors[0]
 
 
 def test_cuda_without_gpu_is_a_clear_error(files):

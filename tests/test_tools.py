@@ -15,12 +15,12 @@ def test_tune_writes_a_paired_sweep(tmp_path):
     out = tmp_path / "sweep"
     main = runpy.run_path(str(TOOLS / "tune.py"))["main"]  # defines main() without running it
     assert main(["--images", str(faces), "--n", "3", "--model", str(model),
-                 "--only", "defaults,4 restarts and at most 300 iterations", "--out", str(out)]) == 0
+                 "--only", "defaults,2 restarts", "--base", "iterations=40", "--out", str(out)]) == 0
     report = json.loads((out / "sweep.json").read_text())
     assert [r["setting"] for r in report["rows"]] == [
-        "harmonic fill (reference)", "defaults", "4 restarts and at most 300 iterations"]
+        "harmonic fill (reference)", "defaults", "2 restarts"]
     capped = report["rows"][2]
-    assert capped["settings"]["restarts"] == 4 and 0 < capped["mean_iterations"] <= 300
+    assert capped["settings"]["restarts"] == 2 and 0 < capped["mean_iterations"] <= 40
     assert len(capped["per_image_psnr"]) == 3 and report["n"] == 3
     md = (out / "sweep.md").read_text()
     assert md.count("| center |") == 3 and "± " in md.splitlines()[-1]  # a paired difference against the defaults

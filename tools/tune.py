@@ -26,13 +26,10 @@ SWEEP: dict[str, dict] = {
     "lambda 0.01": {"lam": 0.01},
     "lambda 0.03": {"lam": 0.03},
     "lambda 0.1": {"lam": 0.1},
-    "at most 300 iterations": {"iterations": 300},
     "at most 500 iterations": {"iterations": 500},
     "patience 100": {"stop_patience": 100},
     "lambda 0": {"lam": 0.0},
     "2 restarts": {"restarts": 2},
-    "4 restarts": {"restarts": 4},
-    "4 restarts and at most 300 iterations": {"restarts": 4, "iterations": 300},
     "cosine lr": {"lr_schedule": "cosine", "iterations": 500},
     "paper recipe: lr 0.01 from plain draws for 1500 iterations": {
         "lr": 0.01, "init_samples": 1, "stop_patience": 0, "iterations": 1500},
@@ -57,12 +54,13 @@ def main(argv: list[str] | None = None) -> int:
 
     from inpaint_gui.commands.options import apply_threads, settings_summary
     from inpaint_gui.core.devices import describe_device
+    from inpaint_gui.core.engines import Engines
+    from inpaint_gui.core.pipeline import CommonSettings, InpaintSettings
     from inpaint_gui.lab.evaluate import evaluate, load_eval_images
-    from inpaint_gui.core.engines.gan.search import SearchSettings
-    from inpaint_gui.core.engines.gan.weights import default_model_name, load_model
 
     apply_threads(args.threads)
-    model = load_model(args.model or default_model_name(), device="cpu")
+    engines = Engines()
+    model = engines.face.load(args.model, device="cpu")
     names, images = load_eval_images(args.images, model.config.resolution, args.n)
     kinds = args.masks.split(",")
     chosen = args.only.split(",") if args.only else list(SWEEP)
@@ -79,28 +77,29 @@ def main(argv: list[str] | None = None) -> int:
         (args.out / "sweep.json").write_text(json.dumps(report, indent=1) + "\n")
         (args.out / "sweep.md").write_text(table(report))
 
-    base = replace(SearchSettings(device="cpu"), **parse_base(args.base)).validate()
+    def with_face(face) -> InpaintSettings:
+        return InpaintSettings(CommonSettings(device="cpu"), {"face": face}).validate()
+
+    base = with_face(parse_base(args.base))
     report["base"] = settings_summary(base)
-    record("harmonic fill (reference)", None, evaluate(model, images, names, kinds, ["harmonic"], base, batch=args.batch))
+    record("harmonic fill (reference)", None, evaluate(engines, images, names, kinds, ["harmonic"], base, batch=args.batch))
     for label in chosen:
-        settings = replace(base, **SWEEP[label]).validate()
+        settings = with_face(replace(base.of("face"), **SWEEP[label]))
         t0 = time.perf_counter()
-        result = evaluate(model, images, names, kinds, ["full"], settings, batch=args.batch)
+        result = evaluate(engines, images, names, kinds, ["full"], settings, batch=args.batch)
         record(label, settings, result)
         print(f"{label}: {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
     print(table(report))
     return 0
 
 
-def parse_base(text: str) -> dict:
-    """"restarts=4,lr=0.05" -> {"restarts": 4, "lr": 0.05}, typed like SearchSettings' defaults."""
+def parse_base(text: str):
+    """"restarts=4,lr=0.05" -> the face engine's settings with those changed (checked)."""
     from inpaint_gui.core.engines.gan.search import SearchSettings
+    from inpaint_gui.core.settings import from_mapping
 
-    defaults, out = SearchSettings(), {}
-    for item in filter(None, text.split(",")):
-        key, _, value = item.partition("=")
-        out[key] = type(getattr(defaults, key))(value)
-    return out
+    values = dict(item.partition("=")[::2] for item in filter(None, text.split(",")))
+    return from_mapping(SearchSettings, values)
 
 
 def paired(a: list[float], b: list[float]) -> str:

@@ -13,7 +13,7 @@ from inpaint_gui.core.errors import InpaintError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from inpaint_gui.commands.options import add_search_options
+    from inpaint_gui.commands.options import add_settings_options
     from inpaint_gui.lab.evaluate import METHODS
     from inpaint_gui.lab.masks import MASK_KINDS
 
@@ -31,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch", type=int, default=64, help="images per batched search")
     p.add_argument("--out", type=Path, default=Path("eval-out"), help="output folder (default eval-out)")
     p.add_argument("--quiet", action="store_true")
-    add_search_options(p)
+    add_settings_options(p)
     p.set_defaults(func=main)
 
 
@@ -44,17 +44,17 @@ def _split(text: str, allowed: tuple[str, ...], what: str) -> list[str]:
 
 
 def main(args: argparse.Namespace) -> int:
-    from inpaint_gui.commands.options import apply_threads, search_settings_from, settings_summary
+    from inpaint_gui.commands.options import apply_threads, settings_from, settings_summary
     from inpaint_gui.core.devices import describe_device, resolve_device
+    from inpaint_gui.core.engines import Engines
     from inpaint_gui.lab.evaluate import METHODS, EvalResult, evaluate, load_eval_images
     from inpaint_gui.lab.masks import MASK_KINDS, load_mask_folder
-    from inpaint_gui.core.engines.gan.weights import default_model_name, load_model
 
     kinds = _split(args.masks, MASK_KINDS, "mask kind")
     methods = _split(args.methods, METHODS, "method")
-    settings = search_settings_from(args)
+    settings = settings_from(args)
     apply_threads(args.threads)
-    device = resolve_device(args.device)
+    device = resolve_device(settings.common.device)
     if "irregular" in kinds and args.irregular_masks is None:
         raise InpaintError("the 'irregular' masks need --irregular-masks DIR")
     if "nn" in methods and args.train_images is None:
@@ -64,7 +64,9 @@ def main(args: argparse.Namespace) -> int:
 
         if not hasattr(baselines, "tv_fill"):
             raise InpaintError("the 'tv' baseline is not available in this version")
-    model = load_model(args.model or default_model_name(), device=device)
+    face = settings.of("face")
+    engines = Engines()
+    model = engines.face.load(None if face.model == "auto" else face.model, device=device)
     size = args.size or model.config.resolution
     if size != model.config.resolution:
         raise InpaintError(f"--size {size} differs from the model's resolution {model.config.resolution}")
@@ -81,13 +83,13 @@ def main(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     interrupted = False
     try:
-        evaluate(model, images, names, kinds, methods, settings, seed=args.seed, irregular_files=irregular,
+        evaluate(engines, images, names, kinds, methods, settings, seed=settings.common.seed, irregular_files=irregular,
                  train_images=train, batch=args.batch, on_progress=log, result=result)
     except KeyboardInterrupt:
         interrupted = True
         log("interrupted: writing what finished")
     config = {"images": str(args.images), "n": len(images), "skip": args.skip, "size": size, "masks": kinds,
-              "methods": methods, "seed": args.seed, "model": model.name, "device": describe_device(device),
+              "methods": methods, "seed": settings.common.seed, "model": model.name, "device": describe_device(device),
               "settings": settings_summary(settings),
               "seconds": round(time.perf_counter() - t0, 1), "interrupted": interrupted}
     write_outputs(args.out, result, config)

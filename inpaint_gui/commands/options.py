@@ -1,4 +1,10 @@
-"""Command-line options shared by ``run``, ``eval``, ``bench`` and ``train``."""
+"""Command-line options generated from the settings schema, shared by ``run``, ``eval`` and ``bench``.
+
+Every declared setting (``core/settings.py``) of the common settings and of each engine gets
+a flag named after it (``lr_schedule`` -> ``--lr-schedule``) in a group of its own; the
+value is parsed and range-checked at parse time, so a bad value is a one-line error before
+any work starts.
+"""
 
 from __future__ import annotations
 
@@ -6,70 +12,77 @@ import argparse
 
 from inpaint_gui.core.errors import InpaintError
 
-
-def add_search_options(p: argparse.ArgumentParser) -> None:
-    """The model, the device, CPU threads and every setting of the latent search."""
-    from inpaint_gui.core.engines.gan.search import LR_SCHEDULES, PRECISIONS, SearchSettings
-
-    d = SearchSettings()
-    p.add_argument("--model", default=None, help="model name in weights/ or a model folder (default: celeba64)")
-    g = p.add_argument_group("latent search")
-    g.add_argument("--iterations", type=int, default=d.iterations,
-                   help=f"most Adam steps on z per image (default {d.iterations})")
-    g.add_argument("--restarts", type=int, default=d.restarts, help=f"latent vectors optimised together (default {d.restarts})")
-    g.add_argument("--lam", type=float, default=d.lam, help=f"weight of the perceptual term (default {d.lam})")
-    g.add_argument("--lr", type=float, default=d.lr, help=f"Adam learning rate (default {d.lr})")
-    g.add_argument("--beta1", type=float, default=d.beta1, help=f"Adam beta1 (default {d.beta1})")
-    g.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=d.lr_schedule,
-                   help=f"learning-rate schedule over --iterations (default {d.lr_schedule})")
-    g.add_argument("--weighting", choices=("plain", "importance"), default=d.weighting,
-                   help=f"contextual loss weights (default {d.weighting})")
-    g.add_argument("--weight-window", type=int, default=d.weight_window, help="importance window side (odd)")
-    g.add_argument("--init-samples", type=int, default=d.init_samples,
-                   help=f"start from the best RESTARTS of INIT_SAMPLES x RESTARTS random z (default {d.init_samples}; 1 = plain draws)")
-    g.add_argument("--stop-patience", type=int, default=d.stop_patience,
-                   help=f"stop an image after this many iterations without improvement (default {d.stop_patience}; 0 = never)")
-    g.add_argument("--stop-tolerance", type=float, default=d.stop_tolerance,
-                   help=f"... of its best loss by more than this fraction (default {d.stop_tolerance})")
-    g.add_argument("--precision", choices=PRECISIONS, default=d.precision,
-                   help=f"float32, tf32 (CUDA) or bfloat16 (default {d.precision})")
-    g.add_argument("--seed", type=int, default=d.seed)
-    add_device_options(p)
+GROUP_TITLES = {"common": "fill", "face": "face engine (latent search)"}
 
 
-def add_device_options(p: argparse.ArgumentParser, default_device: str = "auto") -> None:
-    p.add_argument("--device", default=default_device, help=f"auto, cpu or cuda (default {default_device})")
-    p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: all cores)")
+def _converter(field):
+    from inpaint_gui.core.settings import SettingsError, check_value, parse_text
+
+    def convert(text: str):
+        try:
+            return check_value(field, parse_text(field, text))
+        except SettingsError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = field.type.__name__  # argparse names the type in its messages
+    return convert
 
 
-def search_settings_from(args: argparse.Namespace):
-    from inpaint_gui.core.engines.gan.search import SearchSettings
+def add_settings_options(p: argparse.ArgumentParser) -> None:
+    """A flag for every declared setting, grouped as the common settings and each engine's."""
+    from inpaint_gui.core.pipeline import settings_groups
+    from inpaint_gui.core.settings import specs
 
-    try:
-        return SearchSettings(iterations=args.iterations, restarts=args.restarts, lam=args.lam, lr=args.lr,
-                              beta1=args.beta1, weighting=args.weighting, weight_window=args.weight_window,
-                              lr_schedule=args.lr_schedule, init_samples=args.init_samples,
-                              stop_patience=args.stop_patience, stop_tolerance=args.stop_tolerance,
-                              precision=args.precision, seed=args.seed, device=args.device).validate()
-    except ValueError as exc:
-        raise InpaintError(str(exc)) from None
+    for group, cls in settings_groups():
+        g = p.add_argument_group(GROUP_TITLES.get(group, f"{group} engine"))
+        for field in specs(cls):
+            if not field.spec.cli:
+                continue
+            default = field.default
+            help_text = f"{field.spec.help} (default {default})"
+            dest = f"{group}.{field.name}"
+            if field.type is bool:
+                g.add_argument(field.flag, dest=dest, action=argparse.BooleanOptionalAction, default=default,
+                               help=help_text)
+                continue
+            g.add_argument(field.flag, dest=dest, type=_converter(field), default=default,
+                           choices=field.spec.choices or None, metavar=field.spec.metavar, help=help_text)
+    add_thread_option(p)
+
+
+def add_thread_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads for the compute (default: all cores this process may use)")
+
+
+def settings_from(args: argparse.Namespace):
+    """The InpaintSettings the flags chose."""
+    from inpaint_gui.core.pipeline import InpaintSettings, settings_groups
+    from inpaint_gui.core.settings import from_mapping, specs
+
+    chosen = {}
+    for group, cls in settings_groups():
+        values = {f.name: getattr(args, f"{group}.{f.name}") for f in specs(cls) if f.spec.cli}
+        chosen[group] = from_mapping(cls, values)
+    common = chosen.pop("common")
+    return InpaintSettings(common, chosen).validate()
 
 
 def apply_threads(threads: int | None) -> None:
     """Set torch's CPU thread count (``None``: leave torch's choice)."""
     if threads is None:
         return
-    if threads < 1:
-        raise InpaintError("--threads must be at least 1")
+    from inpaint_gui.core.devices import cpu_count
+
+    if threads < 1 or threads > cpu_count():
+        raise InpaintError(f"--threads must be between 1 and the {cpu_count()} cores this process may use, got {threads}")
     import torch
 
     torch.set_num_threads(threads)
 
 
-SETTINGS_SHOWN = ("iterations", "restarts", "lam", "lr", "beta1", "lr_schedule", "weighting", "init_samples",
-                  "stop_patience", "stop_tolerance", "precision", "seed")
-
-
 def settings_summary(settings) -> dict:
-    """The search settings a report records."""
-    return {k: getattr(settings, k) for k in SETTINGS_SHOWN}
+    """The settings a report records: the common ones and the chosen engine's."""
+    from inpaint_gui.core.settings import to_dict
+
+    return {**to_dict(settings.common), **to_dict(settings.of(settings.common.engine))}

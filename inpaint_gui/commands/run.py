@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
+import math
 import sys
 from pathlib import Path
 
@@ -20,32 +20,41 @@ def _window(text: str) -> tuple[int, int, int]:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from inpaint_gui.commands.options import add_search_options
+    from inpaint_gui.commands.options import add_settings_options
 
     p = sub.add_parser("run", help="inpaint a photo headless",
-                       description="Fill the hole of MASK in IMAGE with the latent search and Poisson blending.")
+                       description="Fill the hole of MASK in IMAGE and save the result.")
     p.add_argument("image", type=Path, help="the photo")
-    p.add_argument("--mask", type=Path, required=True, help="mask image of the same size: non-zero (or transparent) = hole")
+    p.add_argument("--mask", type=Path, required=True, help="mask image of the same size: white (or opaque) = hole")
     p.add_argument("-o", "--output", type=Path, required=True, help="where to save the result (format from the extension)")
-    add_search_options(p)
     p.add_argument("--window", type=_window, default=None, metavar="X,Y,SIZE",
-                   help="the square the model sees (default: around each hole, with context)")
-    p.add_argument("--blend", choices=("poisson", "paste"), default="poisson")
-    p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality (default 95)")
-    p.add_argument("--candidates", type=Path, default=None, metavar="DIR", help="also write every restart's fill here")
-    p.add_argument("--overwrite", action="store_true", help="allow OUT to be IMAGE itself")
+                   help="the square the face model sees (default: around each hole, with context)")
+    p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality, 1-100 (default 95)")
+    p.add_argument("--candidates", type=Path, default=None, metavar="DIR", help="also write every candidate's fill here")
+    p.add_argument("--overwrite", action="store_true", help="allow OUT to be IMAGE or MASK itself")
     p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_settings_options(p)
     p.set_defaults(func=main)
 
 
-def _check_output(args: argparse.Namespace) -> None:
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
+def check_paths(args: argparse.Namespace) -> None:
+    """Everything about the files that can be checked before any work (nothing is written)."""
+    import os
+
     from inpaint_gui.core.image.io import output_format_for
 
     out: Path = args.output
     output_format_for(out)  # unknown extension -> ImageIOError
-    if out.exists() and args.image.exists() and out.resolve() == args.image.resolve() and not args.overwrite:
-        raise ImageIOError(f"{out} is the input photo: refusing to overwrite it (pass --overwrite to allow)")
+    if not 1 <= args.quality <= 100:
+        raise ImageIOError(f"--quality must be between 1 and 100, got {args.quality}")
     parent = out.resolve().parent
     if not parent.is_dir():
         raise ImageIOError(f"cannot write {out}: folder {parent} does not exist")
@@ -53,71 +62,115 @@ def _check_output(args: argparse.Namespace) -> None:
         raise ImageIOError(f"cannot write {out}: folder {parent} is not writable")
     if out.is_dir():
         raise ImageIOError(f"cannot write {out}: it is a folder")
+    for role, path in (("input photo", args.image), ("mask", args.mask)):
+        if _same(out, path) and not args.overwrite:
+            raise ImageIOError(f"{out} is the {role}: refusing to overwrite it (pass --overwrite to allow)")
+    if args.candidates is not None:
+        folder: Path = args.candidates
+        if folder.exists() and not folder.is_dir():
+            raise ImageIOError(f"cannot write candidates to {folder}: it is a file, not a folder")
+        parent = folder.resolve().parent
+        if not folder.exists() and not parent.is_dir():
+            raise ImageIOError(f"cannot write candidates to {folder}: folder {parent} does not exist")
 
 
 def main(args: argparse.Namespace) -> int:
-    from inpaint_gui.commands.options import apply_threads, search_settings_from, settings_summary
+    from inpaint_gui.commands.options import apply_threads, settings_from, settings_summary
     from inpaint_gui.core.devices import describe_device, resolve_device
+    from inpaint_gui.core.engines import Engines
     from inpaint_gui.core.image.io import load_mask, load_photo, save_photo
     from inpaint_gui.core.pipeline import check_mask, inpaint
-    from inpaint_gui.core.engines.gan.weights import default_model_name, load_model
     from inpaint_gui.progress import ProgressBar
 
-    settings = search_settings_from(args)
+    settings = settings_from(args)
     apply_threads(args.threads)
-    _check_output(args)
-    device = resolve_device(args.device)  # before any heavy work: a clear error without a GPU
+    check_paths(args)
+    device = resolve_device(settings.common.device)  # before any heavy work: a clear error without a GPU
     photo = load_photo(args.image)
     mask = load_mask(args.mask, photo.image.shape[:2])
     check_mask(photo.image, mask)
-    model = load_model(args.model or default_model_name(), device=device)
+    engines = Engines()
+    if settings.common.engine == "face":
+        face = settings.of("face")
+        engines.face.load(None if face.model == "auto" else face.model, device=device)
 
-    bar = ProgressBar(settings.iterations, "search", enabled=False if args.quiet else None)
-    label = {"window": -1}
+    bar = ProgressBar(1, "fill", enabled=False if args.quiet else None)
+    current = {"region": -1}
 
-    def on_step(index, window, step):
-        if label["window"] != index:
-            label["window"] = index
-            bar.label = f"window {index + 1}"
-        bar.update(step.iteration, force=step.done, loss=float(step.total[step.best]))
+    def on_step(index, region, step):
+        if current["region"] != index:
+            current["region"] = index
+            bar.label = region.label or f"region {index + 1}"
+        bar.total = step.iterations
+        bar.update(step.iteration, force=step.done, loss=float(step.losses[step.best]))
 
-    result = inpaint(photo.image, mask, model, settings, blend=args.blend, window=args.window, on_step=on_step)
+    result = inpaint(photo.image, mask, settings, engines, window=args.window, on_step=on_step)
     bar.close()
     warnings = list(photo.warnings)
     if result.uncovered_pixels:
         warnings.append(f"{result.uncovered_pixels} hole pixels lie outside the window and were left as they were")
     warnings += save_photo(args.output, result.image, alpha=photo.alpha, icc_profile=photo.icc_profile,
-                           exif=photo.exif, quality=args.quality) or []
+                           exif=photo.exif, quality=args.quality, dpi=photo.dpi) or []
     if args.candidates:
-        _write_candidates(args.candidates, photo.image, mask, result)
+        _write_candidates(args.candidates, photo.image, mask, result, settings, engines)
     for w in warnings:
         print(f"inpaint-gui: warning: {w}", file=sys.stderr)
     if args.json:
         summary = {
-            "input": str(args.image), "output": str(args.output), "model": model.name,
-            "device": describe_device(device), "blend": args.blend, "seconds": round(result.seconds, 3),
+            "input": str(args.image), "output": str(args.output), "engine": settings.common.engine,
+            "device": describe_device(device), "seconds": round(result.seconds, 3),
             "settings": settings_summary(settings),
-            "windows": [{"window": list(w.window), "iterations": w.final.iteration, "chosen": w.chosen,
-                         "contextual": w.final.contextual.round(4).tolist(), "perceptual": w.final.perceptual.round(4).tolist(),
-                         "total": w.final.total.round(4).tolist(), "seconds": round(w.final.elapsed, 3)} for w in result.windows],
+            "regions": [_region_summary(r) for r in result.regions],
             "uncovered_pixels": result.uncovered_pixels, "warnings": warnings,
         }
-        print(json.dumps(summary, indent=2))
+        print(json.dumps(_json_safe(summary), indent=2, allow_nan=False))
     return 0
 
 
-def _write_candidates(folder: Path, image, mask, result) -> None:
-    """Per window and restart: the model-resolution fill and the window pasted at full size."""
+def _region_summary(r) -> dict:
+    final = r.final
+    out = {"engine": r.region.engine, "label": r.region.label, "rect": list(r.region.rect),
+           "iterations": final.iteration, "chosen": r.chosen, "losses": [c.loss for c in final.candidates],
+           "seconds": round(final.elapsed, 3)}
+    out.update({k: v for k, v in final.info.items()})
+    return out
+
+
+def _json_safe(value):
+    """Arrays to lists rounded to 4 places, non-finite numbers to None (JSON has no NaN)."""
+    import numpy as np
+
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _json_safe(value.tolist())
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer, int)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return round(float(value), 4) if math.isfinite(value) else None
+    return value
+
+
+def _write_candidates(folder: Path, image, mask, result, settings, engines) -> None:
+    """Per region and candidate: the engine's fill (``_fill.png``) and the region of the photo
+    with the candidate pasted into the hole."""
+    from dataclasses import replace
+
     from inpaint_gui.core.image.io import save_photo
-    from inpaint_gui.core.pipeline import compose
+    from inpaint_gui.core.pipeline import apply_patch, finish
 
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ImageIOError(f"cannot create {folder}: {exc.strerror}") from None
-    for i, wr in enumerate(result.windows):
-        x, y, size = wr.window
-        for k, fill in enumerate(wr.final.previews):
-            save_photo(folder / f"window{i}_restart{k}_fill.png", fill)
-            window_img = compose(image, mask, wr.window, fill, "paste")[y:y + size, x:x + size]
-            save_photo(folder / f"window{i}_restart{k}.png", window_img)
+    pasted = replace(settings, common=replace(settings.common, blend="paste"))
+    for i, r in enumerate(result.regions):
+        sl, _ = r.region.hole_in(image.shape)
+        for c in r.final.candidates:
+            save_photo(folder / f"region{i}_candidate{c.index}_fill.png", c.thumbnail)
+            out = apply_patch(image, finish(image, mask, r.region, c, pasted, engines))
+            save_photo(folder / f"region{i}_candidate{c.index}.png", out[sl])

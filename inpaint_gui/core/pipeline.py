@@ -1,10 +1,15 @@
-"""Photo + mask -> candidates -> blended photo: the glue used by the CLI and the GUI.
+"""Photo + mask -> regions -> candidates -> blended photo: the one pipeline of the CLI and the GUI.
 
-1. Windows: squares around the hole with context (``window.auto_windows``) or the user's.
-2. Each window is area-resized to the model's resolution (``window.to_model``).
-3. The latent search fills it (``search.latent_search``), yielding progress steps.
-4. The chosen G(z) is resized up (``window.from_model``) and Poisson-blended (or pasted) into
-   the full-resolution photo inside the hole only: every other pixel is bit-identical.
+1. :func:`plan` checks the mask and asks the engine for regions (a model window around each
+   group of holes, or the one the user placed).
+2. :func:`run` runs one region through its engine, yielding progress steps; the last one
+   holds the candidates.
+3. :func:`finish` turns the chosen candidate into a :class:`Patch`: the engine's pixels seated
+   in the hole by Poisson blending (or pasted). Every pixel outside the hole is bit-identical.
+4. :func:`inpaint` does all of it for every region in order (the ``run`` command, ``eval``).
+
+``run``, ``eval``, ``bench`` and the GUI's worker drive these functions; nothing else calls
+an engine.
 """
 
 from __future__ import annotations
@@ -12,36 +17,78 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from inpaint_gui.core.errors import MaskError
 from inpaint_gui.core.blend.poisson import poisson_blend
-from inpaint_gui.core.engines.gan.search import SearchSettings, SearchStep, latent_search
-from inpaint_gui.core.engines.gan.weights import LoadedModel
-from inpaint_gui.core.image.windows import Window, auto_windows, uncovered, validate_window
-from inpaint_gui.core.image.resample import from_model, paste, to_model
+from inpaint_gui.core.devices import DEVICE_CHOICES
+from inpaint_gui.core.engines import ENGINES, Engines, settings_types
+from inpaint_gui.core.engines.base import Candidate, Fill, Region, Step
+from inpaint_gui.core.errors import MaskError
+from inpaint_gui.core.image.resample import _round_u8
+from inpaint_gui.core.settings import MAX_SEED, check, setting
 
 BLENDS = ("poisson", "paste")
-DEFAULT_CONTEXT = 0.5  # context on each side of the hole, as a share of the hole's extent
+
+
+@dataclass(frozen=True)
+class CommonSettings:
+    """What every engine shares."""
+
+    engine: str = setting("face", "which fill engine fills the holes", choices=tuple(ENGINES), label="Engine")
+    blend: str = setting("poisson", "how the fill is seated: Poisson blending or a plain paste", choices=BLENDS,
+                         label="Blend")
+    device: str = setting("auto", "where the work runs: auto (CUDA when there is a GPU), cpu or cuda",
+                          choices=DEVICE_CHOICES, label="Device")
+    seed: int = setting(0, "random seed (same seed, same result on the CPU)", minimum=0, maximum=MAX_SEED,
+                        label="Seed")
+
+
+@dataclass(frozen=True)
+class InpaintSettings:
+    """The common settings and each engine's own (by engine name)."""
+
+    common: CommonSettings = CommonSettings()
+    engines: Mapping[str, Any] = field(default_factory=lambda: {n: t() for n, t in settings_types().items()})
+
+    def of(self, engine: str) -> Any:
+        return self.engines[engine]
+
+    def validate(self) -> InpaintSettings:
+        check(self.common)
+        for s in self.engines.values():
+            check(s)
+        return self
+
+
+def settings_groups() -> list[tuple[str, type]]:
+    """(group name, settings class) of everything a user can set: "common", then each engine."""
+    return [("common", CommonSettings), *settings_types().items()]
 
 
 @dataclass
-class WindowResult:
-    window: Window
-    final: SearchStep  # the search's last step: candidates (previews), losses, latents
-    image_small: np.ndarray  # uint8 (S, S, 3): what the model saw
-    mask_small: np.ndarray  # bool (S, S)
-    chosen: int  # the restart that was blended in
+class Patch:
+    """The result of :func:`finish`: new pixels for a rectangle of the photo."""
+
+    origin: tuple[int, int]  # (x, y) of ``pixels`` in the photo
+    pixels: np.ndarray  # uint8 (h, w, 3)
+    changed: np.ndarray  # bool (h, w): the hole pixels that were filled (all others equal the photo)
+
+
+@dataclass
+class RegionResult:
+    region: Region
+    final: Step  # the engine's last step: candidates, losses, info
+    chosen: int  # the candidate that was blended in
 
 
 @dataclass
 class InpaintResult:
     image: np.ndarray  # uint8 (H, W, 3)
-    windows: list[WindowResult] = field(default_factory=list)
+    regions: list[RegionResult] = field(default_factory=list)
     seconds: float = 0.0
-    uncovered_pixels: int = 0  # hole pixels outside every window (left as they were)
+    uncovered_pixels: int = 0  # hole pixels in no region (left as they were)
     cancelled: bool = False
 
 
@@ -55,88 +102,124 @@ def check_mask(image: np.ndarray, mask: np.ndarray) -> None:
         raise MaskError("the mask covers the whole photo: there is nothing to condition on")
 
 
-def plan_windows(mask: np.ndarray, resolution: int, window: Sequence[int] | None = None,
-                 context: float = DEFAULT_CONTEXT) -> list[Window]:
-    """The user's window (validated) or one automatic window per group of nearby holes."""
-    if window is not None:
-        x, y, size = validate_window(window, mask.shape)
-        if not mask[y:y + size, x:x + size].any():
-            raise MaskError(f"the window {x},{y},{size} contains no hole pixel: place it over the hole")
-        return [(x, y, size)]
-    return auto_windows(mask, context=context, min_size=min(resolution, *mask.shape))
-
-
-def _window_mask(mask: np.ndarray, window: Window) -> np.ndarray:
-    """The part of ``mask`` inside ``window``; False elsewhere."""
-    x, y, size = window
-    out = np.zeros_like(mask)
-    out[y:y + size, x:x + size] = mask[y:y + size, x:x + size]
-    return out
-
-
-def compose(image: np.ndarray, mask: np.ndarray, window: Window, fill_small: np.ndarray, blend: str = "poisson") -> np.ndarray:
-    """Seat a model-resolution fill (uint8 (S, S, 3)) in the hole pixels inside ``window``.
-
-    ``poisson``: the result's Laplacian in the hole equals the upsampled fill's, and it meets
-    the photo on the hole's border (Perez et al. 2003). ``paste``: the upsampled fill, rounded.
-    Pixels outside the hole (or outside the window) are returned bit-identical.
-    """
-    if blend not in BLENDS:
-        raise ValueError(f"blend must be one of {BLENDS}, got {blend!r}")
-    x, y, size = window
-    hole = _window_mask(mask, window)
-    fill_full = from_model(fill_small, size)  # float32 (size, size, 3) in [0, 255]
-    if blend == "paste" or not hole.any():
-        return paste(image, hole, window, fill_full)
-    h, w = mask.shape
-    y0, y1, x0, x1 = max(y - 1, 0), min(y + size + 1, h), max(x - 1, 0), min(x + size + 1, w)  # window + 1 px ring
-    target = image[y0:y1, x0:x1]
-    source = target.astype(np.float32)  # outside the window the photo guides itself
-    source[y - y0:y - y0 + size, x - x0:x - x0 + size] = fill_full
-    out = image.copy()
-    out[y0:y1, x0:x1] = poisson_blend(target, source, hole[y0:y1, x0:x1])
-    return out
-
-
-def inpaint(image: np.ndarray, mask: np.ndarray, model: LoadedModel, settings: SearchSettings = SearchSettings(), *,
-            blend: str = "poisson", window: Sequence[int] | None = None, context: float = DEFAULT_CONTEXT,
-            cancel: threading.Event | None = None,
-            on_step: Callable[[int, Window, SearchStep], None] | None = None) -> InpaintResult:
-    """Fill every hole of ``mask`` in ``image``: one latent search per window, then blend.
-
-    Windows are processed in order; pixels filled by an earlier window count as known for a
-    later one. ``on_step(window_index, window, step)`` sees every progress step. When
-    ``cancel`` is set the current window keeps its best-so-far fill and later windows are
-    skipped (``result.cancelled``).
-    """
+def plan(image: np.ndarray, mask: np.ndarray, settings: InpaintSettings, engines: Engines,
+         window: Sequence[int] | None = None) -> list[Region]:
+    """The regions that fill ``mask``, in order (``window``: a square the user placed)."""
     check_mask(image, mask)
+    name = settings.common.engine
+    return engines[name].plan(image, mask, settings.of(name), settings.common, window)
+
+
+def run(image: np.ndarray, mask: np.ndarray, region: Region, settings: InpaintSettings, engines: Engines,
+        cancel: threading.Event | None = None) -> Iterator[Step]:
+    """The engine's progress steps for ``region``; ``mask`` is what is still missing."""
+    yield from engines[region.engine].run(image, mask, region, settings.of(region.engine), settings.common, cancel)
+
+
+def finish(image: np.ndarray, mask: np.ndarray, region: Region, candidate: Candidate, settings: InpaintSettings,
+           engines: Engines) -> Patch:
+    """Seat ``candidate`` in the hole pixels of ``region`` that ``mask`` still marks missing."""
+    fill = engines[region.engine].finish(image, region, candidate)
+    sl, hole = region.hole_in(image.shape)
+    hole = hole & mask[sl]
+    return seat(image, hole, (sl[1].start, sl[0].start), fill, settings.common.blend)
+
+
+def seat(image: np.ndarray, hole: np.ndarray, origin: tuple[int, int], fill: Fill, blend: str = "poisson") -> Patch:
+    """``fill`` in ``hole`` (bool, its top-left pixel at ``origin`` in the photo).
+
+    ``poisson``: the result's Laplacian in the hole equals the fill's, and it meets the photo
+    on the hole's border (Perez et al. 2003); the fill guides the solve inside its rectangle and
+    the photo guides itself on a one-pixel ring around it. ``paste``: the fill, rounded.
+    """
     if blend not in BLENDS:
         raise ValueError(f"blend must be one of {BLENDS}, got {blend!r}")
+    h, w = image.shape[:2]
+    ox, oy = origin
+    hh, hw = hole.shape
+    fx0, fy0 = fill.rect[0], fill.rect[1]
+    pixels = np.asarray(fill.pixels)
+    if blend == "paste" or not hole.any():
+        crop = image[oy:oy + hh, ox:ox + hw].copy()
+        values = pixels[oy - fy0:oy - fy0 + hh, ox - fx0:ox - fx0 + hw][hole]
+        crop[hole] = values if values.dtype == np.uint8 else _round_u8(values)
+        return Patch((ox, oy), crop, hole.copy())
+    y0, y1, x0, x1 = max(oy - 1, 0), min(oy + hh + 1, h), max(ox - 1, 0), min(ox + hw + 1, w)  # + 1 px ring
+    target = image[y0:y1, x0:x1]
+    source = target.astype(np.float32)  # outside the fill's rectangle the photo guides itself
+    ry0, ry1 = max(fy0, y0), min(fill.rect[3], y1)
+    rx0, rx1 = max(fx0, x0), min(fill.rect[2], x1)
+    source[ry0 - y0:ry1 - y0, rx0 - x0:rx1 - x0] = pixels[ry0 - fy0:ry1 - fy0, rx0 - fx0:rx1 - fx0]
+    ring_hole = np.zeros(target.shape[:2], bool)
+    ring_hole[oy - y0:oy - y0 + hh, ox - x0:ox - x0 + hw] = hole
+    return Patch((x0, y0), poisson_blend(target, source, ring_hole), ring_hole)
+
+
+def apply_patch(image: np.ndarray, patch: Patch) -> np.ndarray:
+    """A copy of ``image`` with ``patch``'s filled pixels."""
+    out = image.copy()
+    x, y = patch.origin
+    h, w = patch.changed.shape
+    view = out[y:y + h, x:x + w]
+    view[patch.changed] = patch.pixels[patch.changed]
+    return out
+
+
+def fill_batch(images: np.ndarray, masks: np.ndarray, settings: InpaintSettings,
+               engines: Engines) -> tuple[list[Fill], dict]:
+    """Fills for many small images, each one whole-image region (evaluation), and the engine's
+    figures; engines with ``fill_batch`` do all images in one batch."""
+    name = settings.common.engine
+    engine = engines[name]
+    if hasattr(engine, "fill_batch"):
+        return engine.fill_batch(images, masks, settings.of(name), settings.common)
+    fills = []
+    for image, mask in zip(images, masks):
+        region = plan(image, mask, settings, engines, (0, 0, min(image.shape[:2])))[0]
+        final = list(run(image, mask, region, settings, engines))[-1]
+        fills.append(engines[name].finish(image, region, final.candidates[final.best]))
+    return fills, {}
+
+
+def seat_batch(images: np.ndarray, masks: np.ndarray, fills: list[Fill], blend: str) -> np.ndarray:
+    """uint8 (B, H, W, 3): each fill of :func:`fill_batch` seated in its image's hole."""
+    return np.stack([apply_patch(im, seat(im, m, (0, 0), f, blend)) for im, m, f in zip(images, masks, fills)])
+
+
+def inpaint(image: np.ndarray, mask: np.ndarray, settings: InpaintSettings, engines: Engines, *,
+            window: Sequence[int] | None = None, cancel: threading.Event | None = None,
+            on_step: Callable[[int, Region, Step], None] | None = None) -> InpaintResult:
+    """Fill every hole of ``mask``: each region in order, its best candidate blended in.
+
+    Pixels filled by an earlier region count as known for a later one. ``on_step(index,
+    region, step)`` sees every progress step. When ``cancel`` is set the current region keeps
+    its best-so-far fill and later regions are skipped (``result.cancelled``).
+    """
     start = time.perf_counter()
-    s = model.config.resolution
-    windows = plan_windows(mask, s, window, context)
-    result = InpaintResult(image.copy(), uncovered_pixels=int(uncovered(mask, windows).sum()))
+    regions = plan(image, mask, settings, engines, window)
+    covered = np.zeros(mask.shape, bool)
+    for r in regions:
+        sl, hole = r.hole_in(mask.shape)
+        covered[sl] |= hole
+    result = InpaintResult(image.copy(), uncovered_pixels=int((mask & ~covered).sum()))
     remaining = mask.copy()
-    for i, win in enumerate(windows):
+    for i, region in enumerate(regions):
         if cancel is not None and cancel.is_set():
             result.cancelled = True
             break
-        hole = _window_mask(remaining, win)
-        if not hole.any():
+        sl, hole = region.hole_in(mask.shape)
+        if not (hole & remaining[sl]).any():
             continue
-        x, y, size = win
-        if hole[y:y + size, x:x + size].all():
-            raise MaskError(f"the hole covers the whole window {win}: there is nothing to condition on (use a larger window)")
-        image_small, mask_small = to_model(result.image, remaining, win, s)
         final = None
-        for step in latent_search(model, image_small, mask_small, settings, cancel):
+        for step in run(result.image, remaining, region, settings, engines, cancel):
             if on_step is not None:
-                on_step(i, win, step)
+                on_step(i, region, step)
             final = step
         assert final is not None and final.done
-        result.image = compose(result.image, hole, win, final.previews[final.best], blend)
-        result.windows.append(WindowResult(win, final, image_small, mask_small, final.best))
-        remaining &= ~hole
+        patch = finish(result.image, remaining, region, final.candidates[final.best], settings, engines)
+        result.image = apply_patch(result.image, patch)
+        remaining[sl] &= ~hole
+        result.regions.append(RegionResult(region, final, final.best))
         if final.cancelled:
             result.cancelled = True
             break

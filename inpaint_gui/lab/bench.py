@@ -198,6 +198,6 @@ def end_to_end_run(repo: Path, extra: list[str] | None = None) -> dict:
     if proc.returncode != 0:
         return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"}
     summary = json.loads(proc.stdout)
-    return {"wall_seconds": round(wall, 2), "search_seconds": summary["windows"][0]["seconds"],
-            "iterations": summary["windows"][0]["iterations"], "restarts": summary["settings"]["restarts"],
+    return {"wall_seconds": round(wall, 2), "search_seconds": summary["regions"][0]["seconds"],
+            "iterations": summary["regions"][0]["iterations"], "restarts": summary["settings"]["restarts"],
             "peak_rss_mib": round(max(peak_kib, before) / 1024, 1), "device": summary["device"]}

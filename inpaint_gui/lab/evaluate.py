@@ -16,10 +16,10 @@ from typing import Callable
 
 import numpy as np
 
+from inpaint_gui.core.engines import Engines
+from inpaint_gui.core.pipeline import InpaintSettings, fill_batch, seat_batch
 from inpaint_gui.lab.masks import make_mask
 from inpaint_gui.lab.metrics import all_metrics
-from inpaint_gui.core.pipeline import compose
-from inpaint_gui.core.engines.gan.search import SearchSettings, search_batch
 
 SEARCH_METHODS = ("full", "paste", "lam0", "plain", "importance")
 BASELINE_METHODS = ("harmonic", "tv", "nn")
@@ -33,17 +33,19 @@ METHOD_LABELS = {
 METRIC_KEYS = ("l1", "psnr", "ssim", "l1_hole", "psnr_hole", "ssim_hole")
 
 
-def search_variant(method: str, settings: SearchSettings) -> tuple[SearchSettings, str]:
-    """The search settings and the blend a latent-search method uses."""
-    if method == "full":
-        return settings, "poisson"
-    if method == "paste":
-        return settings, "paste"
-    if method == "lam0":
-        return replace(settings, lam=0.0), "poisson"
-    if method in ("plain", "importance"):
-        return replace(settings, weighting=method), "poisson"
-    raise ValueError(method)
+def search_variant(method: str, settings: InpaintSettings) -> InpaintSettings:
+    """The settings a latent-search method uses: the face engine, a search variant, a blend."""
+    face = settings.of("face")
+    common = replace(settings.common, engine="face", blend="paste" if method == "paste" else "poisson")
+    if method in ("full", "paste"):
+        pass
+    elif method == "lam0":
+        face = replace(face, lam=0.0)
+    elif method in ("plain", "importance"):
+        face = replace(face, weighting=method)
+    else:
+        raise ValueError(method)
+    return replace(settings, common=common, engines={**settings.engines, "face": face})
 
 
 def load_eval_images(folder: Path, size: int, n: int | None = None, skip: int = 0) -> tuple[list[str], np.ndarray]:
@@ -126,8 +128,8 @@ class EvalResult:
         return out
 
 
-def evaluate(model, images: np.ndarray, names: list[str], mask_kinds: list[str], methods: list[str],
-             settings: SearchSettings, seed: int = 0, irregular_files: list[Path] | None = None,
+def evaluate(engines: Engines, images: np.ndarray, names: list[str], mask_kinds: list[str], methods: list[str],
+             settings: InpaintSettings, seed: int = 0, irregular_files: list[Path] | None = None,
              train_images: np.ndarray | None = None, batch: int = 64, n_figure: int = 6,
              on_progress: Callable[[str], None] | None = None, result: EvalResult | None = None) -> EvalResult:
     """Run every (mask kind, method) on every image; ``result`` gathers rows as they finish,
@@ -141,23 +143,24 @@ def evaluate(model, images: np.ndarray, names: list[str], mask_kinds: list[str],
         corrupted[masks] = 0
         figs = result.figures.setdefault(kind, {})
         figs["original"], figs["corrupted"] = images[:n_figure], _show_holes(images[:n_figure], masks[:n_figure])
-        fills_cache: dict[tuple, np.ndarray] = {}
+        fills_cache: dict[tuple, tuple] = {}
         for method in methods:
             t0 = time.perf_counter()
             if method in SEARCH_METHODS:
-                variant, blend = search_variant(method, settings)
-                key = (variant.lam, variant.weighting)
+                variant = search_variant(method, settings)
+                face = variant.of("face")
+                key = (face.lam, face.weighting)
                 if key not in fills_cache:  # "full" and "paste" share one search
                     fills, runs = [], []
                     for start in range(0, len(images), batch):
                         say(f"{kind}: search {key} images {start + 1}-{min(start + batch, len(images))} of {len(images)}")
-                        br = search_batch(model, corrupted[start:start + batch], masks[start:start + batch], variant)
-                        fills.append(br.best_fills)
-                        runs.append(br.iterations_run)
-                    fills_cache[key] = (np.concatenate(fills), time.perf_counter() - t0, float(np.concatenate(runs).mean()))
+                        f, info = fill_batch(corrupted[start:start + batch], masks[start:start + batch], variant, engines)
+                        fills += f
+                        runs.append(info.get("iterations_run", np.zeros(len(f))))
+                    fills_cache[key] = (fills, time.perf_counter() - t0, float(np.concatenate(runs).mean()))
                 fills, search_seconds, result.iterations[(kind, method)] = fills_cache[key]
                 t0 = time.perf_counter() - search_seconds  # a shared search counts for every method using it
-                outputs = np.stack([compose(c, m, (0, 0, size), f, blend) for c, m, f in zip(corrupted, masks, fills)])
+                outputs = seat_batch(corrupted, masks, fills, variant.common.blend)
             elif method == "nn":
                 if train_images is None:
                     raise ValueError("the nn method needs training images (--train-images)")

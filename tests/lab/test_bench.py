@@ -91,7 +91,8 @@ def test_bench_table_has_a_header(tiny_folder, capsys):
     (["--parts", "search,gpu"], "unknown bench part gpu"),
     (["--variants", "ours,warp"], "unknown search variant warp"),
     (["--batches", "1,x"], "--batches takes integers"),
-    (["--threads", "0"], "--threads must be at least 1"),
+    (["--threads", "0"], "--threads must be between 1 and"),
+    (["--threads", "1000"], "--threads must be between 1 and"),
 ])
 def test_bench_bad_options_are_one_line_errors(args, needle, capsys):
     assert cli_main(["bench", *args]) == 2

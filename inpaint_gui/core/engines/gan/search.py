@@ -47,6 +47,7 @@ from scipy.ndimage import uniform_filter
 
 from inpaint_gui.core.devices import resolve_device
 from inpaint_gui.core.errors import MaskError
+from inpaint_gui.core.settings import check, setting
 from inpaint_gui.core.engines.gan.nets import PRECISIONS, search_nets
 from inpaint_gui.core.engines.gan.weights import LoadedModel, freeze
 
@@ -58,49 +59,53 @@ BETA2, EPS = 0.999, 1e-8  # Adam's second-moment decay and epsilon (torch's defa
 INIT_CHUNK = 512  # rows per no-grad forward when scoring the initial draws
 SCHEDULE_BLOCK = 1024  # Adam step sizes computed ahead, a block at a time
 CUDA_STOP_CHECK = 16  # on CUDA, look at the stopping rule every this many iterations (a host sync)
+MAX_RESTARTS = 512  # a hard cap; memory bounds it further (see ``check_memory``)
 
 
 @dataclass(frozen=True)
 class SearchSettings:
-    iterations: int = 300  # the most Adam steps on z an image gets (the paper runs 1500; see "Defaults")
-    restarts: int = 4  # K latent vectors optimised together; the best is kept
-    lam: float = 0.003  # weight of the perceptual term (the paper's lambda)
-    lr: float = 0.1  # Adam learning rate on z (the start of the schedule; see "Defaults" above)
-    beta1: float = 0.9  # Adam's beta1
-    weighting: str = "importance"  # "plain" (W = M) or "importance"
-    weight_window: int = 7  # side of the importance-weighting window (odd)
+    """The face engine's settings (see ``core.settings``: declared once for CLI, dock, QSettings)."""
+
+    model: str = setting("auto", "the face model: a name in weights/ or a model folder (auto: the shipped one "
+                         "that fits the window)", metavar="NAME")
+    iterations: int = setting(300, "the most Adam steps on z an image gets (the paper runs 1500; the search "
+                              "usually stops sooner)", minimum=0, maximum=1_000_000_000, step=100, label="Iterations")
+    restarts: int = setting(4, "latent vectors optimised together; the best is kept", minimum=1, maximum=MAX_RESTARTS,
+                            label="Restarts")
+    lam: float = setting(0.003, "λ: weight of the perceptual term log(1 - D(G(z)))", minimum=0.0, maximum=100.0,
+                         step=0.001, label="λ (perceptual)")
+    lr: float = setting(0.1, "learning rate of Adam on z (the start of the schedule)", minimum=0.0,
+                        exclusive_minimum=True, maximum=10.0, step=0.005, label="Learning rate")
+    beta1: float = setting(0.9, "Adam's beta1", minimum=0.0, maximum=0.999)
+    lr_schedule: str = setting("constant", "learning-rate schedule over the iterations: constant, or cosine "
+                               "down to lr x lr-final", choices=LR_SCHEDULES)
+    lr_final: float = setting(0.1, "the cosine schedule's last learning rate, as a fraction of lr",
+                              minimum=0.0, exclusive_minimum=True, maximum=1.0)
+    weighting: str = setting("importance", "contextual loss weights: plain (W = M), or known pixels weighted by "
+                             "the share of missing pixels around them", choices=WEIGHTINGS, label="Weighting")
+    weight_window: int = setting(7, "side of the importance-weighting window (odd)", minimum=1, maximum=63, odd=True,
+                                 step=2, label="Weight window")
+    init_samples: int = setting(16, "start from the best RESTARTS of INIT_SAMPLES x RESTARTS random z "
+                                "(1 = plain draws)", minimum=1, maximum=4096)
+    stop_patience: int = setting(50, "stop an image after this many iterations without improvement of its best "
+                                 "loss by more than stop-tolerance (0 = never)", minimum=0, maximum=100_000, step=10,
+                                 special="never", suffix=" iterations", label="Stop when flat for")
+    stop_tolerance: float = setting(0.01, "the relative improvement that counts for stop-patience", minimum=0.0,
+                                    maximum=1.0)
+    precision: str = setting("float32", "float32 (strict, also on CUDA), tf32 (CUDA convolutions) or bfloat16",
+                             choices=PRECISIONS)
+    # internal: set by the pipeline or the program, not by the user
     seed: int = 0
     device: str = "auto"  # "auto", "cpu" or "cuda"
     preview_every: int = 25  # iterations between previews ...
     preview_seconds: float = 0.2  # ... or at most this long between them
-    init_samples: int = 16  # draw init_samples * K random z, start from the K with the lowest loss
-    lr_schedule: str = "constant"  # "constant", or "cosine" from lr down to lr * lr_final at `iterations`
-    lr_final: float = 0.1  # the cosine schedule's last learning rate, as a fraction of lr
-    stop_patience: int = 50  # stop after this many iterations without improvement (0: never) ...
-    stop_tolerance: float = 0.01  # ... of the best total loss by more than this fraction
-    precision: str = "float32"  # "float32" (strict, also on CUDA), "tf32" (CUDA convs) or "bfloat16"
     fuse: bool = True  # BatchNorm folded into the convolutions, channels-last layout
     compile: bool = False  # torch.compile the networks (slow to start; no gain measured on CPU)
     cuda_graph: bool = True  # on CUDA, replay each step as one captured CUDA graph
 
     def validate(self) -> SearchSettings:
-        if self.iterations < 0 or self.restarts < 1:
-            raise ValueError("iterations must be >= 0 and restarts >= 1")
-        if self.weighting not in WEIGHTINGS:
-            raise ValueError(f"weighting must be one of {WEIGHTINGS}, got {self.weighting!r}")
-        if self.weight_window < 1 or self.weight_window % 2 == 0:
-            raise ValueError("weight_window must be a positive odd number")
-        if self.lr <= 0 or not 0 <= self.beta1 < 1 or self.lam < 0:
-            raise ValueError("lr must be > 0, beta1 in [0, 1), lam >= 0")
-        if self.init_samples < 1:
-            raise ValueError("init_samples must be >= 1")
-        if self.lr_schedule not in LR_SCHEDULES or not 0 < self.lr_final <= 1:
-            raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES} and lr_final in (0, 1]")
-        if self.stop_patience < 0 or self.stop_tolerance < 0:
-            raise ValueError("stop_patience and stop_tolerance must be >= 0")
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
-        return self
+        """``self`` if every setting is in range (SettingsError, a ValueError, otherwise)."""
+        return check(self)
 
 
 @dataclass
