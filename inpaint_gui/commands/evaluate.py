@@ -27,7 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--train-images", type=Path, default=None, help="training folder for the 'nn' method")
     p.add_argument("--n", type=int, default=None, help="number of images (default: all)")
     p.add_argument("--skip", type=int, default=0, help="skip the first SKIP images by name")
-    p.add_argument("--size", type=int, default=None, help="image side (default: the model's resolution)")
+    p.add_argument("--size", type=int, default=None, help="image side (default: the model's resolution; e.g. 128 for the parts masks)")
     p.add_argument("--batch", type=int, default=64, help="images per batched search")
     p.add_argument("--out", type=Path, default=Path("eval-out"), help="output folder (default eval-out)")
     p.add_argument("--quiet", action="store_true")
@@ -67,9 +67,9 @@ def main(args: argparse.Namespace) -> int:
     face = settings.of("face")
     engines = Engines()
     model = engines.face.load(None if face.model == "auto" else face.model, device=device)
-    size = args.size or model.config.resolution
-    if size != model.config.resolution:
-        raise InpaintError(f"--size {size} differs from the model's resolution {model.config.resolution}")
+    size = args.size or model.config.resolution  # the images' side; windows are resized to the model's
+    if size < 8:
+        raise InpaintError(f"--size must be at least 8, got {size}")
     names, images = load_eval_images(args.images, size, args.n, args.skip)
     irregular = load_mask_folder(args.irregular_masks) if "irregular" in kinds else None
     train = None

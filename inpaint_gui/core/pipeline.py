@@ -165,17 +165,18 @@ def apply_patch(image: np.ndarray, patch: Patch) -> np.ndarray:
     return out
 
 
-def fill_batch(images: np.ndarray, masks: np.ndarray, settings: InpaintSettings,
-               engines: Engines) -> tuple[list[Fill], dict]:
-    """Fills for many small images, each one whole-image region (evaluation), and the engine's
-    figures; engines with ``fill_batch`` do all images in one batch."""
+def fill_batch(images: np.ndarray, masks: np.ndarray, settings: InpaintSettings, engines: Engines,
+               windows: Sequence[Sequence[int]] | None = None) -> tuple[list[Fill], dict]:
+    """Fills for many images with one hole each (evaluation), and the engine's figures;
+    ``windows``: one window per image (None: the engine plans). Engines with ``fill_batch``
+    do all images in one batch."""
     name = settings.common.engine
     engine = engines[name]
     if hasattr(engine, "fill_batch"):
-        return engine.fill_batch(images, masks, settings.of(name), settings.common)
+        return engine.fill_batch(images, masks, settings.of(name), settings.common, windows)
     fills = []
-    for image, mask in zip(images, masks):
-        region = plan(image, mask, settings, engines, (0, 0, min(image.shape[:2])))[0]
+    for b, (image, mask) in enumerate(zip(images, masks)):
+        region = plan(image, mask, settings, engines, None if windows is None else windows[b])[0]
         final = list(run(image, mask, region, settings, engines))[-1]
         fills.append(engines[name].finish(image, region, final.candidates[final.best]))
     return fills, {}

@@ -200,4 +200,5 @@ def end_to_end_run(repo: Path, extra: list[str] | None = None) -> dict:
     summary = json.loads(proc.stdout)
     return {"wall_seconds": round(wall, 2), "search_seconds": summary["regions"][0]["seconds"],
             "iterations": summary["regions"][0]["iterations"], "restarts": summary["settings"]["restarts"],
+            "framings": len(summary["regions"][0].get("framings", [])) or 1,
             "peak_rss_mib": round(max(peak_kib, before) / 1024, 1), "device": summary["device"]}

@@ -21,11 +21,13 @@ from inpaint_gui.core.pipeline import InpaintSettings, fill_batch, seat_batch
 from inpaint_gui.lab.masks import make_mask
 from inpaint_gui.lab.metrics import all_metrics
 
-SEARCH_METHODS = ("full", "paste", "lam0", "plain", "importance")
+SEARCH_METHODS = ("full", "paste", "lam0", "plain", "importance", "default", "context")
 BASELINE_METHODS = ("harmonic", "tv", "nn")
 METHODS = SEARCH_METHODS + BASELINE_METHODS
 METHOD_LABELS = {
-    "full": "latent search + Poisson (ours)", "paste": "latent search, pasted (no Poisson)",
+    "full": "latent search + Poisson, whole-image window (ours; the oracle framing)",
+    "paste": "latent search, pasted (no Poisson)",
+    "default": "the app's default: framing search + Poisson", "context": "fixed window: the hole plus half its extent",
     "lam0": "no perceptual term (lambda = 0)", "plain": "plain weighting (W = M)",
     "importance": "importance weighting", "harmonic": "harmonic (Laplace) fill",
     "tv": "total-variation inpainting", "nn": "nearest training face (pasted)",
@@ -33,11 +35,19 @@ METHOD_LABELS = {
 METRIC_KEYS = ("l1", "psnr", "ssim", "l1_hole", "psnr_hole", "ssim_hole")
 
 
+WHOLE_IMAGE = ("full", "paste", "lam0", "plain", "importance")  # the papers' setting: the window is the image
+
+
 def search_variant(method: str, settings: InpaintSettings) -> InpaintSettings:
-    """The settings a latent-search method uses: the face engine, a search variant, a blend."""
+    """The settings a latent-search method uses: the face engine, a search variant, a blend,
+    and the framing (``default``: the app's framing search; ``context``: today's fixed window)."""
     face = settings.of("face")
     common = replace(settings.common, engine="face", blend="paste" if method == "paste" else "poisson")
-    if method in ("full", "paste"):
+    if method == "default":
+        face = replace(face, framing="auto")
+    elif method == "context":
+        face = replace(face, framing="fixed")
+    elif method in ("full", "paste"):
         pass
     elif method == "lam0":
         face = replace(face, lam=0.0)
@@ -149,12 +159,15 @@ def evaluate(engines: Engines, images: np.ndarray, names: list[str], mask_kinds:
             if method in SEARCH_METHODS:
                 variant = search_variant(method, settings)
                 face = variant.of("face")
-                key = (face.lam, face.weighting)
+                whole = method in WHOLE_IMAGE
+                key = (face.lam, face.weighting, face.framing, whole)
                 if key not in fills_cache:  # "full" and "paste" share one search
                     fills, runs = [], []
                     for start in range(0, len(images), batch):
                         say(f"{kind}: search {key} images {start + 1}-{min(start + batch, len(images))} of {len(images)}")
-                        f, info = fill_batch(corrupted[start:start + batch], masks[start:start + batch], variant, engines)
+                        chunk = slice(start, start + batch)
+                        windows = [(0, 0, size)] * len(images[chunk]) if whole else None
+                        f, info = fill_batch(corrupted[chunk], masks[chunk], variant, engines, windows)
                         fills += f
                         runs.append(info.get("iterations_run", np.zeros(len(f))))
                     fills_cache[key] = (fills, time.perf_counter() - t0, float(np.concatenate(runs).mean()))

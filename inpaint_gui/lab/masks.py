@@ -3,6 +3,8 @@
 - ``center``: a central block of half the side (25% of the area; Yeh et al.).
 - ``random80``: each pixel missing with probability 0.8 (Yeh et al.).
 - ``regular``: one rectangle of 10-40% of the area at a random place (Filipovski).
+- ``parts``: a square hole of 36/128 of the side centred at a random point of the central
+  48/128 of the image (a part of the face: an eye, the nose, the mouth; the framing issue).
 - ``irregular``: a hand-drawn mask from a folder of PNGs (e.g. NVIDIA's irregular masks),
   resized with nearest neighbour (Filipovski's hand-drawn masks).
 
@@ -18,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-MASK_KINDS = ("center", "random80", "regular", "irregular")
+MASK_KINDS = ("center", "random80", "regular", "parts", "irregular")
 
 
 def _rng(kind: str, seed: int, index: int) -> np.random.Generator:
@@ -49,6 +51,19 @@ def regular_mask(size: int, rng: np.random.Generator, low: float = 0.10, high: f
     return mask
 
 
+def parts_mask(size: int, rng: np.random.Generator, hole: float = 36 / 128, region: float = 48 / 128) -> np.ndarray:
+    """A square hole of ``hole`` x the side, centred at a uniform point of the central
+    ``region`` x the side (at 128x128: 36x36 in the central 48x48)."""
+    side = max(1, int(round(hole * size)))
+    lo = (size - region * size) / 2
+    cy, cx = rng.uniform(lo, size - lo, 2)
+    y = int(np.clip(round(cy - side / 2), 0, size - side))
+    x = int(np.clip(round(cx - side / 2), 0, size - side))
+    mask = np.zeros((size, size), bool)
+    mask[y:y + side, x:x + side] = True
+    return mask
+
+
 def load_mask_folder(folder: Path) -> list[Path]:
     files = sorted(p for p in Path(folder).glob("*.png"))
     if not files:
@@ -74,6 +89,8 @@ def make_mask(kind: str, size: int, seed: int, index: int, irregular_files: list
         return random_mask(size, rng)
     if kind == "regular":
         return regular_mask(size, rng)
+    if kind == "parts":
+        return parts_mask(size, rng)
     if kind == "irregular":
         if not irregular_files:
             raise ValueError("irregular masks need a folder of mask PNGs (--irregular-masks)")

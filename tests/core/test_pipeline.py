@@ -13,7 +13,7 @@ from inpaint_gui.core.image.resample import from_model
 from inpaint_gui.core.pipeline import CommonSettings, InpaintSettings, apply_patch, inpaint, plan, seat
 from tests.tiny import tiny_model
 
-FAST = SearchSettings(iterations=20, restarts=2, lr=0.05)
+FAST = SearchSettings(iterations=20, restarts=2, lr=0.05, framing="fixed")  # one window: the mechanics
 
 
 def settings(search=FAST, **common):
@@ -150,7 +150,7 @@ def test_cancel_keeps_the_best_so_far(engines):
         if step.iteration >= 10:
             cancel.set()
 
-    slow = SearchSettings(iterations=100_000, restarts=2, preview_every=5)
+    slow = SearchSettings(iterations=100_000, restarts=2, preview_every=5, framing="fixed")
     result = inpaint(image, mask, settings(slow), engines, cancel=cancel, on_step=on_step)
     assert result.cancelled and result.regions[0].final.iteration == 10
     assert np.array_equal(result.image[~mask], image[~mask])

@@ -100,11 +100,13 @@ def test_bench_bad_options_are_one_line_errors(args, needle, capsys):
     assert needle in err and err.count("\n") == 1
 
 
-def test_bench_run_sets_the_defaults_against_the_paper_recipe(tiny_folder, capsys):
+def test_bench_run_sets_the_defaults_against_the_fixed_window_and_the_paper_recipe(tiny_folder, capsys):
     assert cli_main(["bench", "--parts", "run", "--model", str(tiny_folder), "--threads", "1", "--json"]) == 0
     run = json.loads(capsys.readouterr().out)["run"]
-    ours, paper = run["defaults"], run["paper_recipe"]
-    assert "error" not in ours and "error" not in paper, run
+    ours, fixed, paper = run["defaults"], run["fixed_window"], run["paper_recipe"]
+    assert "error" not in ours and "error" not in fixed and "error" not in paper, run
     assert ours["iterations"] <= 300 and ours["restarts"] == 4 and paper["iterations"] == 1500
-    assert run["paper_over_defaults"] == pytest.approx(paper["wall_seconds"] / ours["wall_seconds"], abs=0.01)
+    assert ours["framings"] > 1 and fixed["framings"] == 1
+    assert run["framing_over_fixed"] == pytest.approx(ours["wall_seconds"] / fixed["wall_seconds"], abs=0.01)
+    assert run["paper_over_fixed"] == pytest.approx(paper["wall_seconds"] / fixed["wall_seconds"], abs=0.01)
     assert ours["device"] == "CPU (1 threads)" and ours["peak_rss_mib"] > 0

@@ -178,3 +178,38 @@ def paste(
     out[y : y + size, x : x + size][hole] = values
     return out
 
+
+
+def to_model_padded(
+    image: np.ndarray, mask: np.ndarray, window: Sequence[int], resolution: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`to_model` for a window that may extend past the photo's border.
+
+    Returns (image_small uint8 (S, S, 3), hole_small bool (S, S), outside_small bool (S, S)):
+    a model pixel is *outside* when any of its source pixels lies beyond the photo and none is
+    in the hole. Outside pixels are unknown but are not to be filled; they hold the mean colour
+    of the known model pixels like missing ones. Inside the photo this is exactly ``to_model``.
+    """
+    image = _check_image(image)
+    mask = _check_mask(mask, image.shape)
+    x, y, size = (int(v) for v in window)
+    h, w = mask.shape
+    if size <= 0:
+        raise ValueError(f"window {tuple(window)} has no area")
+    if x >= 0 and y >= 0 and x + size <= w and y + size <= h:
+        small, hole = to_model(image, mask, (x, y, size), resolution)
+        return small, hole, np.zeros_like(hole)
+    cx0, cy0, cx1, cy1 = max(x, 0), max(y, 0), min(x + size, w), min(y + size, h)
+    if cx0 >= cx1 or cy0 >= cy1:
+        raise ValueError(f"window {tuple(window)} does not overlap the {w}x{h} photo")
+    pads = ((cy0 - y, y + size - cy1), (cx0 - x, x + size - cx1))
+    img_win = np.pad(image[cy0:cy1, cx0:cx1], (*pads, (0, 0)), mode="edge")  # (size, size, 3)
+    hole_win = np.pad(mask[cy0:cy1, cx0:cx1], pads, constant_values=False)
+    out_win = np.pad(np.zeros((cy1 - cy0, cx1 - cx0), bool), pads, constant_values=True)
+    small = area_resize(img_win, int(resolution))  # (S, S, 3) float64
+    hole = _missing_small(hole_win, int(resolution))
+    outside = _missing_small(out_win, int(resolution)) & ~hole
+    known = ~(hole | outside)
+    fill = small[known].mean(axis=0) if known.any() else np.full(3, float(_MISSING_GREY))
+    small[~known] = fill
+    return _round_u8(small), hole, outside

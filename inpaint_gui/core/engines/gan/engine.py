@@ -1,10 +1,16 @@
 """The face engine: the latent search of Yeh et al. (2017) in a DCGAN prior, as a fill engine.
 
-Plan: one square *model window* per group of nearby holes (``image.windows.auto_windows``:
-the hole plus half its extent of context on every side), or the window the user placed.
-Run: the window is area-resized to the model's resolution and the latent search optimises K
-restarts; every restart's G(z) is a candidate. Finish: the chosen G(z) is resized up to the
-window (bicubic) and handed to the pipeline, which blends it into the hole.
+Plan: for each group of nearby holes (``image.windows.auto_windows``) either a *framing
+search* (``framing.py``: windows over scale and position, the best by the normalised
+contextual loss; the default) or one fixed window (the hole plus half its extent of context,
+or the window the user placed). Run: the window(s) are area-resized to the model's resolution
+and the latent search optimises K restarts per window; every surviving restart's G(z) is a
+candidate. Finish: the chosen G(z) is resized up to its window (bicubic) and handed to the
+pipeline, which blends it into the hole.
+
+``Step.info`` carries what reports need: the model, the window, the losses and ``fit`` (the
+best contextual loss per unit of weight, in grey levels: how well a face prior fits the context
+at all), and for a framing search every framing tried with its normalised loss.
 """
 
 from __future__ import annotations
@@ -17,20 +23,25 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from inpaint_gui.core.engines.base import Candidate, Fill, Region, Step
-from inpaint_gui.core.engines.gan.search import SearchSettings, latent_search, search_batch
-from inpaint_gui.core.engines.gan.weights import LoadedModel, default_model_name, load_model
-from inpaint_gui.core.errors import MaskError
+from inpaint_gui.core.engines.gan.framing import (GREY_LEVELS, Frame, FramingResult, Problem, candidate_windows,
+                                                  framing_search, too_large_message)
+from inpaint_gui.core.engines.gan.search import SearchSettings, context_weights, latent_search, search_batch
+from inpaint_gui.core.engines.gan.weights import LoadedModel, default_model_name, find_model, load_model
+from inpaint_gui.core.errors import MaskError, WeightsError
 from inpaint_gui.core.image.preview import composite_window
 from inpaint_gui.core.image.resample import from_model, to_model
 from inpaint_gui.core.image.windows import Window, auto_windows, validate_window
 
 DEFAULT_CONTEXT = 0.5  # context on each side of the hole, as a share of the hole's extent
+AUTO_MODELS = ((128, "celeba128"), (64, "celeba64"))  # model="auto": the shipped face models, largest first
+AUTO_MIN_SHARE = 0.75  # ... a model serves windows of at least this share of its resolution (96 px for 128)
 
 
 @dataclass(frozen=True)
 class FacePlan:
-    window: Window  # (x, y, size): the square the model sees
+    window: Window  # (x, y, size): the fixed window, or today's automatic one when framing
     model: str  # the name of the model that fills it
+    framings: tuple[Frame, ...] = ()  # the framings to search; empty: the fixed window
 
 
 def plan_windows(mask: np.ndarray, resolution: int, window: Sequence[int] | None = None,
@@ -42,6 +53,18 @@ def plan_windows(mask: np.ndarray, resolution: int, window: Sequence[int] | None
             raise MaskError(f"the window {x},{y},{size} contains no hole pixel: place it over the hole")
         return [(x, y, size)]
     return auto_windows(mask, context=context, min_size=min(resolution, *mask.shape))
+
+
+def _box(hole: np.ndarray, offset: tuple[int, int]) -> tuple[int, int, int, int]:
+    """(y0, y1, x0, x1) of ``hole``'s pixels, shifted by ``offset`` = (x, y)."""
+    rows, cols = np.flatnonzero(hole.any(1)), np.flatnonzero(hole.any(0))
+    return (int(rows[0]) + offset[1], int(rows[-1]) + 1 + offset[1], int(cols[0]) + offset[0],
+            int(cols[-1]) + 1 + offset[0])
+
+
+def _union(windows: Sequence[Window]) -> tuple[int, int, int, int]:
+    return (min(w[0] for w in windows), min(w[1] for w in windows), max(w[0] + w[2] for w in windows),
+            max(w[1] + w[2] for w in windows))
 
 
 class FaceEngine:
@@ -81,15 +104,48 @@ class FaceEngine:
             self.load(name)
         return self._models[name]  # type: ignore[index]
 
+    def model_for(self, settings: SearchSettings, side: int) -> LoadedModel:
+        """The model that fills a window of ``side`` pixels: ``settings.model``, or with "auto"
+        the shipped face model of the highest resolution the window is large enough for (a
+        window of 96 px or more gets ``celeba128`` when it is installed); a model handed to the
+        engine (tests, the GUI's model menu) is used as it is."""
+        if settings.model != "auto":
+            return self.model(settings.model)
+        if self.default is not None and self.default not in {name for _, name in AUTO_MODELS}:
+            return self.model()
+        installed = [(res, name) for res, name in AUTO_MODELS if name in self._models or _installed(name)]
+        for res, name in installed:
+            if side >= AUTO_MIN_SHARE * res:
+                return self._models[name] if name in self._models else self._adopt(name)
+        return self.model(installed[-1][1]) if installed else self.model()
+
+    def _adopt(self, name: str) -> LoadedModel:
+        keep = self.default
+        model = self.load(name)
+        self.default = keep or model.name
+        return model
+
     # -- the protocol ------------------------------------------------------------------------------
     def plan(self, image: np.ndarray, mask: np.ndarray, settings: SearchSettings, common,
              window: Sequence[int] | None = None) -> list[Region]:
-        model = self.model(None if settings.model == "auto" else settings.model)
+        smallest = self.model_for(settings, 0).resolution  # the smallest window side the models plan for
+        framing = settings.framing == "auto" and window is None
         regions = []
-        for x, y, size in plan_windows(mask, model.resolution, window):
-            hole = mask[y:y + size, x:x + size].copy()
-            regions.append(Region(self.name, (x, y, x + size, y + size), hole, f"window {x},{y},{size}",
-                                  FacePlan((x, y, size), model.name)))
+        for x, y, size in plan_windows(mask, smallest, window):
+            hole = mask[y:y + size, x:x + size]
+            frames: tuple[Frame, ...] = ()
+            if framing and not _is_tile(hole, size, mask.shape):
+                box = _box(hole, (x, y))
+                frames = tuple(candidate_windows(mask, box, base=(x, y, size)))
+                if not frames:
+                    raise MaskError(too_large_message(mask, box))
+            sides = sorted(f.window[2] for f in frames) or [size]
+            model = self.model_for(settings, sides[len(sides) // 2])  # by the median framing
+            rect = _union([(x, y, size)] + [f.window for f in frames])
+            region_hole = np.zeros((rect[3] - rect[1], rect[2] - rect[0]), bool)
+            region_hole[y - rect[1]:y - rect[1] + size, x - rect[0]:x - rect[0] + size] = hole
+            label = f"window {x},{y},{size}" if not frames else f"{len(frames)} framings around {x},{y},{size}"
+            regions.append(Region(self.name, rect, region_hole, label, FacePlan((x, y, size), model.name, frames)))
         return regions
 
     def _search_settings(self, settings: SearchSettings, common) -> SearchSettings:
@@ -99,38 +155,138 @@ class FaceEngine:
             cancel: threading.Event | None = None) -> Iterator[Step]:
         plan: FacePlan = region.plan
         model = self.model(plan.model)
+        search = self._search_settings(settings, common)
+        holes = _RegionHoles(region, mask)
+        if plan.framings:
+            yield from self._run_framings(image, mask, region, plan, model, search, holes, cancel)
+            return
         win = plan.window
         x, y, size = win
         if mask[y:y + size, x:x + size].all():
             raise MaskError(f"the hole covers the whole window {win}: there is nothing to condition on "
                             "(use a larger window)")
         image_small, mask_small = to_model(image, mask, win, model.resolution)
-        window_hole = mask[y:y + size, x:x + size] & region.hole
-        search = self._search_settings(settings, common)
+        weight = float(context_weights(mask_small, search.weighting, search.weight_window).sum()) * 3
+        window_hole = holes.window(win)
         for s in latent_search(model, image_small, mask_small, search, cancel):
             step = Step(s.iteration, s.iterations, s.total, s.best, s.elapsed, thumbnails=s.previews,
                         composite=_composer(window_hole, win, s.previews[s.best]) if s.previews is not None else None,
                         stage=region.label, done=s.done, cancelled=s.cancelled,
-                        info={"contextual": s.contextual, "perceptual": s.perceptual, "total": s.total})
+                        info={"model": model.name, "window": list(win), "contextual": s.contextual,
+                              "perceptual": s.perceptual, "total": s.total})
             if s.done:
-                step.candidates = [Candidate(k, f"restart {k + 1}", float(s.total[k]), s.previews[k], s.previews[k])
-                                   for k in range(len(s.total))]
-                step.info.update(stopped_early=s.stopped_early, model=model.name, window=list(win))
+                step.candidates = [Candidate(k, f"restart {k + 1}", float(s.total[k]), s.previews[k],
+                                             (win, s.previews[k])) for k in range(len(s.total))]
+                step.info.update(stopped_early=s.stopped_early,
+                                 fit=float(s.contextual[s.best]) / weight * GREY_LEVELS)
             yield step
 
-    def finish(self, image: np.ndarray, region: Region, candidate: Candidate) -> Fill:
-        x, y, size = region.plan.window
-        return Fill((x, y, x + size, y + size), from_model(candidate.payload, size))
+    def _run_framings(self, image, mask, region, plan: FacePlan, model, search, holes, cancel) -> Iterator[Step]:
+        frames = list(plan.framings)
+        problem = Problem(image, mask, frames)
+        for item in framing_search(model, [problem], search, cancel, preview_seconds=search.preview_seconds):
+            if not isinstance(item, FramingResult):
+                win = frames[item.best].window
+                best = int(np.argmin(item.total)) if item.previews is not None else 0
+                yield Step(item.iteration, item.iterations, item.total, best, item.elapsed, thumbnails=item.previews,
+                           composite=_composer(holes.window(win), win, item.previews[best])
+                           if item.previews is not None else None,
+                           stage=item.stage, info={"model": model.name, "window": list(win)})
+                continue
+            yield self._framing_final(item, frames, region, model, holes)
 
-    # -- many small images at once (evaluation) ------------------------------------------------
-    def fill_batch(self, images: np.ndarray, masks: np.ndarray, settings: SearchSettings,
-                   common) -> tuple[list[Fill], dict]:
-        """Whole-image windows of B images (uint8 (B, S, S, 3), at the model's resolution) in one
-        batched search: the best restart's fill per image, and ``iterations_run`` (int (B,))."""
-        result = search_batch(self.model(), images, masks, self._search_settings(settings, common))
-        s = images.shape[1]
-        fills = [Fill((0, 0, s, s), from_model(f, s)) for f in result.best_fills]
-        return fills, {"iterations_run": result.iterations_run}
+    def _framing_final(self, result: FramingResult, frames: list[Frame], region: Region, model, holes) -> Step:
+        order = result.survivors[0]
+        candidates = []
+        for rank, f_index in enumerate(order):
+            x, y, s = frames[f_index].window
+            for k in range(result.fills[0].shape[1]):
+                fill = result.fills[0][rank, k]
+                candidates.append(Candidate(len(candidates), f"framing {x},{y},{s} · restart {k + 1}",
+                                            float(result.contextual[0][rank, k]), fill, ((x, y, s), fill)))
+        k = result.fills[0].shape[1]
+        best = int(np.argmin(result.total[0][0]))  # the best framing's best restart
+        chosen = frames[order[0]].window
+        losses = np.array([c.loss for c in candidates])
+        tried = [{"window": list(f.window), "loss": float(result.normalised[0][i]), "cuts": int(result.rounds[0][i]),
+                  "hole_share": round(f.hole_share, 3)} for i, f in enumerate(frames)]
+        info = {"model": model.name, "window": list(chosen), "fit": float(result.contextual[0][0, best]),
+                "framings": tried, "chosen": list(chosen), "total": result.total[0][0],
+                "iterations_per_framing": result.iterations_run[0]}
+        return Step(result.iterations, result.iterations, losses, best, result.seconds,
+                    thumbnails=np.stack([c.thumbnail for c in candidates]),
+                    composite=_composer(holes.window(chosen), chosen, result.fills[0][0, best]),
+                    stage=region.label, done=True, cancelled=result.cancelled, candidates=candidates, info=info)
+
+    def finish(self, image: np.ndarray, region: Region, candidate: Candidate) -> Fill:
+        (x, y, size), fill = candidate.payload
+        return Fill((x, y, x + size, y + size), from_model(fill, size))
+
+    # -- many images at once (evaluation) -----------------------------------------------------
+    def fill_batch(self, images: np.ndarray, masks: np.ndarray, settings: SearchSettings, common,
+                   windows: Sequence[Sequence[int]] | None = None) -> tuple[list[Fill], dict]:
+        """One hole per image (uint8 (B, H, W, 3), bool (B, H, W)), every image's work in one
+        batched search: fixed windows (``windows``, one per image, or the automatic ones) in
+        one, framing searches (the default) in another. The best candidate's fill per image, and
+        ``iterations_run`` (int (B,), the most any of the image's windows ran)."""
+        search = self._search_settings(settings, common)
+        plans = []
+        for b, (image, mask) in enumerate(zip(images, masks)):
+            (region,) = self.plan(image, mask, settings, common, None if windows is None else windows[b])
+            plans.append(region.plan)
+        fills: list[Fill | None] = [None] * len(images)
+        runs = np.zeros(len(images), np.int64)
+        model = self.model(plans[0].model)
+        if any(pl.model != model.name for pl in plans):
+            raise ValueError("fill_batch needs one model for every image (set the model explicitly)")
+        fixed = [b for b, pl in enumerate(plans) if not pl.framings]
+        if fixed:
+            smalls = [to_model(images[b], masks[b], plans[b].window, model.resolution) for b in fixed]
+            result = search_batch(model, np.stack([sm[0] for sm in smalls]), np.stack([sm[1] for sm in smalls]), search)
+            for i, b in enumerate(fixed):
+                x, y, size = plans[b].window
+                fills[b] = Fill((x, y, x + size, y + size), from_model(result.best_fills[i], size))
+                runs[b] = result.iterations_run[i]
+        framed = [b for b, pl in enumerate(plans) if pl.framings]
+        if framed:
+            problems = [Problem(images[b], masks[b], list(plans[b].framings)) for b in framed]
+            result = list(framing_search(model, problems, search))[-1]
+            for i, b in enumerate(framed):
+                x, y, size = plans[b].framings[result.survivors[i][0]].window
+                best = int(np.argmin(result.total[i][0]))
+                fills[b] = Fill((x, y, x + size, y + size), from_model(result.fills[i][0, best], size))
+                runs[b] = result.iterations_run[i].max()
+        return fills, {"iterations_run": runs}  # type: ignore[return-value]
+
+
+def _installed(name: str) -> bool:
+    try:
+        find_model(name)
+    except WeightsError:
+        return False
+    return True
+
+
+def _is_tile(hole: np.ndarray, size: int, shape: tuple[int, int]) -> bool:
+    """A window spanning the photo's short side around a hole longer than it (no face framing)."""
+    rows, cols = np.flatnonzero(hole.any(1)), np.flatnonzero(hole.any(0))
+    return size == min(shape) and max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 >= size
+
+
+class _RegionHoles:
+    """The region's hole pixels still missing, cut out for any window inside the region's rect."""
+
+    def __init__(self, region: Region, mask: np.ndarray):
+        x0, y0, x1, y1 = region.rect
+        self.origin = (x0, y0)
+        sl, hole = region.hole_in(mask.shape)
+        self.hole = np.zeros_like(region.hole)
+        self.hole[sl[0].start - y0:sl[0].stop - y0, sl[1].start - x0:sl[1].stop - x0] = hole & mask[sl]
+
+    def window(self, window: Window) -> np.ndarray:
+        x, y, s = window
+        ox, oy = self.origin
+        return self.hole[y - oy:y - oy + s, x - ox:x - ox + s]
 
 
 def _composer(hole: np.ndarray, window: Window, fill_small: np.ndarray):

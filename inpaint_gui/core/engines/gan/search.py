@@ -68,6 +68,9 @@ class SearchSettings:
 
     model: str = setting("auto", "the face model: a name in weights/ or a model folder (auto: the shipped one "
                          "that fits the window)", metavar="NAME")
+    framing: str = setting("auto", "how the model window is chosen: auto (a framing search over scale and position, "
+                           "by the contextual loss) or fixed (the hole plus half its extent of context, or --window)",
+                           choices=("auto", "fixed"), label="Framing")
     iterations: int = setting(300, "the most Adam steps on z an image gets (the paper runs 1500; the search "
                               "usually stops sooner)", minimum=0, maximum=1_000_000_000, step=100, label="Iterations")
     restarts: int = setting(4, "latent vectors optimised together; the best is kept", minimum=1, maximum=MAX_RESTARTS,
@@ -133,13 +136,18 @@ def importance_weights(mask: np.ndarray, window: int = 7) -> np.ndarray:
     return weights.astype(np.float32)
 
 
-def context_weights(mask: np.ndarray, weighting: str, window: int = 7) -> np.ndarray:
-    """W of the contextual loss: float32 (S, S), zero in the hole."""
+def context_weights(mask: np.ndarray, weighting: str, window: int = 7, outside: np.ndarray | None = None) -> np.ndarray:
+    """W of the contextual loss: float32 (S, S), zero in the hole and on ``outside`` pixels
+    (beyond the photo's border: unknown, but no hole to weight the context around)."""
     if weighting == "plain":
-        return (~mask).astype(np.float32)
-    if weighting == "importance":
-        return importance_weights(mask, window)
-    raise ValueError(f"unknown weighting {weighting!r}")
+        w = (~mask).astype(np.float32)
+    elif weighting == "importance":
+        w = importance_weights(mask, window)
+    else:
+        raise ValueError(f"unknown weighting {weighting!r}")
+    if outside is not None:
+        w[outside] = 0.0
+    return w
 
 
 def image_to_tensor(image: np.ndarray, device: torch.device) -> torch.Tensor:
@@ -154,13 +162,15 @@ def tensor_to_images(x: torch.Tensor) -> np.ndarray:
     return np.array(x.permute(0, 2, 3, 1).cpu().numpy(), copy=True)
 
 
-def check_inputs(model: LoadedModel, image: np.ndarray, mask: np.ndarray) -> None:
+def check_inputs(model: LoadedModel, image: np.ndarray, mask: np.ndarray, outside: np.ndarray | None = None) -> None:
     s = model.config.resolution
     if image.shape != (s, s, 3) or image.dtype != np.uint8:
         raise ValueError(f"image must be uint8 ({s}, {s}, 3), got {image.dtype} {image.shape}")
     if mask.shape != (s, s) or mask.dtype != bool:
         raise ValueError(f"mask must be bool ({s}, {s}), got {mask.dtype} {mask.shape}")
-    if mask.all():
+    if outside is not None and (outside.shape != (s, s) or outside.dtype != bool):
+        raise ValueError(f"outside must be bool ({s}, {s}), got {outside.dtype} {outside.shape}")
+    if (mask if outside is None else mask | outside).all():
         raise MaskError("the hole covers the whole model window: there is nothing to condition on "
                         "(make the window larger than the hole)")
 
@@ -208,12 +218,14 @@ class _Search:
     and the stopping rule. Images that stop are retired (their best kept aside) and, unless
     the networks are compiled for a fixed batch, dropped from the batch that keeps running."""
 
-    def __init__(self, model: LoadedModel, images: np.ndarray, masks: np.ndarray, settings: SearchSettings):
+    def __init__(self, model: LoadedModel, images: np.ndarray, masks: np.ndarray, settings: SearchSettings,
+                 outside: np.ndarray | None = None):
         settings.validate()
         if len(images) != len(masks) or len(images) == 0:
             raise ValueError("images and masks must be non-empty and of the same length")
-        for image, mask in zip(images, masks):
-            check_inputs(model, image, mask)
+        outside = [None] * len(masks) if outside is None else list(outside)
+        for image, mask, out in zip(images, masks, outside):
+            check_inputs(model, image, mask, out)
         self.device = device = resolve_device(settings.device)
         freeze(model)
         if model.device != device:
@@ -224,7 +236,9 @@ class _Search:
         self.nets = search_nets(model.generator, model.discriminator, device, settings.fuse, settings.precision,
                                 settings.compile)
         target = torch.cat([image_to_tensor(im, device) for im in images])  # (B, 3, S, S)
-        w = np.stack([context_weights(m, settings.weighting, settings.weight_window) for m in masks])  # (B, S, S)
+        w = np.stack([context_weights(m, settings.weighting, settings.weight_window, o)
+                      for m, o in zip(masks, outside)])  # (B, S, S)
+        self.weight_sums = w.sum(axis=(1, 2)).astype(np.float64) * 3  # (B,): the contextual loss's total weight
         self._target = target.permute(0, 2, 3, 1)[:, None].contiguous()  # (B, 1, S, S, 3)
         self._weights = torch.from_numpy(w).to(device)[:, None, :, :, None].contiguous()  # (B, 1, S, S, 1)
         start = time.perf_counter()
@@ -373,9 +387,21 @@ class _Search:
         img_rows = (images[:, None] * k + torch.arange(k, device=self.device)).flatten()
         self._best_z_all[img_rows] = self._bz[rows]
 
-    def _retire(self, stop: np.ndarray) -> None:
+    def prune(self, keep: np.ndarray) -> None:
+        """Stop the running images where ``keep`` (bool, by image index (B,)) is False; their best
+        z so far stays in the results (successive halving of framings)."""
+        stop = self._live & ~keep[self._images]
+        if stop.any():
+            self._retire(stop, early=False)
+
+    @property
+    def running(self) -> np.ndarray:
+        """Image indices (A,) of the rows of the running batch (``step``'s outputs are in this order)."""
+        return self._images.copy()
+
+    def _retire(self, stop: np.ndarray, early: bool = True) -> None:
         self._store(stop)
-        self.stopped_early[self._images[stop]] = True
+        self.stopped_early[self._images[stop]] = early
         self._live &= ~stop
         if self.settings.compile or not self._live.any():
             return  # a compiled batch keeps its shape: retired blocks run on, unrecorded

@@ -1,0 +1,241 @@
+"""Framing search: find the window in which the face prior sees the face as it was trained.
+
+The prior was trained on face-centred crops, so a fill is only as good as the window it sees:
+the hole plus half its extent of context frames a face unlike a CelebA crop, and G's eyes
+land in the hole. The contextual loss already knows which framing fits; this module asks it.
+
+1. :func:`candidate_windows`: squares over scale (side = the hole's extent times
+   ``SCALES``) and position (the centre moved by ``SHIFTS`` of the side from the hole's
+   centre), each holding the hole with a margin and enough known photo; windows may extend past
+   the photo's border (its pixels there are unknown: neither context nor filled). Today's
+   window (the hole plus half its extent on every side) is always among them.
+2. :func:`framing_search`: every framing x K restarts in ONE batched latent search. After
+   each round of ``ROUNDS`` iterations the framings are ranked by their best contextual loss
+   normalised per unit of weight (the mean absolute error on the weighted context, in grey
+   levels, comparable across framings whatever their share of hole) and the better third
+   is kept (successive halving); the last ``FINAL_KEEP`` run on under the search's own
+   stopping rule. Several photos' framings can share one batch (evaluation).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from inpaint_gui.core.engines.gan.search import SearchSettings, _numpy, _Search, tensor_to_images
+from inpaint_gui.core.engines.gan.weights import LoadedModel
+from inpaint_gui.core.errors import MaskError
+from inpaint_gui.core.image.resample import to_model_padded
+from inpaint_gui.core.image.windows import Window
+
+SCALES = (1.6, 2.1, 2.8, 3.7)  # window side / the hole's longer extent
+SHIFTS = (-0.2, 0.0, 0.2)  # window centre minus hole centre, as a share of the side (x and y)
+MARGIN = 0.04  # the hole keeps at least this share of the side from the window's edge
+MIN_KNOWN = 0.3  # at least this share of a window is known photo (not hole, not beyond the border)
+MAX_HOLE = 0.6  # at most this share of a window is hole
+ROUNDS = (8, 16, 32)  # iterations before each successive-halving cut
+KEEP = 1 / 3  # share of the framings each cut keeps
+FINAL_KEEP = 2  # framings that run to convergence
+GREY_LEVELS = 127.5  # model units [-1, 1] -> grey levels
+
+
+@dataclass(frozen=True)
+class Frame:
+    window: Window  # (x, y, size); may extend past the photo
+    hole_share: float  # of the window's area
+    known_share: float
+
+
+def _shares(mask: np.ndarray, window: Window) -> tuple[float, float]:
+    """(hole share, known share) of ``window``'s area; pixels beyond the photo are neither."""
+    h, w = mask.shape
+    x, y, s = window
+    x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + s, w), min(y + s, h)
+    if x0 >= x1 or y0 >= y1:
+        return 0.0, 0.0
+    inside = (x1 - x0) * (y1 - y0)
+    hole = int(mask[y0:y1, x0:x1].sum())
+    return hole / (s * s), (inside - hole) / (s * s)
+
+
+def candidate_windows(mask: np.ndarray, box: tuple[int, int, int, int], base: Window | None = None,
+                      scales: Sequence[float] = SCALES, shifts: Sequence[float] = SHIFTS) -> list[Frame]:
+    """The framings to try for the hole whose bounding box is ``box`` = (y0, y1, x0, x1).
+
+    ``base`` (today's automatic window) comes first when it qualifies. Windows are at most
+    as large as the photo's longer side.
+    """
+    h, w = mask.shape
+    y0, y1, x0, x1 = box
+    extent = max(y1 - y0, x1 - x0)
+    cy, cx = (y0 + y1) / 2, (x0 + x1) / 2
+    seen: set[Window] = set()
+    out: list[Frame] = []
+
+    def consider(win: Window) -> None:
+        if win in seen:
+            return
+        seen.add(win)
+        x, y, s = win
+        m = MARGIN * s
+        if x0 - x < m or y0 - y < m or x + s - x1 < m or y + s - y1 < m:
+            return
+        hole, known = _shares(mask, win)
+        if hole <= MAX_HOLE and known >= MIN_KNOWN:
+            out.append(Frame(win, hole, known))
+
+    if base is not None:
+        consider(tuple(int(v) for v in base))  # type: ignore[arg-type]
+    for scale in scales:
+        side = int(round(extent * scale))
+        if side < 8 or side > max(h, w):
+            continue
+        for dy in shifts:
+            for dx in shifts:
+                consider((int(round(cx + dx * side - side / 2)), int(round(cy + dy * side - side / 2)), side))
+    return out
+
+
+def too_large_message(mask: np.ndarray, box: tuple[int, int, int, int]) -> str:
+    """The one-line error for a hole no framing can hold, naming the largest fillable hole."""
+    h, w = mask.shape
+    y0, y1, x0, x1 = box
+    largest = int(math.sqrt(min(MAX_HOLE, 1 - MIN_KNOWN)) * min(h, w))
+    return (f"the hole spans {x1 - x0}x{y1 - y0} px, too large for the face prior: in this {w}x{h} photo the "
+            f"largest fillable hole is about {largest}x{largest} px (at most {MAX_HOLE:.0%} of the model window "
+            f"may be hole and at least {MIN_KNOWN:.0%} must be known photo); paint a smaller hole or place the window by hand")
+
+
+@dataclass
+class Problem:
+    """One photo's hole and its framings (the search may take several problems at once)."""
+
+    image: np.ndarray  # uint8 (H, W, 3)
+    mask: np.ndarray  # bool (H, W): everything still missing
+    frames: list[Frame]
+
+
+@dataclass
+class FramingStep:
+    iteration: int
+    iterations: int
+    stage: str
+    best: int  # framing index (of problem 0) currently ranked first
+    total: np.ndarray  # float64 (K,) of that framing at the latest iteration
+    previews: np.ndarray | None  # uint8 (K, S, S, 3) of that framing, or None
+    elapsed: float
+    done: bool = False
+
+
+@dataclass
+class FramingResult:
+    """Per problem: every framing's normalised loss, and the survivors' candidates."""
+
+    normalised: list[np.ndarray]  # float64 (F,) per problem: best normalised contextual loss per framing
+    rounds: list[np.ndarray]  # int (F,) per problem: the cuts each framing survived
+    survivors: list[list[int]]  # framing indices per problem, best first
+    fills: list[np.ndarray]  # uint8 (F_s, K, S, S, 3) per problem, survivors' order
+    total: list[np.ndarray]  # float64 (F_s, K)
+    contextual: list[np.ndarray]  # float64 (F_s, K) normalised (grey levels)
+    iterations: int = 0
+    seconds: float = 0.0
+    cancelled: bool = False
+    iterations_run: list[np.ndarray] = field(default_factory=list)
+
+
+def _inputs(model: LoadedModel, problems: list[Problem]):
+    smalls, holes, outs, owner = [], [], [], []
+    for p_index, p in enumerate(problems):
+        for f in p.frames:
+            small, hole, out = to_model_padded(p.image, p.mask, f.window, model.resolution)
+            smalls.append(small)
+            holes.append(hole)
+            outs.append(out)
+            owner.append(p_index)
+    return np.stack(smalls), np.stack(holes), np.stack(outs), np.asarray(owner)
+
+
+def framing_search(model: LoadedModel, problems: list[Problem], settings: SearchSettings,
+                   cancel: threading.Event | None = None, preview_seconds: float = 0.2,
+                   rounds: Sequence[int] = ROUNDS, keep: float = KEEP, final_keep: int = FINAL_KEEP
+                   ) -> Iterator[FramingStep | FramingResult]:
+    """Successive halving over framings; yields progress steps for problem 0, then the result."""
+    start = time.perf_counter()
+    smalls, holes, outs, owner = _inputs(model, problems)
+    search = _Search(model, smalls, holes, settings, outs)
+    n = len(owner)
+    norm = np.full(n, np.inf)  # latest normalised contextual loss per framing
+    survived = np.zeros(n, np.int64)
+    alive = np.ones(n, bool)
+    cut, next_cut = 0, (int(rounds[0]) if rounds else None)  # successive halving: the next cut's iteration
+    last_preview = 0.0
+    cancelled = False
+    while not search.finished:
+        if cancel is not None and cancel.is_set():
+            cancelled = True
+            break
+        rows = search.running  # the rows of this step's outputs (the step may retire some)
+        fake, contextual, _, total = search.step()
+        norm[rows] = _numpy(contextual.min(1).values) / search.weight_sums[rows] * GREY_LEVELS
+        it = search.iteration
+        if next_cut is not None and it >= next_cut:
+            for p in range(len(problems)):
+                mine = np.flatnonzero((owner == p) & alive)
+                if len(mine) <= final_keep:
+                    continue
+                n_keep = max(final_keep, int(math.ceil(len(mine) * keep)))
+                order = mine[np.argsort(norm[mine], kind="stable")]
+                alive[order[n_keep:]] = False
+                survived[order[:n_keep]] += 1
+            search.prune(alive)
+            cut += 1
+            length = rounds[cut] if cut < len(rounds) else rounds[-1] * 2 ** (cut - len(rounds) + 1)
+            crowded = any(((owner == p) & alive).sum() > final_keep for p in range(len(problems)))
+            next_cut = it + length if crowded else None
+        now = time.perf_counter()
+        if now - last_preview >= preview_seconds and not search.finished:
+            last_preview = now
+            first = np.flatnonzero(owner == 0)
+            best = int(first[np.argmin(norm[first])])
+            where = np.flatnonzero(rows == best)
+            previews = tot = None
+            if len(where):
+                a, k = int(where[0]), search.shape[1]
+                previews = tensor_to_images(fake[a * k:(a + 1) * k])
+                tot = _numpy(total[a])
+            yield FramingStep(it, settings.iterations, _stage(alive[owner == 0]), best,
+                              tot if tot is not None else np.zeros(search.shape[1]), previews, now - start)
+    fake, contextual, _, total = search.final()
+    b, k = search.shape
+    fills = tensor_to_images(fake).reshape(b, k, *fake.shape[2:], 3)
+    ctx = _numpy(contextual) / search.weight_sums[:, None] * GREY_LEVELS  # (B, K)
+    tot = _numpy(total)
+    best_norm = ctx[np.arange(b), tot.argmin(1)]  # normalised loss of each framing's best restart
+    result = FramingResult([], [], [], [], [], [], search.iteration, time.perf_counter() - start, cancelled)
+    for p in range(len(problems)):
+        mine = np.flatnonzero(owner == p)
+        live = mine[alive[mine]]
+        order = live[np.argsort(best_norm[live], kind="stable")]
+        result.normalised.append(np.where(alive[mine], best_norm[mine], norm[mine]))
+        result.rounds.append(survived[mine])
+        result.survivors.append([int(i - mine[0]) for i in order])
+        result.fills.append(fills[order])
+        result.total.append(tot[order])
+        result.contextual.append(ctx[order])
+        result.iterations_run.append(search.iterations_run[mine].copy())
+    yield result
+
+
+def _stage(alive: np.ndarray) -> str:
+    return f"framings: {int(alive.sum())} of {len(alive)} in the running"
+
+
+def best_fill(result: FramingResult, problem: int = 0) -> np.ndarray:
+    """uint8 (S, S, 3): the best restart of the best framing."""
+    return result.fills[problem][0, int(np.argmin(result.total[problem][0]))]
+

@@ -1,0 +1,145 @@
+"""The framing search: candidate windows, windows past the border, successive halving."""
+
+import numpy as np
+import pytest
+
+from inpaint_gui.core.engines import Engines
+from inpaint_gui.core.engines.gan.engine import FaceEngine
+from inpaint_gui.core.engines.gan.framing import (MARGIN, MAX_HOLE, MIN_KNOWN, Problem, candidate_windows,
+                                                  framing_search)
+from inpaint_gui.core.engines.gan.search import SearchSettings
+from inpaint_gui.core.errors import MaskError
+from inpaint_gui.core.image.resample import to_model, to_model_padded
+from inpaint_gui.core.pipeline import CommonSettings, InpaintSettings, inpaint, plan
+from tests.tiny import tiny_model
+
+FAST = SearchSettings(iterations=30, restarts=2, lr=0.05, stop_patience=0)
+
+
+@pytest.fixture(scope="module")
+def model():
+    return tiny_model(resolution=32, nz=16, width=8, seed=0)
+
+
+def photo(h=120, w=160, seed=0):
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:h, :w]
+    base = np.stack([xx * 1.5, yy * 2, (xx + yy)], -1) % 256
+    return np.clip(base + rng.normal(0, 5, (h, w, 3)), 0, 255).astype(np.uint8)
+
+
+def test_candidates_hold_the_hole_with_a_margin_and_enough_context():
+    mask = np.zeros((120, 160), bool)
+    mask[50:70, 60:90] = True
+    frames = candidate_windows(mask, (50, 70, 60, 90), base=(45, 30, 60))
+    assert len(frames) > 10 and frames[0].window == (45, 30, 60)
+    for f in frames:
+        x, y, s = f.window
+        m = MARGIN * s
+        assert x + m <= 60 and y + m <= 50 and x + s - m >= 90 and y + s - m >= 70
+        assert f.hole_share <= MAX_HOLE and f.known_share >= MIN_KNOWN
+    assert len({f.window for f in frames}) == len(frames)
+
+
+def test_candidates_may_extend_past_the_border_near_an_edge():
+    mask = np.zeros((120, 160), bool)
+    mask[2:22, 130:158] = True  # a hole at the top-right corner
+    frames = candidate_windows(mask, (2, 22, 130, 158))
+    assert any(f.window[1] < 0 or f.window[0] + f.window[2] > 160 for f in frames)
+
+
+def test_a_hole_too_large_for_any_framing_is_a_clear_error():
+    image = photo()
+    mask = np.zeros(image.shape[:2], bool)
+    mask[5:115, 5:155] = True
+    settings = InpaintSettings(CommonSettings(device="cpu"), {"face": FAST})
+    with pytest.raises(MaskError, match=r"too large for the face prior.*largest fillable hole is about \d+x\d+ px"):
+        plan(image, mask, settings, Engines(face=FaceEngine(tiny_model())))
+
+
+def test_to_model_padded_marks_pixels_beyond_the_border_as_outside():
+    image = photo()
+    mask = np.zeros(image.shape[:2], bool)
+    mask[10:20, 10:20] = True
+    small, hole, out = to_model_padded(image, mask, (-32, -32, 96), 32)
+    assert out[:8, :].all() and out[:, :8].all()  # the first third lies beyond the border
+    assert not out[12:, 12:].any() and hole.any() and not (hole & out).any()
+    inside = to_model_padded(image, mask, (0, 0, 64), 32)  # inside the photo: exactly to_model
+    ref = to_model(image, mask, (0, 0, 64), 32)
+    assert np.array_equal(inside[0], ref[0]) and np.array_equal(inside[1], ref[1]) and not inside[2].any()
+
+
+def test_successive_halving_keeps_the_best_framings(model):
+    image = photo()
+    mask = np.zeros(image.shape[:2], bool)
+    mask[50:70, 60:90] = True
+    frames = candidate_windows(mask, (50, 70, 60, 90))
+    steps = list(framing_search(model, [Problem(image, mask, frames)], FAST, rounds=(2, 2), keep=0.5, final_keep=2))
+    result = steps[-1]
+    assert len(result.survivors[0]) == 2
+    # the survivors passed every cut; the losses of the pruned ones are finite and no better than the winner's
+    assert all(result.rounds[0][i] == 4 for i in result.survivors[0])  # cuts at 2, 4, 8, 16: 31 -> 16 -> 8 -> 4 -> 2
+    norm = result.normalised[0]
+    assert np.isfinite(norm).all() and norm[result.survivors[0][0]] <= norm.min() + 1e-9
+    assert result.fills[0].shape == (2, 2, 32, 32, 3)
+    assert result.iterations_run[0].max() == 30 and result.iterations_run[0].min() == 2
+
+
+def test_the_face_engine_searches_framings_by_default_and_reports_them(model):
+    image = photo()
+    mask = np.zeros(image.shape[:2], bool)
+    mask[50:70, 60:90] = True
+    settings = InpaintSettings(CommonSettings(device="cpu"), {"face": FAST})
+    result = inpaint(image, mask, settings, Engines(face=FaceEngine(model)))
+    final = result.regions[0].final
+    info = final.info
+    assert len(info["framings"]) > 10 and info["chosen"] == info["window"]
+    chosen = next(f for f in info["framings"] if f["window"] == info["chosen"])
+    finalists = [f for f in info["framings"] if f["cuts"] == chosen["cuts"]]
+    assert chosen["loss"] == pytest.approx(info["fit"]) and info["fit"] == pytest.approx(min(f["loss"] for f in finalists))
+    assert all(c.label.startswith("framing ") for c in final.candidates)
+    assert np.array_equal(result.image[~mask], image[~mask]) and not np.array_equal(result.image[mask], image[mask])
+
+
+def test_fixed_framing_and_a_placed_window_search_one_window(model):
+    image = photo()
+    mask = np.zeros(image.shape[:2], bool)
+    mask[50:70, 60:90] = True
+    engines = Engines(face=FaceEngine(model))
+    fixed = InpaintSettings(CommonSettings(device="cpu"), {"face": SearchSettings(framing="fixed")})
+    (region,) = plan(image, mask, fixed, engines)
+    assert region.plan.framings == () and region.rect[2] - region.rect[0] == region.plan.window[2]
+    auto = InpaintSettings(CommonSettings(device="cpu"), {"face": SearchSettings()})
+    (placed,) = plan(image, mask, auto, engines, window=(40, 30, 70))
+    assert placed.plan.framings == () and placed.plan.window == (40, 30, 70)
+
+
+def test_a_framing_past_the_border_fills_only_inside_the_photo(model):
+    image = photo()
+    mask = np.zeros(image.shape[:2], bool)
+    mask[2:22, 130:158] = True
+    settings = InpaintSettings(CommonSettings(device="cpu"), {"face": FAST})
+    result = inpaint(image, mask, settings, Engines(face=FaceEngine(model)))
+    assert result.image.shape == image.shape
+    assert np.array_equal(result.image[~mask], image[~mask]) and not np.array_equal(result.image[mask], image[mask])
+
+
+def test_auto_model_choice_by_window_size(tmp_path, monkeypatch):
+    from inpaint_gui.core.engines.gan.weights import WEIGHTS_ENV, save_model
+
+    for name, res in (("celeba64", 64), ("celeba128", 128)):
+        m = tiny_model(resolution=res, nz=8, width=4)
+        save_model(tmp_path / name, m.generator, m.discriminator, {"name": name})
+    monkeypatch.setenv(WEIGHTS_ENV, str(tmp_path))
+    engine = FaceEngine()
+    auto = SearchSettings()
+    assert engine.model_for(auto, 96).name == "celeba128" and engine.model_for(auto, 95).name == "celeba64"
+    assert engine.model_for(SearchSettings(model="celeba64"), 500).name == "celeba64"  # --model overrides
+    image = photo(300, 300)
+    mask = np.zeros(image.shape[:2], bool)
+    mask[120:170, 120:180] = True
+    settings = InpaintSettings(CommonSettings(device="cpu"), {"face": SearchSettings(framing="fixed")})
+    (region,) = plan(image, mask, settings, Engines(face=engine))
+    assert region.plan.window[2] >= 96 and region.plan.model == "celeba128"
+    (tmp_path / "celeba128" / "model.json").unlink()  # not installed: the 64 model fills every window
+    assert FaceEngine().model_for(auto, 500).name == "celeba64"
