@@ -446,3 +446,18 @@ def test_cuda_graph_matches_eager_steps(model, target, precision):
     np.testing.assert_array_equal(graph.iterations_run, eager.iterations_run)
     tol = 1e-4 if precision == "float32" else 2e-2
     np.testing.assert_allclose(graph.total, eager.total, rtol=tol)
+
+
+def test_a_search_too_large_for_memory_is_refused_before_it_starts(monkeypatch):
+    from inpaint_gui.core.engines.gan import search as search_mod
+    from inpaint_gui.core.settings import SettingsError
+
+    model = tiny_model()
+    need = search_mod.search_memory_bytes(model.config, 64)
+    monkeypatch.setattr(search_mod, "available_memory", lambda: need)  # room for 32 latents at half of it
+    image = np.zeros((32, 32, 3), np.uint8)
+    mask = np.zeros((32, 32), bool)
+    mask[8:24, 8:24] = True
+    with pytest.raises(SettingsError, match=r"64 restarts need about .* use at most 32 restarts"):
+        run_search(model, image, mask, SearchSettings(restarts=64, iterations=1, device="cpu"))
+    run_search(model, image, mask, SearchSettings(restarts=32, iterations=1, device="cpu"))  # fits
