@@ -191,11 +191,15 @@ def test_empty_weights_file_with_matching_hash(model_dir):
     _one_line_error(folder, "generator.pt", "empty (0 bytes)")
 
 
-def test_size_is_checked_before_the_hash(model_dir):
+def test_size_difference_is_named(model_dir):
     folder, *_ = model_dir
+    size = (folder / "generator.pt").stat().st_size
     with open(folder / "generator.pt", "ab") as fh:
         fh.write(b"extra")
-    _one_line_error(folder, "generator.pt", "bytes but the model card says")
+    _one_line_error(folder, "generator.pt", "sha256 mismatch", f"it is {size + 5:,} bytes, the model card says {size:,}")
+    _rehash(folder, "generator")
+    _edit_card(folder, lambda c: c["files"]["generator"].update(bytes=size))
+    _one_line_error(folder, "generator.pt", f"the file is {size + 5:,} bytes but the model card says {size:,}")
 
 
 def test_torch_error_without_a_message_is_still_one_line(model_dir, monkeypatch):

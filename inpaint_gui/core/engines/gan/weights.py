@@ -232,11 +232,13 @@ def _verified_file(folder: Path, card: dict, role: str, required: bool = True) -
     if size == 0:
         raise WeightsError(f"{path}: the file is empty (0 bytes); reinstall or re-export the model")
     expected = entry.get("bytes")
-    if expected is not None and size != expected:
-        raise WeightsError(f"{path}: the file is {size:,} bytes but the model card says {expected:,} (incomplete download or copy?)")
     digest = sha256_file(path)
     if digest != entry["sha256"].lower():
-        raise WeightsError(f"{path}: sha256 mismatch (file is corrupt or was changed): {digest[:12]}... != {entry['sha256'][:12]}...")
+        sizes = f"; it is {size:,} bytes, the model card says {expected:,}" if expected is not None and size != expected else ""
+        raise WeightsError(f"{path}: sha256 mismatch (file is corrupt, incomplete or was changed{sizes}): "
+                           f"{digest[:12]}... != {entry['sha256'][:12]}...")
+    if expected is not None and size != expected:
+        raise WeightsError(f"{path}: the file is {size:,} bytes but the model card says {expected:,} (the card is wrong)")
     return path
 
 
