@@ -313,6 +313,9 @@ def test_check_output_path_protects_the_input(tmp_path: Path) -> None:
         with pytest.raises(ImageIOError, match="is the input photo: refusing to overwrite it"):
             check_output_path(target, quality=95, input_path=photo)
     assert check_output_path(photo, quality=95, input_path=photo, overwrite=True) == "PNG"
+    with pytest.raises(ImageIOError, match="is the mask: refusing to overwrite it"):
+        check_output_path(tmp_path / "link.png", quality=95, input_path=tmp_path / "other.png", mask_path=photo)
+    assert check_output_path(tmp_path / "new.png", quality=95, input_path=photo, mask_path=photo) == "PNG"
 
 
 def test_saving_into_proc_fails_cleanly() -> None:

@@ -117,22 +117,24 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def check_output_path(path: StrPath, *, quality: int | None = None, input_path: StrPath | None = None,
-                      overwrite: bool = False) -> str:
+                      mask_path: StrPath | None = None, overwrite: bool = False) -> str:
     """Check, before any work, that a photo can be saved to ``path``; return its format.
 
     Checks the extension, ``quality`` (1..100; it is given to every format, so a bad value
     is an error whatever the format), that ``path`` is not a folder, that its folder exists,
     is a folder and really accepts a new file (a temporary file is created and removed), and,
-    unless ``overwrite``, that ``path`` is not ``input_path`` (the user's original). Raises
-    :class:`ImageIOError` with one line naming the file.
+    unless ``overwrite``, that ``path`` is neither ``input_path`` (the user's original) nor
+    ``mask_path`` (links and other spellings of the same file included). Raises
+    :class:`ImageIOError` with one line naming the file. Creates nothing.
     """
     fmt = output_format_for(path)
     shown = os.fspath(path)
     if quality is not None:
         _check_quality(path, quality)
     target = Path(path)
-    if input_path is not None and not overwrite and _same_file(target, Path(input_path)):
-        raise ImageIOError(f"{shown} is the input photo: refusing to overwrite it (pass --overwrite to allow)")
+    for role, other in (("input photo", input_path), ("mask", mask_path)):
+        if other is not None and not overwrite and _same_file(target, Path(other)):
+            raise ImageIOError(f"{shown} is the {role}: refusing to overwrite it (pass --overwrite to allow)")
     if target.is_dir():
         raise ImageIOError(f"cannot save {shown}: it is a folder")
     real = Path(os.path.realpath(target)) if target.is_symlink() else target
