@@ -362,3 +362,30 @@ def test_save_warnings_are_returned_not_printed(tmp_path: Path) -> None:
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and "alpha" in r.stdout
     assert r.stderr == ""
+
+
+@pytest.mark.parametrize("name", ["m.png", "m.tif"])
+def test_16bit_saves_keep_exif_and_profile(tmp_path: Path, name: str) -> None:
+    from tests.core.test_imageio import srgb_bytes
+
+    _png_rgb16(tmp_path / "in.png", RNG.integers(0, 65536, (4, 5, 3)).astype(np.uint16))
+    photo = load_photo(tmp_path / "in.png")
+    options = {**photo.save_options(), "exif": exif_with(6, "Acme").tobytes(), "icc_profile": srgb_bytes()}
+    assert save_photo(tmp_path / name, photo.image, **options) == []
+    again = load_photo(tmp_path / name)
+    exif = Image.Exif()
+    exif.load(again.exif)
+    assert again.mode == "RGB;16" and again.icc_profile == srgb_bytes()
+    assert exif[0x010F] == "Acme" and exif[0x0112] == 1 and not {256, 257, 273, 279} & set(exif)
+    assert again.image.shape == (4, 5, 3)  # not rotated again
+
+
+@pytest.mark.parametrize("name", ["la.png", "la.tif"])
+def test_grey_with_alpha_stays_grey_with_alpha(tmp_path: Path, name: str) -> None:
+    la = RNG.integers(0, 256, (5, 6, 2), dtype=np.uint8)
+    Image.fromarray(la, "LA").save(tmp_path / "in.png")
+    photo = load_photo(tmp_path / "in.png")
+    save_photo(tmp_path / name, photo.image, **photo.save_options())
+    with Image.open(tmp_path / name) as im:
+        assert im.mode == "LA"
+        np.testing.assert_array_equal(np.asarray(im), la)
