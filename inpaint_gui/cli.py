@@ -6,25 +6,101 @@
     inpaint-gui eval --images DIR ...                   the paper's experiments
     inpaint-gui bench                                   speed against references
 
-User errors print one line on stderr and exit with code 2; nothing is written.
+User errors, bad flags included, print one line on stderr and exit with code 2; nothing is
+written. Ctrl+C (even while the first imports run) prints ``inpaint-gui: interrupted`` and
+exits with 130; SIGTERM unwinds the same way (``finally`` blocks run, so a save in progress
+removes its temporary file) and exits with 143.
+
+Only the standard library is imported at module level, so that the signal handling and the
+KeyboardInterrupt guard in :func:`main` are in place before any heavy import starts.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
+import signal
 import sys
 
 from inpaint_gui import __version__
 
 SUBCOMMANDS = ("run", "train", "eval", "bench")
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
+EXIT_TERMINATED = 143  # 128 + SIGTERM
+
+
+class Terminated(SystemExit):
+    """Raised in the main thread on SIGTERM: unwinds like ``sys.exit(143)``, running every
+    ``finally`` block on the way, and is not caught by ``except Exception`` or by handlers of
+    KeyboardInterrupt (which report an interruption, exit 130)."""
+
+    def __init__(self) -> None:
+        super().__init__(EXIT_TERMINATED)
+
+
+def _on_sigterm(signum, frame) -> None:
+    raise Terminated()
+
+
+def install_signal_handlers() -> None:
+    """SIGTERM -> :class:`Terminated` (SIGINT already raises KeyboardInterrupt)."""
+    try:
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    except (ValueError, OSError, AttributeError):  # not the main thread, or no SIGTERM here
+        pass
+
+
+class CliParser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line -- ``inpaint-gui: error: ...`` -- and
+    exit with code 2, like every other error. ``add_subparsers()`` makes its subparsers of
+    the parser's own class, so every command's parser (``sub.add_parser(...)``) is one too."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        text = " ".join(str(message).split())
+        self.exit(EXIT_USAGE, f"inpaint-gui: error: {text} (see `{self.prog} --help`)\n")
+
+
+# A value made of numbers that starts with "-": -10,-10,64 or -1e-3. argparse takes any
+# argument starting with "-" that is not a plain negative number for an option.
+_NEGATIVE_VALUE = re.compile(r"-(\d|\.\d)[\d.,eE+\-]*")
+
+
+def _options_taking_a_value(parser: argparse.ArgumentParser) -> set[str]:
+    return {opt for action in parser._actions if action.option_strings and action.nargs in (None, 1)
+            for opt in action.option_strings if opt.startswith("--")}
+
+
+def join_negative_values(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+    """``--window -10,-10,64`` -> ``--window=-10,-10,64`` for options of ``parser`` (or of the
+    subcommand ``argv[0]`` names) that take one value, so that argparse does not read the
+    value as an unknown option and say "expected one argument"."""
+    target = parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and argv and argv[0] in action.choices:
+            target = action.choices[argv[0]]
+    takes_value = _options_taking_a_value(target)
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            out.extend(argv[i:])
+            break
+        if arg in takes_value and i + 1 < len(argv) and _NEGATIVE_VALUE.fullmatch(argv[i + 1]):
+            out.append(f"{arg}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(arg)
+        i += 1
+    return out
 
 
 def _gui_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="inpaint-gui", description="Open the inpainting window (see also: "
-                                + ", ".join(SUBCOMMANDS) + " — run `inpaint-gui COMMAND --help`).")
+    p = CliParser(prog="inpaint-gui", description="Open the inpainting window (see also: "
+                  + ", ".join(SUBCOMMANDS) + " — run `inpaint-gui COMMAND --help`).")
     p.add_argument("photo", nargs="?", help="photo to open")
-    p.add_argument("--mask", help="mask to load with the photo (non-zero = hole)")
+    p.add_argument("--mask", help="mask to load with the photo (white or opaque strokes = hole)")
     p.add_argument("--model", default=None, help="model name in weights/ or a model folder")
     p.add_argument("--version", action="version", version=f"inpaint-gui {__version__}")
     return p
@@ -33,9 +109,9 @@ def _gui_parser() -> argparse.ArgumentParser:
 def _command_parser() -> argparse.ArgumentParser:
     from inpaint_gui.commands import bench, evaluate, run, train
 
-    p = argparse.ArgumentParser(prog="inpaint-gui")
+    p = CliParser(prog="inpaint-gui")
     p.add_argument("--version", action="version", version=f"inpaint-gui {__version__}")
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=CliParser)
     for module in (run, train, evaluate, bench):
         module.add_parser(sub)
     return p
@@ -46,25 +122,38 @@ def _error(message: str) -> int:
     return EXIT_USAGE
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+def _main(argv: list[str]) -> int:
     from inpaint_gui.core.errors import InpaintError
 
     if argv and argv[0] in SUBCOMMANDS:
-        args = _command_parser().parse_args(argv)
+        parser = _command_parser()
+        args = parser.parse_args(join_negative_values(parser, argv))
         try:
             return int(args.func(args) or 0)
         except InpaintError as exc:
             return _error(str(exc))
-        except KeyboardInterrupt:
-            print("inpaint-gui: interrupted", file=sys.stderr)
-            return 130
-    args = _gui_parser().parse_args(argv)
+    parser = _gui_parser()
+    args = parser.parse_args(join_negative_values(parser, argv))
     try:
         from inpaint_gui.gui.app import run_app
     except ImportError as exc:
         return _error(f"the window cannot open: {exc} (headless commands: {', '.join(SUBCOMMANDS)})")
+    # Qt owns the process from here: SIGTERM ends it as usual rather than raising inside a slot.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
         return int(run_app(args.photo, args.mask, args.model) or 0)
     except InpaintError as exc:
         return _error(str(exc))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line ``argv`` (default: ``sys.argv[1:]``) and return the exit code."""
+    try:
+        install_signal_handlers()
+        return _main(list(sys.argv[1:] if argv is None else argv))
+    except KeyboardInterrupt:
+        print("inpaint-gui: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Terminated:
+        print("inpaint-gui: terminated", file=sys.stderr)
+        return EXIT_TERMINATED

@@ -24,3 +24,7 @@ class WeightsError(InpaintError):
 
 class DeviceError(InpaintError):
     """The requested compute device is not available."""
+
+
+class DisplayError(InpaintError):
+    """The window cannot open: no display, or system libraries Qt needs are missing."""

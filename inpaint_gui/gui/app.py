@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import signal
 import sys
 import traceback
+from collections.abc import Callable, Mapping
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
+from inpaint_gui.core.errors import DisplayError
 from inpaint_gui.gui.files import sample_mask_path, sample_photo_path
 
-__all__ = ["run_app", "install_excepthook", "sample_photo_path", "sample_mask_path", "log_path"]
+__all__ = ["run_app", "check_display", "install_excepthook", "sample_photo_path", "sample_mask_path", "log_path"]
 
 log = logging.getLogger("inpaint_gui")
 
@@ -24,6 +27,82 @@ def log_path() -> Path:
     """Where the app writes its log (the user's state/cache folder)."""
     base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
     return Path(base) / "inpaint-gui" / "inpaint-gui.log"
+
+
+# What Qt 6's X11 platform plugin (libqxcb.so and libQt6XcbQpa.so.6 in PySide6's wheel) loads
+# from the system, by soname, with the Debian/Ubuntu package that ships each one.
+XCB_LIBRARIES: dict[str, str] = {
+    "libxcb.so.1": "libxcb1",
+    "libxcb-cursor.so.0": "libxcb-cursor0",
+    "libxcb-icccm.so.4": "libxcb-icccm4",
+    "libxcb-image.so.0": "libxcb-image0",
+    "libxcb-keysyms.so.1": "libxcb-keysyms1",
+    "libxcb-randr.so.0": "libxcb-randr0",
+    "libxcb-render.so.0": "libxcb-render0",
+    "libxcb-render-util.so.0": "libxcb-render-util0",
+    "libxcb-shape.so.0": "libxcb-shape0",
+    "libxcb-shm.so.0": "libxcb-shm0",
+    "libxcb-sync.so.1": "libxcb-sync1",
+    "libxcb-util.so.1": "libxcb-util1",
+    "libxcb-xfixes.so.0": "libxcb-xfixes0",
+    "libxcb-xkb.so.1": "libxcb-xkb1",
+    "libxkbcommon.so.0": "libxkbcommon0",
+    "libxkbcommon-x11.so.0": "libxkbcommon-x11-0",
+    "libX11.so.6": "libx11-6",
+    "libX11-xcb.so.1": "libx11-xcb1",
+    "libGL.so.1": "libgl1",
+    "libEGL.so.1": "libegl1",
+    "libfontconfig.so.1": "libfontconfig1",
+    "libfreetype.so.6": "libfreetype6",
+    "libglib-2.0.so.0": "libglib2.0-0",
+    "libgthread-2.0.so.0": "libglib2.0-0",
+    "libdbus-1.so.3": "libdbus-1-3",
+}
+
+_HEADLESS = "or run `inpaint-gui run IMAGE --mask MASK -o OUT` without a window"
+
+
+def _loadable(soname: str) -> bool:
+    try:
+        ctypes.CDLL(soname)
+    except OSError:
+        return False
+    return True
+
+
+def missing_xcb_libraries(load: Callable[[str], bool] = _loadable) -> list[str]:
+    """The sonames of :data:`XCB_LIBRARIES` that the dynamic loader cannot find."""
+    return [soname for soname in XCB_LIBRARIES if not load(soname)]
+
+
+def check_display(environ: Mapping[str, str] | None = None, platform: str | None = None,
+                  load: Callable[[str], bool] = _loadable) -> None:
+    """Raise DisplayError (one line) where Qt would abort the process instead of opening a window.
+
+    On Linux, when Qt will use its X11 (xcb) plugin -- QT_QPA_PLATFORM unset or "xcb", and not
+    a Wayland session --, every system library the plugin needs must load; the message names
+    the Debian/Ubuntu packages to install. With neither DISPLAY nor WAYLAND_DISPLAY there is
+    no display at all. Other platforms and other Qt plugins are left to Qt.
+    """
+    env = os.environ if environ is None else environ
+    if (platform or sys.platform) != "linux":
+        return
+    requested = env.get("QT_QPA_PLATFORM", "").strip()
+    first = requested.split(";")[0].split(":")[0].strip()
+    if first and first != "xcb":
+        return  # offscreen, wayland, vnc, ...: not the xcb plugin
+    display, wayland = env.get("DISPLAY"), env.get("WAYLAND_DISPLAY")
+    if not first and wayland and (env.get("XDG_SESSION_TYPE") == "wayland" or not display):
+        return  # Qt tries its Wayland plugin first here
+    if not display:
+        raise DisplayError("the window cannot open: there is no display (DISPLAY and WAYLAND_DISPLAY are not set); "
+                           f"start it from a desktop session, {_HEADLESS}")
+    missing = missing_xcb_libraries(load)
+    if missing:
+        packages = " ".join(dict.fromkeys(XCB_LIBRARIES[s] for s in missing))
+        raise DisplayError(f"the window cannot open: Qt's X11 plugin needs system libraries that are missing "
+                           f"({', '.join(missing)}); install them with `sudo apt install {packages}` "
+                           f"(Debian/Ubuntu), {_HEADLESS}")
 
 
 def _setup_logging() -> None:
@@ -101,11 +180,13 @@ def run_app(photo_path: str | None = None, mask_path: str | None = None, model: 
     """Open the main window (optionally with a photo and its mask) and run until it closes.
 
     Returns the exit code. A photo or mask that cannot be read is reported in a dialog; the
-    window still opens.
+    window still opens. Raises DisplayError when the window cannot open at all.
     """
     from PySide6.QtCore import QCoreApplication, QTimer
     from PySide6.QtWidgets import QApplication
 
+    if QApplication.instance() is None:
+        check_display()  # before Qt loads its platform plugin, which aborts the process on failure
     _setup_logging()
     QCoreApplication.setOrganizationName(ORG_NAME)
     QCoreApplication.setApplicationName(APP_NAME)

@@ -9,8 +9,10 @@ A model lives in a folder ``weights/<name>/``::
     mean_face.png       optional: the mean training image, drawn as a framing guide
     samples.png         optional: a sample grid from a fixed z
 
-Loading is strict: every file listed must exist and match its hash, keys and shapes must match
-the architecture exactly, and nothing in a file can run code (``weights_only=True``).
+Loading is strict: the card must match its schema (:func:`validate_card`), every file loaded
+must exist and match its size and hash, keys and shapes must match the architecture exactly,
+every weight must be finite, and nothing in a file can run code (``weights_only=True``).
+Every problem is a :class:`WeightsError` whose one-line message names the file.
 """
 
 from __future__ import annotations
@@ -113,18 +115,111 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+_HEX = frozenset("0123456789abcdef")
+_ARCH_INTS = ("resolution", "nz", "ngf", "ndf", "nc")
+REQUIRED_FILES = ("generator", "discriminator")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _kind(value: object) -> str:
+    """How JSON would call ``value``: an object, a list, a string, a number, ..."""
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "null" if value is None else type(value).__name__
+
+
+def validate_card(card: object, path: Path) -> dict:
+    """Check a parsed model card against its schema; return it, or raise WeightsError.
+
+    The schema: an object with ``architecture`` (an object whose ``type``, if given, is
+    "dcgan" and whose resolution, nz, ngf, ndf, nc are whole numbers the architecture
+    accepts) and ``files`` (an object mapping each role -- generator and discriminator at
+    least -- to an object with ``path``, a relative file name inside the model folder,
+    ``sha256``, 64 hexadecimal digits, and optionally ``bytes``, the size); ``name`` a string
+    and ``format_version`` a whole number no newer than this version reads, if given. The
+    message names the card and the first problem.
+    """
+    def bad(what: str) -> WeightsError:
+        return WeightsError(f"{path}: {what}")
+
+    if not isinstance(card, dict):
+        raise bad(f"not a model card (the file holds {_kind(card)}, not an object)")
+    for key in ("architecture", "files"):
+        if key not in card:
+            raise bad(f"not a model card (needs 'architecture' and 'files'; '{key}' is missing)")
+    version = card.get("format_version", FORMAT_VERSION)
+    if not _is_int(version) or version < 1:
+        raise bad(f"'format_version' must be a whole number, not {_kind(version)}")
+    if version > FORMAT_VERSION:
+        raise bad(f"format_version {version} is newer than this inpaint-gui reads ({FORMAT_VERSION}); update inpaint-gui")
+    if "name" in card and not isinstance(card["name"], str):
+        raise bad(f"'name' must be a string, not {_kind(card['name'])}")
+    arch = card["architecture"]
+    if not isinstance(arch, dict):
+        raise bad(f"'architecture' must be an object, not {_kind(arch)}")
+    if arch.get("type", "dcgan") != "dcgan":
+        raise bad(f"architecture type {arch.get('type')!r} is not supported (only 'dcgan')")
+    for key in _ARCH_INTS:
+        if key in arch and not _is_int(arch[key]):
+            raise bad(f"architecture.{key} must be a whole number, not {_kind(arch[key])}")
+    files = card["files"]
+    if not isinstance(files, dict):
+        raise bad(f"'files' must be an object mapping roles (generator, discriminator, ...) to files, not {_kind(files)}")
+    for role in REQUIRED_FILES:
+        if role not in files:
+            raise bad(f"lists no {role} file (files.{role} is missing)")
+    for role, entry in files.items():
+        where = f"files.{role}"
+        if not isinstance(entry, dict):
+            raise bad(f"{where} must be an object with 'path' and 'sha256', not {_kind(entry)}")
+        name = entry.get("path")
+        if name is None:
+            raise bad(f"{where} has no 'path'")
+        if not isinstance(name, str) or not name.strip():
+            raise bad(f"{where}.path must be a file name, not {_kind(name) if not isinstance(name, str) else 'empty'}")
+        rel = Path(name)
+        if rel.is_absolute() or ".." in rel.parts or "\\" in name:
+            raise bad(f"{where}.path {name!r} must be a file inside the model folder")
+        digest = entry.get("sha256")
+        if not isinstance(digest, str) or len(digest) != 64 or not set(digest.lower()) <= _HEX:
+            shown = "missing" if digest is None else repr(digest)[:20]
+            raise bad(f"{where}.sha256 must be 64 hexadecimal digits ({shown})")
+        size = entry.get("bytes")
+        if size is not None and (not _is_int(size) or size < 0):
+            raise bad(f"{where}.bytes must be a whole number of bytes, not {_kind(size)}")
+    return card
+
+
 def read_card(folder: Path) -> dict:
     path = folder / CARD_NAME
     try:
         card = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise WeightsError(f"{path}: cannot read the model card ({exc.__class__.__name__}: {exc})") from None
-    if not isinstance(card, dict) or "architecture" not in card or "files" not in card:
-        raise WeightsError(f"{path}: not a model card (needs 'architecture' and 'files')")
-    return card
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise WeightsError(f"{path}: cannot read the model card ({exc.__class__.__name__}: {_one_line(exc)})") from None
+    return validate_card(card, path)
+
+
+def _one_line(exc: BaseException) -> str:
+    """The first non-empty line of ``exc``'s message, or its type when it has none."""
+    for line in str(exc).splitlines():
+        if line.strip():
+            return " ".join(line.split())
+    return type(exc).__name__
 
 
 def _verified_file(folder: Path, card: dict, role: str, required: bool = True) -> Path | None:
+    """The file the card lists for ``role``, after checking it exists, its size and its sha256."""
     entry = card["files"].get(role)
     if entry is None:
         if required:
@@ -133,9 +228,17 @@ def _verified_file(folder: Path, card: dict, role: str, required: bool = True) -
     path = folder / entry["path"]
     if not path.is_file():
         raise WeightsError(f"{path}: missing (the model card lists it as the {role})")
+    size = path.stat().st_size
+    if size == 0:
+        raise WeightsError(f"{path}: the file is empty (0 bytes); reinstall or re-export the model")
+    expected = entry.get("bytes")
     digest = sha256_file(path)
-    if digest != entry.get("sha256"):
-        raise WeightsError(f"{path}: sha256 mismatch (file is corrupt or was changed): {digest[:12]}... != {str(entry.get('sha256'))[:12]}...")
+    if digest != entry["sha256"].lower():
+        sizes = f"; it is {size:,} bytes, the model card says {expected:,}" if expected is not None and size != expected else ""
+        raise WeightsError(f"{path}: sha256 mismatch (file is corrupt, incomplete or was changed{sizes}): "
+                           f"{digest[:12]}... != {entry['sha256'][:12]}...")
+    if expected is not None and size != expected:
+        raise WeightsError(f"{path}: the file is {size:,} bytes but the model card says {expected:,} (the card is wrong)")
     return path
 
 
@@ -143,7 +246,7 @@ def _load_state(module: nn.Module, path: Path) -> None:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # pickle errors, truncated zip, refused globals
-        raise WeightsError(f"{path}: cannot load weights safely ({exc.__class__.__name__}: {str(exc).splitlines()[0]})") from None
+        raise WeightsError(f"{path}: cannot load weights safely ({exc.__class__.__name__}: {_one_line(exc)})") from None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise WeightsError(f"{path}: not a state dict of tensors")
     own = module.state_dict()
@@ -154,7 +257,23 @@ def _load_state(module: nn.Module, path: Path) -> None:
     for key, tensor in own.items():
         if tuple(state[key].shape) != tuple(tensor.shape):
             raise WeightsError(f"{path}: {key} has shape {tuple(state[key].shape)}, the architecture needs {tuple(tensor.shape)}")
+    for key, tensor in state.items():
+        if tensor.is_floating_point() or tensor.is_complex():
+            bad = int((~torch.isfinite(tensor)).sum())
+            if bad:
+                raise WeightsError(f"{path}: tensor {key} holds {bad:,} NaN or infinite values (of {tensor.numel():,}); "
+                                   f"the model is broken (training diverged?)")
     module.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()}, strict=True)
+
+
+def _load_mean_face(path: Path) -> np.ndarray:
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
+    except Exception as exc:  # not an image, truncated, corrupt data
+        raise WeightsError(f"{path}: cannot read the mean face image ({exc.__class__.__name__}: {_one_line(exc)})") from None
 
 
 def load_model(name_or_path: str | Path = DEFAULT_MODEL, device: torch.device | str = "cpu") -> LoadedModel:
@@ -173,10 +292,7 @@ def load_model(name_or_path: str | Path = DEFAULT_MODEL, device: torch.device | 
     mean_face = None
     mf_path = _verified_file(folder, card, "mean_face", required=False)
     if mf_path is not None:
-        from PIL import Image
-
-        with Image.open(mf_path) as im:
-            mean_face = np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
+        mean_face = _load_mean_face(mf_path)
     model = LoadedModel(card.get("name", folder.name), folder, config, g, d, card, mean_face)
     freeze(model)
     return model.to(torch.device(device))
