@@ -44,11 +44,23 @@ def test_run_writes_the_result_and_a_summary(files):
     summary = json.loads(r.stdout)
     region = summary["regions"][0]
     assert region["iterations"] == 15 and region["model"] == "tiny" and region["engine"] == "face"
-    assert len(region["losses"]) == 2 and len(region["contextual"]) == 2
+    # the framing search: every framing tried with its normalised loss; the best two framings' restarts are candidates
+    tried = region["framings"]
+    assert len(tried) > 4 and region["chosen"] in [f["window"] for f in tried] and region["fit"] > 0
+    assert len(region["losses"]) == 4
     out = np.asarray(Image.open(d / "out.png"))
     assert np.array_equal(out[~mask], image[~mask]) and not np.array_equal(out[mask], image[mask])
-    assert sorted(p.name for p in (d / "cands").iterdir()) == [
-        "region0_candidate0.png", "region0_candidate0_fill.png", "region0_candidate1.png", "region0_candidate1_fill.png"]
+    assert sorted(p.name for p in (d / "cands").iterdir()) == sorted(
+        f"region0_candidate{k}{end}" for k in range(4) for end in (".png", "_fill.png"))
+
+
+def test_run_with_a_fixed_window_reports_its_losses(files):
+    d, image, mask = files
+    r = cli("run", d / "photo.png", "--mask", d / "mask.png", "-o", d / "fixed.png", "--model", d / "tiny", *FAST,
+            "--json", "--framing", "fixed")
+    assert r.returncode == 0, r.stderr
+    region = json.loads(r.stdout)["regions"][0]
+    assert "framings" not in region and len(region["losses"]) == 2 and len(region["contextual"]) == 2
 
 
 def test_run_paste_jpeg_and_window(files):

@@ -38,33 +38,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=main)
 
 
-def _same(a: Path, b: Path) -> bool:
-    try:
-        return a.exists() and b.exists() and a.resolve() == b.resolve()
-    except OSError:
-        return False
-
-
 def check_paths(args: argparse.Namespace) -> None:
     """Everything about the files that can be checked before any work (nothing is written)."""
-    import os
+    from inpaint_gui.core.image.io import check_output_path
 
-    from inpaint_gui.core.image.io import output_format_for
-
-    out: Path = args.output
-    output_format_for(out)  # unknown extension -> ImageIOError
-    if not 1 <= args.quality <= 100:
-        raise ImageIOError(f"--quality must be between 1 and 100, got {args.quality}")
-    parent = out.resolve().parent
-    if not parent.is_dir():
-        raise ImageIOError(f"cannot write {out}: folder {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise ImageIOError(f"cannot write {out}: folder {parent} is not writable")
-    if out.is_dir():
-        raise ImageIOError(f"cannot write {out}: it is a folder")
-    for role, path in (("input photo", args.image), ("mask", args.mask)):
-        if _same(out, path) and not args.overwrite:
-            raise ImageIOError(f"{out} is the {role}: refusing to overwrite it (pass --overwrite to allow)")
+    check_output_path(args.output, quality=args.quality, input_path=args.image, mask_path=args.mask,
+                      overwrite=args.overwrite)
     if args.candidates is not None:
         folder: Path = args.candidates
         if folder.exists() and not folder.is_dir():
@@ -78,7 +57,7 @@ def main(args: argparse.Namespace) -> int:
     from inpaint_gui.commands.options import apply_threads, settings_from, settings_summary
     from inpaint_gui.core.devices import describe_device, resolve_device
     from inpaint_gui.core.engines import Engines
-    from inpaint_gui.core.image.io import load_mask, load_photo, save_photo
+    from inpaint_gui.core.image.io import hole_share_warning, load_mask, load_photo, save_photo
     from inpaint_gui.core.pipeline import check_mask, inpaint
     from inpaint_gui.progress import ProgressBar
 
@@ -107,10 +86,11 @@ def main(args: argparse.Namespace) -> int:
     result = inpaint(photo.image, mask, settings, engines, window=args.window, on_step=on_step)
     bar.close()
     warnings = list(photo.warnings)
+    if (large := hole_share_warning(mask, args.mask.name)) is not None:
+        warnings.insert(0, large)
     if result.uncovered_pixels:
         warnings.append(f"{result.uncovered_pixels} hole pixels lie outside the window and were left as they were")
-    warnings += save_photo(args.output, result.image, alpha=photo.alpha, icc_profile=photo.icc_profile,
-                           exif=photo.exif, quality=args.quality, dpi=photo.dpi) or []
+    warnings += save_photo(args.output, result.image, quality=args.quality, **photo.save_options()) or []
     if args.candidates:
         _write_candidates(args.candidates, photo.image, mask, result, settings, engines)
     for w in warnings:

@@ -122,7 +122,12 @@ def finish(image: np.ndarray, mask: np.ndarray, region: Region, candidate: Candi
     fill = engines[region.engine].finish(image, region, candidate)
     sl, hole = region.hole_in(image.shape)
     hole = hole & mask[sl]
-    return seat(image, hole, (sl[1].start, sl[0].start), fill, settings.common.blend)
+    origin = (sl[1].start, sl[0].start)
+    if hole.any():  # work on the hole's bounding box only
+        rows, cols = np.flatnonzero(hole.any(1)), np.flatnonzero(hole.any(0))
+        hole = hole[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+        origin = (origin[0] + int(cols[0]), origin[1] + int(rows[0]))
+    return seat(image, hole, origin, fill, settings.common.blend)
 
 
 def seat(image: np.ndarray, hole: np.ndarray, origin: tuple[int, int], fill: Fill, blend: str = "poisson") -> Patch:
@@ -139,10 +144,14 @@ def seat(image: np.ndarray, hole: np.ndarray, origin: tuple[int, int], fill: Fil
     hh, hw = hole.shape
     fx0, fy0 = fill.rect[0], fill.rect[1]
     pixels = np.asarray(fill.pixels)
+    ys, xs = np.nonzero(hole)
+    if len(ys) and not (ox + xs.min() >= fx0 and oy + ys.min() >= fy0 and ox + xs.max() < fill.rect[2]
+                        and oy + ys.max() < fill.rect[3]):
+        raise ValueError(f"the fill's rectangle {fill.rect} does not cover the hole")
     if blend == "paste" or not hole.any():
         crop = image[oy:oy + hh, ox:ox + hw].copy()
-        values = pixels[oy - fy0:oy - fy0 + hh, ox - fx0:ox - fx0 + hw][hole]
-        crop[hole] = values if values.dtype == np.uint8 else _round_u8(values)
+        values = pixels[ys + oy - fy0, xs + ox - fx0]
+        crop[ys, xs] = values if values.dtype == np.uint8 else _round_u8(values)
         return Patch((ox, oy), crop, hole.copy())
     y0, y1, x0, x1 = max(oy - 1, 0), min(oy + hh + 1, h), max(ox - 1, 0), min(ox + hw + 1, w)  # + 1 px ring
     target = image[y0:y1, x0:x1]

@@ -42,6 +42,7 @@ ROUNDS = (8, 16, 32)  # iterations before each successive-halving cut
 KEEP = 1 / 3  # share of the framings each cut keeps
 FINAL_KEEP = 2  # framings that run to convergence
 GREY_LEVELS = 127.5  # model units [-1, 1] -> grey levels
+FULL_BUDGET = 300  # ROUNDS are for searches of this many iterations; shorter ones scale them down
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,9 @@ def framing_search(model: LoadedModel, problems: list[Problem], settings: Search
                    ) -> Iterator[FramingStep | FramingResult]:
     """Successive halving over framings; yields progress steps for problem 0, then the result."""
     start = time.perf_counter()
+    budget = settings.iterations / FULL_BUDGET  # a shorter search cuts sooner, so the halving completes
+    if budget < 1:
+        rounds = [max(1, int(round(r * budget))) for r in rounds]
     smalls, holes, outs, owner = _inputs(model, problems)
     search = _Search(model, smalls, holes, settings, outs)
     n = len(owner)
