@@ -79,9 +79,11 @@ def test_successive_halving_keeps_the_best_framings(model):
     result = steps[-1]
     assert len(result.survivors[0]) == 2
     # the survivors passed every cut; the losses of the pruned ones are finite and no better than the winner's
-    assert all(result.rounds[0][i] == 4 for i in result.survivors[0])  # cuts at 2, 4, 8, 16: 31 -> 16 -> 8 -> 4 -> 2
-    norm = result.normalised[0]
-    assert np.isfinite(norm).all() and norm[result.survivors[0][0]] <= norm.min() + 1e-9
+    cuts = int(np.ceil(np.log2(len(frames) / 2)))  # halving from len(frames) down to 2
+    assert all(result.rounds[0][i] == cuts for i in result.survivors[0]) and result.rounds[0].max() == cuts
+    score = result.scores[0]
+    assert np.isfinite(score).all() and score[result.survivors[0][0]] <= score[result.survivors[0]].min() + 1e-9
+    assert np.allclose(score, result.normalised[0] / result.detail[0])
     assert result.fills[0].shape == (2, 2, 32, 32, 3)
     assert result.iterations_run[0].max() == 300 and result.iterations_run[0].min() == 2
 
@@ -97,7 +99,7 @@ def test_the_face_engine_searches_framings_by_default_and_reports_them(model):
     assert len(info["framings"]) > 10 and info["chosen"] == info["window"]
     chosen = next(f for f in info["framings"] if f["window"] == info["chosen"])
     finalists = [f for f in info["framings"] if f["cuts"] == chosen["cuts"]]
-    assert chosen["loss"] == pytest.approx(info["fit"]) and info["fit"] == pytest.approx(min(f["loss"] for f in finalists))
+    assert chosen["loss"] == pytest.approx(info["fit"]) and chosen["score"] == min(f["score"] for f in finalists)
     assert all(c.label.startswith("framing ") for c in final.candidates)
     assert np.array_equal(result.image[~mask], image[~mask]) and not np.array_equal(result.image[mask], image[mask])
 

@@ -208,7 +208,8 @@ class FaceEngine:
         best = int(np.argmin(result.total[0][0]))  # the best framing's best restart
         chosen = frames[order[0]].window
         losses = np.array([c.loss for c in candidates])
-        tried = [{"window": list(f.window), "loss": float(result.normalised[0][i]), "cuts": int(result.rounds[0][i]),
+        tried = [{"window": list(f.window), "loss": float(result.normalised[0][i]), "score": float(result.scores[0][i]),
+                  "detail": float(result.detail[0][i]), "cuts": int(result.rounds[0][i]),
                   "hole_share": round(f.hole_share, 3)} for i, f in enumerate(frames)]
         info = {"model": model.name, "window": list(chosen), "fit": float(result.contextual[0][0, best]),
                 "framings": tried, "chosen": list(chosen), "total": result.total[0][0],

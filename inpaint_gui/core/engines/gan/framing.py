@@ -12,9 +12,11 @@ land in the hole. The contextual loss already knows which framing fits; this mod
 2. :func:`framing_search`: every framing x K restarts in ONE batched latent search. After
    each round of ``ROUNDS`` iterations the framings are ranked by their best contextual loss
    normalised per unit of weight (the mean absolute error on the weighted context, in grey
-   levels, comparable across framings whatever their share of hole) and the better third
-   is kept (successive halving); the last ``FINAL_KEEP`` run on under the search's own
-   stopping rule. Several photos' framings can share one batch (evaluation).
+   levels, comparable across framings whatever their share of hole) *relative to the
+   context's own detail* (:func:`context_detail`; without it a zoomed-in, smooth window always
+   looks easiest), and the better third is kept (successive halving); the last
+   ``FINAL_KEEP`` run on under the search's own stopping rule. Several photos' framings can
+   share one batch (evaluation).
 """
 
 from __future__ import annotations
@@ -27,14 +29,17 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from inpaint_gui.core.engines.gan.search import SearchSettings, _numpy, _Search, tensor_to_images
+from scipy.ndimage import gaussian_filter
+
+from inpaint_gui.core.engines.gan.search import SearchSettings, _numpy, _Search, context_weights, tensor_to_images
 from inpaint_gui.core.engines.gan.weights import LoadedModel
 from inpaint_gui.core.errors import MaskError
 from inpaint_gui.core.image.resample import to_model_padded
 from inpaint_gui.core.image.windows import Window
 
-SCALES = (1.6, 2.1, 2.8, 3.7)  # window side / the hole's longer extent
-SHIFTS = (-0.2, 0.0, 0.2)  # window centre minus hole centre, as a share of the side (x and y)
+SCALES = (2.1, 2.6, 3.2, 4.0, 5.0)  # window side / the hole's longer extent
+SHIFTS = (-0.15, 0.0, 0.15)  # window centre minus hole centre, as a share of the side (x and y)
+DETAIL_SIGMA = 1.0  # the context's detail: its mean deviation from a Gaussian blur of this sigma (model pixels)
 MARGIN = 0.04  # the hole keeps at least this share of the side from the window's edge
 MIN_KNOWN = 0.3  # at least this share of a window is known photo (not hole, not beyond the border)
 MAX_HOLE = 0.6  # at most this share of a window is hole
@@ -92,6 +97,8 @@ def candidate_windows(mask: np.ndarray, box: tuple[int, int, int, int], base: Wi
 
     if base is not None:
         consider(tuple(int(v) for v in base))  # type: ignore[arg-type]
+    side = min(h, w)  # the largest square inside the photo, as centred on the hole as it can be
+    consider((int(min(max(round(cx - side / 2), 0), w - side)), int(min(max(round(cy - side / 2), 0), h - side)), side))
     for scale in scales:
         side = int(round(extent * scale))
         if side < 8 or side > max(h, w):
@@ -147,6 +154,8 @@ class FramingResult:
     seconds: float = 0.0
     cancelled: bool = False
     iterations_run: list[np.ndarray] = field(default_factory=list)
+    scores: list[np.ndarray] = field(default_factory=list)  # float64 (F,): normalised loss / context detail (ranks)
+    detail: list[np.ndarray] = field(default_factory=list)  # float64 (F,): the context's detail, grey levels
 
 
 def _inputs(model: LoadedModel, problems: list[Problem]):
@@ -161,6 +170,20 @@ def _inputs(model: LoadedModel, problems: list[Problem]):
     return np.stack(smalls), np.stack(holes), np.stack(outs), np.asarray(owner)
 
 
+def context_detail(small: np.ndarray, weights: np.ndarray, sigma: float = DETAIL_SIGMA) -> float:
+    """The weighted context's own detail, in grey levels: the mean absolute deviation of the
+    window (uint8 (S, S, 3) at model resolution) from its Gaussian blur, under ``weights``.
+
+    A zoomed-in window is smooth at model resolution and easy to match, a zoomed-out one is
+    detailed; dividing the normalised contextual loss by it ranks framings by how well the
+    prior explains the context relative to how much there is to explain.
+    """
+    y = small.astype(np.float64)
+    blurred = np.stack([gaussian_filter(y[..., c], sigma) for c in range(3)], axis=-1)
+    total = float(weights.sum())
+    return float((weights[..., None] * np.abs(y - blurred)).sum() / (3 * total)) if total > 0 else 0.0
+
+
 def framing_search(model: LoadedModel, problems: list[Problem], settings: SearchSettings,
                    cancel: threading.Event | None = None, preview_seconds: float = 0.2,
                    rounds: Sequence[int] = ROUNDS, keep: float = KEEP, final_keep: int = FINAL_KEEP
@@ -173,6 +196,9 @@ def framing_search(model: LoadedModel, problems: list[Problem], settings: Search
     smalls, holes, outs, owner = _inputs(model, problems)
     search = _Search(model, smalls, holes, settings, outs)
     n = len(owner)
+    detail = np.array([context_detail(smalls[i], context_weights(holes[i], settings.weighting, settings.weight_window,
+                                                                 outs[i])) for i in range(n)])
+    detail = np.maximum(detail, 0.5)  # a flat context (a wall, a sky) is not infinitely easy
     norm = np.full(n, np.inf)  # latest normalised contextual loss per framing
     survived = np.zeros(n, np.int64)
     alive = np.ones(n, bool)
@@ -186,6 +212,7 @@ def framing_search(model: LoadedModel, problems: list[Problem], settings: Search
         rows = search.running  # the rows of this step's outputs (the step may retire some)
         fake, contextual, _, total = search.step()
         norm[rows] = _numpy(contextual.min(1).values) / search.weight_sums[rows] * GREY_LEVELS
+        score = norm / detail  # what the cuts rank by
         it = search.iteration
         if next_cut is not None and it >= next_cut:
             for p in range(len(problems)):
@@ -193,7 +220,7 @@ def framing_search(model: LoadedModel, problems: list[Problem], settings: Search
                 if len(mine) <= final_keep:
                     continue
                 n_keep = max(final_keep, int(math.ceil(len(mine) * keep)))
-                order = mine[np.argsort(norm[mine], kind="stable")]
+                order = mine[np.argsort(score[mine], kind="stable")]
                 alive[order[n_keep:]] = False
                 survived[order[:n_keep]] += 1
             search.prune(alive)
@@ -205,7 +232,7 @@ def framing_search(model: LoadedModel, problems: list[Problem], settings: Search
         if now - last_preview >= preview_seconds and not search.finished:
             last_preview = now
             first = np.flatnonzero(owner == 0)
-            best = int(first[np.argmin(norm[first])])
+            best = int(first[np.argmin(score[first])])
             where = np.flatnonzero(rows == best)
             previews = tot = None
             if len(where):
@@ -220,12 +247,15 @@ def framing_search(model: LoadedModel, problems: list[Problem], settings: Search
     ctx = _numpy(contextual) / search.weight_sums[:, None] * GREY_LEVELS  # (B, K)
     tot = _numpy(total)
     best_norm = ctx[np.arange(b), tot.argmin(1)]  # normalised loss of each framing's best restart
+    final_score = np.where(alive, best_norm, norm) / detail
     result = FramingResult([], [], [], [], [], [], search.iteration, time.perf_counter() - start, cancelled)
     for p in range(len(problems)):
         mine = np.flatnonzero(owner == p)
         live = mine[alive[mine]]
-        order = live[np.argsort(best_norm[live], kind="stable")]
+        order = live[np.argsort(final_score[live], kind="stable")]
         result.normalised.append(np.where(alive[mine], best_norm[mine], norm[mine]))
+        result.scores.append(final_score[mine])
+        result.detail.append(detail[mine])
         result.rounds.append(survived[mine])
         result.survivors.append([int(i - mine[0]) for i in order])
         result.fills.append(fills[order])
