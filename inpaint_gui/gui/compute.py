@@ -113,14 +113,25 @@ def _warm_up(engines, resolution: int, settings: pipeline.InpaintSettings) -> No
     mask = np.zeros((2 * s, 2 * s), bool)
     mask[s // 2: s, s // 2: s] = True
     region = pipeline.plan(image, mask, settings, engines)[0]
-    stop = threading.Event()
     final = None
-    for final in pipeline.run(image, mask, region, live_settings(settings), engines, stop):
+    for final in pipeline.run(image, mask, region, live_settings(settings), engines, _StopAfter(3)):
         if final.composite is not None:
             final.composite(MAX_SIDE)
-        stop.set()  # one step is enough
     if final is not None and final.candidates:
         pipeline.finish(image, mask, region, final.candidates[final.best], settings, engines)
+
+
+class _StopAfter(threading.Event):
+    """A cancel event that reads as set from its ``polls``-th look on: a few steps of any
+    engine that polls its cancel event once per step."""
+
+    def __init__(self, polls: int):
+        super().__init__()
+        self._left = polls
+
+    def is_set(self) -> bool:
+        self._left -= 1
+        return self._left < 0 or super().is_set()
 
 
 def plan(ctx, image: np.ndarray, mask: np.ndarray, settings: pipeline.InpaintSettings,
