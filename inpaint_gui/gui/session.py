@@ -75,6 +75,7 @@ class InpaintSession(QObject):
         self._run_after_plan = False
         self._image_cache: tuple | None = None  # (document, image key, read-only copy)
         self._doc = None
+        self._closed = False
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(PLAN_DELAY_MS)
@@ -114,7 +115,9 @@ class InpaintSession(QObject):
         """The chosen engine can work (the face engine needs its model)."""
         return not self.loading and (self.model is not None or self.store.settings.common.engine != compute.MODEL_ENGINE)
 
-    def _submit(self, kind: str, fn, **callbacks) -> int:
+    def _submit(self, kind: str, fn, **callbacks) -> int | None:
+        if self._closed:
+            return None
         job_id = self.runner.submit(kind, fn, lane=kind, **callbacks)
         self._ids[kind] = job_id
         return job_id
@@ -212,7 +215,7 @@ class InpaintSession(QObject):
 
     def schedule_plan(self) -> None:
         """Plan again soon (debounced); while a run or a finish is going, once it is over."""
-        if self.docs.doc is None:
+        if self.docs.doc is None or self._closed:
             return
         if self.busy or self.result is not None:
             self._plan_dirty = True
@@ -258,6 +261,8 @@ class InpaintSession(QObject):
         self.regions, self.region = [], None
         if not self.locked:
             self.canvas.set_frame(None)
+        elif not self._run_after_plan:
+            self.status.emit(f"No region in the locked window: {message}", 6000)
         self._show_region()
         if self._run_after_plan:
             self._run_after_plan = False
@@ -442,10 +447,12 @@ class InpaintSession(QObject):
             self._set_locked(False)  # its hole is filled: the next region is placed automatically
         self._plan_dirty = True
         try:
-            doc.apply_patch((x, y), pixels, patch.changed, "Apply fill")
+            changed = doc.apply_patch((x, y), pixels, patch.changed, "Apply fill")
         except ValueError as exc:  # the photo changed size meanwhile (cannot happen today)
             self.error.emit("Cannot apply", str(exc))
-        self.status.emit("Fill applied (Ctrl+Z undoes it).", 5000)
+        else:
+            self.status.emit("Fill applied (Ctrl+Z undoes it)." if changed else
+                             "Nothing was left to fill in this region; the photo is unchanged.", 5000)
         self._idle()
 
     def _finish_failed(self, message: str) -> None:
@@ -471,6 +478,7 @@ class InpaintSession(QObject):
         self.state_changed.emit()
 
     def shutdown(self) -> None:
+        self._closed = True
         self._timer.stop()
         self._run_after_plan = False
         self._discard(*self._ids)

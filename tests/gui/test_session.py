@@ -234,3 +234,33 @@ def test_settings_changes_replan(faked, qtbot, fake):
     configure(w, restarts=2)
     settle(qtbot, w)
     assert len(fake.windows) == n + 1
+
+
+def test_a_plan_for_an_older_mask_never_moves_a_window_placed_meanwhile(make_window, tmp_path, qtbot, monkeypatch):
+    import inpaint_gui.gui.compute as compute
+
+    w = make_window()
+    open_photo(qtbot, w, write_photo(tmp_path / "a.png"))
+    real = compute.plan
+    given = []
+
+    def slow_plan(ctx, **kw):
+        given.append(kw)
+        time.sleep(0.3)
+        return real(ctx, **kw)
+
+    monkeypatch.setattr(compute, "plan", slow_plan)
+    mask = np.zeros(w.doc.mask.shape, bool)
+    mask[30:50, 40:60] = True
+    w.doc.set_mask(mask, "Test hole")
+    qtbot.waitUntil(lambda: bool(given), timeout=5000)  # an automatic plan is under way
+    first = given[0]
+    assert first["mask"] is not w.doc.mask and not first["image"].flags.writeable  # copies
+    w.doc.mask[0, 0] = True  # (the job's copy does not see later edits)
+    assert not first["mask"][0, 0]
+    w.doc.mask[0, 0] = False
+    w.canvas.place_model_window((20, 10, 64))  # the user places the window before it is done
+    settle(qtbot, w)
+    assert w.canvas.frame == (20, 10, 84, 74) and w.session.locked
+    assert given[-1]["window"] == (20, 10, 64)
+    assert w.session.region.rect == (20, 10, 84, 74)
