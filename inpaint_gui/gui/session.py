@@ -274,8 +274,10 @@ class InpaintSession(QObject):
         if self.docs.doc is None:
             self.region_changed.emit("", "")
         elif r is None:
-            text = self._plan_error or ("planning…" if self.planning else "")
-            self.region_changed.emit("No region" if text else "", text)
+            if self._plan_error:
+                self.region_changed.emit("No region", self._plan_error)
+            else:
+                self.region_changed.emit("Planning…" if self.planning else "", "")
         else:
             model = (info or {}).get("model")
             if model is None and r.engine == compute.MODEL_ENGINE and self.model is not None:

@@ -10,7 +10,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtTest import QTest
 
-from tests.gui.conftest import drag, open_photo, photo, settle, view_point, write_photo
+from tests.gui.conftest import drag, open_photo, photo, view_point, write_photo
 
 pytestmark = pytest.mark.gui
 
