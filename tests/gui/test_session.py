@@ -108,6 +108,7 @@ def run_to_candidates(qtbot, w):
 # -- planning --------------------------------------------------------------------------------------
 def test_mask_edits_plan_in_a_job_debounced(make_window, tmp_path, qtbot, monkeypatch):
     import inpaint_gui.gui.compute as compute
+    import inpaint_gui.gui.session as session
 
     calls = []
     real = compute.plan
@@ -117,6 +118,7 @@ def test_mask_edits_plan_in_a_job_debounced(make_window, tmp_path, qtbot, monkey
         return real(ctx, **kw)
 
     monkeypatch.setattr(compute, "plan", plan)
+    monkeypatch.setattr(session, "PLAN_DELAY_MS", 400)  # generous: the machine may be busy
     w = make_window()
     open_photo(qtbot, w, write_photo(tmp_path / "a.png"))
     assert w.canvas.frame is None and "No region" in w.region_label.text()
