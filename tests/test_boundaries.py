@@ -48,3 +48,111 @@ def test_importing_the_package_loads_neither_torch_nor_qt():
 def test_no_module_is_too_long():
     long = [f"{p.relative_to(PACKAGE)}: {n}" for p in PACKAGE.rglob("*.py") if (n := len(p.read_text().splitlines())) > 650]
     assert long == []
+
+
+# -- the import graph -----------------------------------------------------------------------------
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def package_modules() -> dict[str, Path]:
+    return {module_name(p): p for p in PACKAGE.rglob("*.py")}
+
+
+def import_edges(path: Path, modules: dict[str, Path]) -> set[str]:
+    """Modules of the package that ``path`` imports anywhere: at the top, inside functions and
+    under ``if TYPE_CHECKING`` alike (``from a import b`` counts as ``a.b`` when that is a module)."""
+    me = module_name(path)
+    is_package = path.name == "__init__.py"
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        targets = []
+        if isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = me.split(".") if is_package else me.split(".")[:-1]
+                base = base[: len(base) - (node.level - 1)]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            targets = [f"{module}.{a.name}" if f"{module}.{a.name}" in modules else module for a in node.names]
+        for t in targets:
+            while t and t not in modules:  # ``import a.b.c`` of a name inside a module: the module
+                t = t.rpartition(".")[0]
+            if t and t != me:
+                out.add(t)
+    return out
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(n: str) -> list[str] | None:
+        state[n] = 1
+        stack.append(n)
+        for m in sorted(graph.get(n, ())):
+            if state.get(m) == 1:
+                return stack[stack.index(m):] + [m]
+            if m not in state:
+                found = visit(m)
+                if found:
+                    return found
+        stack.pop()
+        state[n] = 2
+        return None
+
+    for n in sorted(graph):
+        if n not in state:
+            found = visit(n)
+            if found:
+                return found
+    return None
+
+
+def test_the_cycle_finder_sees_imports_inside_functions_and_type_checking(tmp_path):
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}}
+    assert find_cycle(graph) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
+    src = tmp_path / "inpaint_gui" / "gui"
+    src.mkdir(parents=True)
+    f = src / "x.py"
+    f.write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from inpaint_gui.gui.y import Y\n"
+                 "def f():\n    from inpaint_gui.gui import z\n    import inpaint_gui.gui.w.thing\n")
+    modules = {"inpaint_gui.gui.x": f, "inpaint_gui.gui.y": f, "inpaint_gui.gui.z": f, "inpaint_gui.gui.w": f,
+               "inpaint_gui.gui": f}
+    global PACKAGE
+    saved, PACKAGE = PACKAGE, tmp_path / "inpaint_gui"
+    try:
+        assert import_edges(f, modules) == {"inpaint_gui.gui.y", "inpaint_gui.gui.z", "inpaint_gui.gui.w"}
+    finally:
+        PACKAGE = saved
+
+
+def test_no_import_cycles_in_the_package():
+    modules = package_modules()
+    graph = {name: import_edges(path, modules) for name, path in modules.items()}
+    assert sum(map(len, graph.values())) > 50  # the graph was really built
+    assert find_cycle(graph) is None, " -> ".join(find_cycle(graph) or [])
+
+
+def test_gui_uses_the_engines_only_through_the_pipeline():
+    """``gui/`` may import ``inpaint_gui.core.engines`` (Engines) but nothing inside it."""
+    modules = package_modules()
+    offenders = []
+    for name, path in modules.items():
+        if not name.startswith("inpaint_gui.gui"):
+            continue
+        for target in import_edges(path, modules) | imported_modules(path):
+            if target.startswith("inpaint_gui.core.engines."):
+                offenders.append(f"{name}: {target}")
+    assert offenders == []
+
+
+def test_gui_modules_stay_small():
+    long = [f"{p.name}: {n}" for p in (PACKAGE / "gui").glob("*.py") if (n := len(p.read_text().splitlines())) > 550]
+    assert long == []

@@ -15,6 +15,7 @@ import argparse
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -42,7 +43,6 @@ def main(argv: list[str] | None = None) -> int:
     from inpaint_gui.gui.app import _style
     from inpaint_gui.gui.files import sample_mask_path, sample_photo_path
     from inpaint_gui.gui.main_window import MainWindow
-    from inpaint_gui.gui.settings import JobSettings
 
     photo = Path(args.photo) if args.photo else sample_photo_path()
     if photo is None or not photo.is_file():
@@ -74,16 +74,19 @@ def main(argv: list[str] | None = None) -> int:
         return False
 
     try:
-        if not pump(lambda: w.controller.model is not None, 60):
+        if not pump(lambda: w.session.model is not None, 60):
             print("screenshot: the model did not load")
             return 1
-        if not w.open_photo(photo):
+        outcome: list = []
+        w.files.done.connect(lambda kind, ok: outcome.append(ok))
+        if not w.open_photo(photo) or not pump(lambda: bool(outcome), 60) or not outcome[-1]:
             print(f"screenshot: cannot open {photo}")
             return 1
         doc = w.doc
         mask_file = Path(args.mask) if args.mask else (sample_mask_path(photo) if not args.photo else None)
         if mask_file is not None:
-            if not w.files.load_mask(mask_file):
+            outcome.clear()
+            if not w.files.load_mask(mask_file) or not pump(lambda: bool(outcome), 60) or not outcome[-1]:
                 print(f"screenshot: cannot load {mask_file}")
                 return 1
         else:  # the paper's central block, a quarter of the short side
@@ -92,22 +95,26 @@ def main(argv: list[str] | None = None) -> int:
             mask = doc.mask.copy()
             mask[h // 2 - side // 2 : h // 2 + side // 2, wd // 2 - side // 2 : wd // 2 + side // 2] = True
             doc.set_mask(mask, "Central block")
-        w.session.place_window_automatically(force=True)
-        w.settings_panel.set_settings(JobSettings(iterations=args.iterations, restarts=args.restarts), emit=True)
-        w.session_inpaint()
+        w.session.auto_window()
+        s = w.store.settings
+        face = replace(s.of("face"), iterations=args.iterations, restarts=args.restarts)
+        w.store.set(replace(s, engines={**s.engines, "face": face}))
+        pump(lambda: not w.session.planning and w.canvas.frame is not None, 60)
+        w.session.inpaint()
         w.canvas.zoom_to_window()
         target = int(args.iterations * args.progress)
-        done = pump(lambda: w.session.last_progress is not None and w.session.last_progress.iteration >= target, 600)
+        done = pump(lambda: not w.session.busy or (w.session.last_update is not None
+                                                   and w.session.last_update.iteration >= target), 600)
         pump(lambda: False, 0.3)  # let the last preview paint
         if not done:
             print("screenshot: the search did not get far enough in time; grabbing anyway")
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
         w.grab().save(str(out))
-        p = w.session.last_progress
+        p = w.session.last_update
         print(f"screenshot: wrote {out} at iteration {p.iteration if p else 0}/{args.iterations}")
-        w.session_cancel()
-        pump(lambda: not w.session.searching, 30)
+        w.session.cancel()
+        pump(lambda: not w.session.running, 30)
         return 0
     finally:
         w.close()

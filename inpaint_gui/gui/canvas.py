@@ -1,5 +1,9 @@
 """The photo canvas: layers, zoom and pan, the model-window frame and live previews.
 
+The *frame* is the rectangle of the region being filled (for the face engine the square model
+window); the window tool moves and resizes it as a square, the *model window* (x, y, size).
+A preview is premultiplied ARGB drawn over its own rectangle (transparent outside the hole).
+
 Mouse handling for the tools lives in :mod:`inpaint_gui.gui.canvas_tools`; this module
 draws. Drawing uses the cached pyramids of :mod:`inpaint_gui.gui.render` and repaints only
 the rectangles that changed, so it stays smooth on very large photos.
@@ -35,7 +39,8 @@ SMOOTH_BELOW = 4.0  # zoom under which the photo is drawn with bilinear filterin
 class Canvas(QAbstractScrollArea):
     zoom_changed = Signal(float)
     cursor_moved = Signal(object)  # (x, y) in image pixels, or None when outside
-    window_changed = Signal(object)  # Window | None, also when the user moves it
+    frame_changed = Signal(object)  # Rect | None, also while the user drags the window
+    window_placed = Signal(object)  # Window: the user placed the model window with the window tool
     tool_changed = Signal(str)
     brush_size_changed = Signal(int)
 
@@ -50,12 +55,12 @@ class Canvas(QAbstractScrollArea):
         self.brush_size = 40  # diameter in image pixels
         self.overlay_color = QColor(255, 40, 80)
         self.overlay_opacity = 0.5
-        self.window: Window | None = None
-        self.window_user_placed = False
+        self.frame: Rect | None = None  # (x0, y0, x1, y1) of the region being filled
+        self.window_user_placed = False  # drawn solid (placed or locked) instead of dashed (auto)
         self.face_guide: QImage | None = None
         self.show_face_guide = True
-        self.preview: QImage | None = None  # premultiplied ARGB32, drawn into preview_window
-        self.preview_window: Window | None = None
+        self.preview: QImage | None = None  # premultiplied ARGB32, drawn into preview_rect
+        self.preview_rect: Rect | None = None
         self.hover: QPointF | None = None  # view coords of the mouse, for the brush outline
         self.tools = ToolHandler(self)
         self.setMouseTracking(True)
@@ -78,8 +83,8 @@ class Canvas(QAbstractScrollArea):
         self.tools.abort()
         self.doc = doc
         self.preview = None
-        self.preview_window = None
-        self.window = None
+        self.preview_rect = None
+        self.frame = None
         self.window_user_placed = False
         if doc is None:
             self.photo_pyr = self.mask_pyr = None
@@ -89,7 +94,7 @@ class Canvas(QAbstractScrollArea):
             doc.image_changed.connect(self._on_image_changed)
             doc.mask_changed.connect(self._on_mask_changed)
         self.fit()
-        self.window_changed.emit(None)
+        self.frame_changed.emit(None)
 
     def _on_image_changed(self, rect: Rect) -> None:
         if self.photo_pyr is not None:
@@ -202,9 +207,8 @@ class Canvas(QAbstractScrollArea):
         self.viewport().update()
 
     def zoom_to_window(self) -> None:
-        if self.window is not None:
-            x, y, s = self.window
-            self.zoom_to((x, y, x + s, y + s))
+        if self.frame is not None:
+            self.zoom_to(self.frame)
 
     def pan_by(self, dx: float, dy: float) -> None:
         h, v = self.horizontalScrollBar(), self.verticalScrollBar()
@@ -269,14 +273,35 @@ class Canvas(QAbstractScrollArea):
         self.viewport().setCursor(self.tools.cursor())
 
     # -- model window and previews --------------------------------------------------
-    def set_window(self, window: Window | None, user: bool = False) -> None:
-        window = None if window is None else tuple(int(v) for v in window)  # type: ignore[assignment]
-        if window != self.window:
-            self.window = window
+    @property
+    def model_window(self) -> Window | None:
+        """The frame as a square model window (x, y, size); None if there is none or it is not square."""
+        f = self.frame
+        if f is None or f[2] - f[0] != f[3] - f[1]:
+            return None
+        return (f[0], f[1], f[2] - f[0])
+
+    def set_frame(self, rect: Rect | None, user: bool = False) -> None:
+        rect = None if rect is None else tuple(int(v) for v in rect)  # type: ignore[assignment]
+        if rect != self.frame:
+            self.frame = rect
             self.viewport().update()
-            self.window_changed.emit(window)
-        if user:
-            self.window_user_placed = window is not None
+            self.frame_changed.emit(rect)
+        if self.window_user_placed != (user and rect is not None):
+            self.window_user_placed = user and rect is not None
+            self.viewport().update()
+
+    def set_model_window(self, window: Window | None, user: bool = False) -> None:
+        if window is None:
+            self.set_frame(None, user)
+            return
+        x, y, s = (int(v) for v in window)
+        self.set_frame((x, y, x + s, y + s), user)
+
+    def place_model_window(self, window: Window) -> None:
+        """The user placed the model window (the window tool): show it solid and say so."""
+        self.set_model_window(window, user=True)
+        self.window_placed.emit(self.model_window)
 
     def set_face_guide(self, guide: np.ndarray | None) -> None:
         """A faint framing guide (uint8 (S, S, 3)) drawn inside the model window."""
@@ -287,14 +312,14 @@ class Canvas(QAbstractScrollArea):
             self.face_guide = QImage(g.data, g.shape[1], g.shape[0], g.strides[0], QImage.Format.Format_RGB888).copy()
         self.viewport().update()
 
-    def set_preview(self, image: QImage | None, window: Window | None = None) -> None:
-        """Show ``image`` (premultiplied ARGB, transparent outside the hole) over ``window``."""
-        old = self.preview_window
-        self.preview = image
-        self.preview_window = window if image is not None else None
-        for w in (old, self.preview_window):
-            if w is not None:
-                self.update_image_rect((w[0], w[1], w[0] + w[2], w[1] + w[2]))
+    def set_preview(self, image: QImage | None, rect: Rect | None = None) -> None:
+        """Show ``image`` (premultiplied ARGB, transparent outside the hole) over ``rect``."""
+        old = self.preview_rect
+        self.preview = image if rect is not None else None
+        self.preview_rect = tuple(int(v) for v in rect) if image is not None and rect is not None else None
+        for r in (old, self.preview_rect):
+            if r is not None:
+                self.update_image_rect(r)
 
     # -- painting ------------------------------------------------------------------
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
@@ -321,18 +346,19 @@ class Canvas(QAbstractScrollArea):
             p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)
             k = level_for_zoom(self.zoom, self.photo_pyr.n_levels)
             self._draw_level(p, self.photo_pyr.qimages[k], k, vis)
-            previewing = self.preview is not None and self.preview_window is not None
+            previewing = self.preview is not None and self.preview_rect is not None
             if previewing:
-                x, y, s = self.preview_window  # type: ignore[misc]
+                x0, y0, x1, y1 = self.preview_rect  # type: ignore[misc]
                 p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-                p.drawImage(QRectF(x, y, s, s), self.preview)
+                p.drawImage(QRectF(x0, y0, x1 - x0, y1 - y0), self.preview)
                 p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)
             if self.overlay_opacity > 0:
                 p.save()
                 if previewing:  # the hole inside the preview shows the candidate, not the overlay
-                    x, y, s = self.preview_window  # type: ignore[misc]
+                    x0, y0, x1, y1 = self.preview_rect  # type: ignore[misc]
                     region = QRegion(QRect(vis[0], vis[1], vis[2] - vis[0], vis[3] - vis[1]))
-                    p.setClipRegion(region.subtracted(QRegion(QRect(x, y, s, s))), Qt.ClipOperation.IntersectClip)
+                    p.setClipRegion(region.subtracted(QRegion(QRect(x0, y0, x1 - x0, y1 - y0))),
+                                    Qt.ClipOperation.IntersectClip)
                 p.setOpacity(self.overlay_opacity)
                 if k == 0:
                     img, _keep = self.mask_pyr.level0_image(vis)
@@ -340,12 +366,12 @@ class Canvas(QAbstractScrollArea):
                 else:
                     self._draw_level(p, self.mask_pyr.qimages[k], k, vis)
                 p.restore()
-            if self.window is not None and self.face_guide is not None and self.show_face_guide \
+            if self.frame is not None and self.face_guide is not None and self.show_face_guide \
                     and self.preview is None:
-                x, y, s = self.window
+                x0, y0, x1, y1 = self.frame
                 p.setOpacity(0.22)
                 p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-                p.drawImage(QRectF(x, y, s, s), self.face_guide)
+                p.drawImage(QRectF(x0, y0, x1 - x0, y1 - y0), self.face_guide)
                 p.setOpacity(1.0)
         p.resetTransform()
         self._draw_frame(p)
@@ -369,11 +395,15 @@ class Canvas(QAbstractScrollArea):
         p.drawImage(QRectF(lx0 * f, ly0 * f, x1 - lx0 * f, y1 - ly0 * f), img, src)
 
     def window_view_rect(self, window: Window | None = None) -> QRectF | None:
-        w = window if window is not None else self.window
-        if w is None:
+        """The model window (or the frame) in view coordinates."""
+        if window is not None:
+            rect: Rect | None = (window[0], window[1], window[0] + window[2], window[1] + window[2])
+        else:
+            rect = self.frame
+        if rect is None:
             return None
-        tl = self.to_view(QPointF(w[0], w[1]))
-        return QRectF(tl.x(), tl.y(), w[2] * self.zoom, w[2] * self.zoom)
+        tl = self.to_view(QPointF(rect[0], rect[1]))
+        return QRectF(tl.x(), tl.y(), (rect[2] - rect[0]) * self.zoom, (rect[3] - rect[1]) * self.zoom)
 
     def _draw_frame(self, p: QPainter) -> None:
         r = self.window_view_rect()
@@ -393,7 +423,10 @@ class Canvas(QAbstractScrollArea):
             p.setBrush(QColor(255, 210, 60))
             for c in (r.topLeft(), r.topRight(), r.bottomLeft(), r.bottomRight()):
                 p.drawRect(QRectF(c.x() - 4, c.y() - 4, 8, 8))
-        label = f"model window {self.window[2]} px" + ("" if self.window_user_placed else " (auto)")  # type: ignore[index]
+        f = self.frame
+        w, h = f[2] - f[0], f[3] - f[1]  # type: ignore[index]
+        label = (f"model window {w} px" if w == h else f"region {w}×{h} px") + \
+            (" (locked)" if self.window_user_placed else " (auto)")
         p.setPen(QColor(255, 210, 60))
         p.drawText(QPointF(r.left() + 4, r.top() - 6 if r.top() > 18 else r.top() + 16), label)
 

@@ -7,28 +7,59 @@
 - Window (W): drag inside the model window to move it, a corner to resize it (it stays
   square), elsewhere to draw a new one.
 - Space + drag or the middle button pans with any tool.
+
+The handler works on a :class:`ToolHost` it is given (the canvas implements it); it knows
+nothing else of the canvas.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QCursor, QPainter, QPen
+from PySide6.QtWidgets import QWidget
 
 from inpaint_gui.gui.maskops import StrokeRecorder, clip_rect, fill_rect, paint_segment, segment_rect
-from inpaint_gui.gui.undo import MaskDiff
-
-if TYPE_CHECKING:
-    from inpaint_gui.gui.canvas import Canvas
+from inpaint_gui.gui.undo import MaskDiff, Rect
 
 HANDLE_PX = 8  # grab distance of window corners, in view pixels
 MIN_WINDOW = 16
 
+Window = tuple[int, int, int]
+
+
+class ToolHost(Protocol):
+    """What the tools need of the widget they work in."""
+
+    doc: Any  # the Document: ``mask`` (bool (H, W), edited in place), ``width``, ``height``, ``push(cmd)``
+    tool: str
+    brush_size: int
+    zoom: float
+
+    @property
+    def model_window(self) -> Window | None: ...
+
+    def viewport(self) -> QWidget: ...
+
+    def to_image(self, p: QPointF) -> QPointF: ...
+
+    def to_view(self, p: QPointF) -> QPointF: ...
+
+    def pan_by(self, dx: float, dy: float) -> None: ...
+
+    def mask_edited(self, rect: Rect | None) -> None: ...
+
+    def window_view_rect(self, window: Window | None = None) -> QRectF | None: ...
+
+    def set_model_window(self, window: Window | None, user: bool = False) -> None: ...
+
+    def place_model_window(self, window: Window) -> None: ...
+
 
 class ToolHandler:
-    def __init__(self, canvas: Canvas):
-        self.c = canvas
+    def __init__(self, host: ToolHost):
+        self.c = host
         self.drag: str | None = None  # "paint", "rect", "pan", "win-move", "win-resize", "win-new"
         self.space = False
         self.last: QPointF | None = None  # last image point of a stroke / pan view point
@@ -151,9 +182,9 @@ class ToolHandler:
                     c.doc.push(MaskDiff("Erase rectangle" if self.erase else "Rectangle", rect, before, after))
         elif self.drag in ("win-move", "win-resize", "win-new"):
             self.drag = None
-            if c.window != self.win_start:  # moved or resized by hand: keep it where the user put it
-                c.set_window(c.window, user=c.window is not None)
-                c.viewport().update()
+            window = c.model_window
+            if window is not None and window != self.win_start:  # moved or resized by hand: keep it there
+                c.place_model_window(window)
 
     def abort(self) -> None:
         """Finish any drag in progress (a stroke is kept and recorded)."""
@@ -201,8 +232,8 @@ class ToolHandler:
     # -- model window ----------------------------------------------------------------
     def _press_window(self, pos: QPointF, ip: QPointF) -> None:
         c = self.c
-        r = c.window_view_rect()
-        self.win_start = c.window
+        self.win_start = c.model_window
+        r = c.window_view_rect(self.win_start) if self.win_start is not None else None
         self.last = ip
         if r is not None:
             corners = [r.topLeft(), r.topRight(), r.bottomLeft(), r.bottomRight()]
@@ -226,7 +257,7 @@ class ToolHandler:
             x, y, s = self.win_start
             nx = round(x + ip.x() - self.last.x())
             ny = round(y + ip.y() - self.last.y())
-            c.set_window(_clamp_window((nx, ny, s), c.doc.width, c.doc.height))
+            c.set_model_window(_clamp_window((nx, ny, s), c.doc.width, c.doc.height), user=True)
         elif self.drag in ("win-resize", "win-new") and self.anchor is not None:
             ax, ay = self.anchor.x(), self.anchor.y()
             dx, dy = ip.x() - ax, ip.y() - ay
@@ -237,7 +268,7 @@ class ToolHandler:
             size = max(MIN_WINDOW, min(limit, size, round(room_x), round(room_y)))
             x = ax if dx >= 0 else ax - size
             y = ay if dy >= 0 else ay - size
-            c.set_window(_clamp_window((round(x), round(y), size), c.doc.width, c.doc.height))
+            c.set_model_window(_clamp_window((round(x), round(y), size), c.doc.width, c.doc.height), user=True)
 
     # -- keys ------------------------------------------------------------------------
     def key_press(self, e) -> bool:

@@ -163,3 +163,23 @@ def _rects_of(cmd: Command) -> list[tuple[str, Rect]]:
     if isinstance(cmd, MaskDiff):
         return [("mask", cmd.rect)]
     return []
+
+
+class DocumentHolder(QObject):
+    """The open document (or None), shared by the window's parts; ``changed`` fires on a new one."""
+
+    changed = Signal(object)  # Document | None
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._doc: Document | None = None
+
+    @property
+    def doc(self) -> Document | None:
+        return self._doc
+
+    def set(self, doc: Document | None) -> None:
+        if doc is self._doc:
+            return
+        self._doc = doc
+        self.changed.emit(doc)

@@ -1,4 +1,10 @@
-"""The main window: actions, menus, toolbars, docks and the status bar (wiring only)."""
+"""The main window: actions, menus, toolbars, docks and the status bar (wiring only).
+
+The window makes the shared pieces (the document holder, the settings store, two job runners:
+``compute`` for the model, planning, runs and finishing, ``file_jobs`` for reading and
+writing files) and hands them to the parts that use them (:class:`InpaintSession`,
+:class:`FileOps`, :class:`EditOps`, the canvas and the panels), then connects their signals.
+"""
 
 from __future__ import annotations
 
@@ -24,56 +30,65 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from inpaint_gui.core.engines import Engines
+from inpaint_gui.core.pipeline import CommonSettings
+from inpaint_gui.core.settings import specs
 from inpaint_gui.gui import dialogs
 from inpaint_gui.gui.canvas import Canvas
-from inpaint_gui.gui.document import Document
+from inpaint_gui.gui.document import Document, DocumentHolder
+from inpaint_gui.gui.edit import EditOps
 from inpaint_gui.gui.files import FileOps, sample_photo_path
-from inpaint_gui.gui.maskops import grow
-from inpaint_gui.gui.panels import CandidatesPanel, LossPlot, SettingsPanel, WelcomePage
+from inpaint_gui.gui.jobs import JobRunner
+from inpaint_gui.gui.panels import CandidatesPanel, LossPlot, WelcomePage
 from inpaint_gui.gui.session import InpaintSession
-from inpaint_gui.gui.settings import JobSettings, load_settings, save_settings
-from inpaint_gui.gui.worker import WorkerController
+from inpaint_gui.gui.settings_panel import SettingsPanel, editor_changed, editor_value, make_editor, set_editor_value
+from inpaint_gui.gui.settings_store import COMMON, SettingsStore
 
 log = logging.getLogger(__name__)
 
 
 class MainWindow(QMainWindow):
-    """``model``: a model name or folder, a LoadedModel, or None for the default model."""
+    """``model``: a model name or folder, a loaded model, or None for the default model."""
 
     def __init__(self, model: object = None, qsettings: QSettings | None = None):
         super().__init__()
         self.qs = qsettings or QSettings()
-        self.doc: Document | None = None
-        self.job_settings: JobSettings = load_settings(self.qs)
         self.setAcceptDrops(True)
         self.setWindowTitle("inpaint-gui")
+        self.docs = DocumentHolder(self)
+        self.store = SettingsStore(self.qs, self)
+        self.compute = JobRunner("compute", resources=Engines, parent=self)
+        self.file_jobs = JobRunner("files", parent=self)
         self.canvas = Canvas()
         self.welcome = WelcomePage()
         self.stack = QStackedWidget()
         self.stack.addWidget(self.welcome)
         self.stack.addWidget(self.canvas)
         self.setCentralWidget(self.stack)
-        self.controller = WorkerController(self)
-        self.files = FileOps(self, self.qs)
         self._build_docks()
+        self.files = FileOps(self.docs, self.file_jobs, self.qs, self)
+        self.edit = EditOps(self.docs, self.canvas, self.qs, self, lambda: not self.session.finishing)
+        self.session = InpaintSession(self.docs, self.canvas, self.candidates, self.loss_plot, self.store,
+                                      self.compute, self)
         self._build_status()
         self._build_actions()
         self._build_menus()
         self._build_toolbars()
-        self.session = InpaintSession(self)
         self._connect()
-        opacity = self.qs.value("overlay_opacity", 50)
-        self.opacity_slider.setValue(int(opacity))
+        self.opacity_slider.setValue(int(self.qs.value("overlay_opacity", 50)))
         self.canvas.set_brush_size(int(self.qs.value("brush_size", 40)))
         colour = QColor(str(self.qs.value("overlay_color", "")))
         if colour.isValid():
             self.canvas.set_overlay_color(colour)
         self.brush_spin.setValue(self.canvas.brush_size)
         self.resize(1280, 820)
-        self.model_label.setText("Model: loading…")
-        self.controller.load_model(model)
+        self.session.load_model(model)
         self.update_actions()
         self.update_title()
+
+    @property
+    def doc(self) -> Document | None:
+        return self.docs.doc
 
     # -- construction ----------------------------------------------------------------------
     def _build_docks(self) -> None:
@@ -99,7 +114,7 @@ class MainWindow(QMainWindow):
         self.candidates_dock.setObjectName("candidates")
         self.candidates_dock.setWidget(box)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.candidates_dock)
-        self.settings_panel = SettingsPanel(self.job_settings)
+        self.settings_panel = SettingsPanel(self.store.settings)
         self.settings_dock = QDockWidget("Settings", self)
         self.settings_dock.setObjectName("settings")
         self.settings_dock.setWidget(self.settings_panel)
@@ -113,14 +128,13 @@ class MainWindow(QMainWindow):
         self.progress_bar.setVisible(False)
         self.job_label = QLabel()
         self.job_label.setVisible(False)
+        self.region_label = QLabel()
         self.pos_label = QLabel()
         self.zoom_label = QLabel("100%")
         self.model_label = QLabel()
-        sb.addPermanentWidget(self.job_label)
-        sb.addPermanentWidget(self.progress_bar)
-        sb.addPermanentWidget(self.pos_label)
-        sb.addPermanentWidget(self.zoom_label)
-        sb.addPermanentWidget(self.model_label)
+        for w in (self.job_label, self.progress_bar, self.region_label, self.pos_label, self.zoom_label,
+                  self.model_label):
+            sb.addPermanentWidget(w)
 
     def _action(self, text: str, slot, shortcut=None, tip: str = "", checkable: bool = False) -> QAction:
         a = QAction(text, self)
@@ -141,7 +155,7 @@ class MainWindow(QMainWindow):
         return a
 
     def _build_actions(self) -> None:
-        f, c = self.files, self.canvas
+        f, c, e, s = self.files, self.canvas, self.edit, self.session
         self.act_open = self._action("&Open…", f.open_dialog, QKeySequence.StandardKey.Open, "Open a photo")
         self.act_sample = self._action("Open &sample photo", f.open_sample, None, "Open the bundled face photo")
         self.act_save = self._action("&Save", f.save, QKeySequence.StandardKey.Save,
@@ -151,12 +165,12 @@ class MainWindow(QMainWindow):
         self.act_save_mask = self._action("Save Mas&k…", f.save_mask_dialog, "Ctrl+Shift+M", "Save the mask as PNG")
         self.act_model = self._action("Load &Model…", self.choose_model, None, "Load a model folder (with model.json)")
         self.act_quit = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit, "Quit")
-        self.act_undo = self._action("&Undo", self.undo, "Ctrl+Z", "Undo")
-        self.act_redo = self._action("&Redo", self.redo, ["Ctrl+Shift+Z", "Ctrl+Y"], "Redo")
-        self.act_clear = self._action("&Clear Mask", self.clear_mask, ["Ctrl+Shift+X", "Delete"], "Remove the whole hole")
-        self.act_invert = self._action("&Invert Mask", self.invert_mask, "Ctrl+I", "Swap hole and photo")
-        self.act_grow = self._action("&Grow Hole…", self.grow_mask, "Ctrl+G", "Grow (or shrink) the hole by N pixels")
-        self.act_color = self._action("Overlay &Colour…", self.pick_overlay_colour, None, "Colour of the hole overlay")
+        self.act_undo = self._action("&Undo", e.undo, "Ctrl+Z", "Undo")
+        self.act_redo = self._action("&Redo", e.redo, ["Ctrl+Shift+Z", "Ctrl+Y"], "Redo")
+        self.act_clear = self._action("&Clear Mask", e.clear_mask, ["Ctrl+Shift+X", "Delete"], "Remove the whole hole")
+        self.act_invert = self._action("&Invert Mask", e.invert_mask, "Ctrl+I", "Swap hole and photo")
+        self.act_grow = self._action("&Grow Hole…", e.grow_mask, "Ctrl+G", "Grow (or shrink) the hole by N pixels")
+        self.act_color = self._action("Overlay &Colour…", e.pick_overlay_colour, None, "Colour of the hole overlay")
         self.act_zoom_in = self._action("Zoom &In", c.zoom_in, ["Ctrl+=", "Ctrl++"], "Zoom in")
         self.act_zoom_out = self._action("Zoom &Out", c.zoom_out, "Ctrl+-", "Zoom out")
         self.act_fit = self._action("&Fit in Window", c.fit, "Ctrl+0", "Show the whole photo")
@@ -176,49 +190,41 @@ class MainWindow(QMainWindow):
         self.tool_actions["brush"].setChecked(True)
         self.act_bigger = self._action("Bigger Brush", c.bigger_brush, "]", "Bigger brush")
         self.act_smaller = self._action("Smaller Brush", c.smaller_brush, "[", "Smaller brush")
-        self.act_inpaint = self._action("&Inpaint", self.session_inpaint, ["Ctrl+Return", "Ctrl+Enter"],
-                                        "Search the model's latent space for fills of the hole")
-        self.act_cancel = self._action("&Cancel", self.session_cancel, "Esc", "Stop the search, keep the best so far")
-        self.act_apply = self._action("&Apply", self.session_apply, ["Return", "Enter"], "Blend the chosen candidate in")
-        self.act_discard = self._action("&Discard", self.session_discard, None, "Drop the candidates")
-        self.act_autowin = self._action("Auto-place &Window", self.auto_window, "Ctrl+Shift+W",
+        self.act_inpaint = self._action("&Inpaint", s.inpaint, ["Ctrl+Return", "Ctrl+Enter"],
+                                        "Fill the hole of the framed region with the chosen engine")
+        self.act_cancel = self._action("&Cancel", s.cancel, "Esc", "Stop the run, keep the best candidates so far")
+        self.act_apply = self._action("&Apply", s.apply, ["Return", "Enter"], "Blend the chosen candidate in")
+        self.act_discard = self._action("&Discard", s.discard, None, "Drop the candidates")
+        self.act_autowin = self._action("Auto-place &Window", s.auto_window, "Ctrl+Shift+W",
                                         "Place the model window around the hole automatically")
+        self.act_lock = self._action("&Lock Window", s.set_locked, "Ctrl+L",
+                                     "Fill with the window as placed (placing it by hand locks it)", True)
         self.act_about = self._action("&About", self.about, None, "About inpaint-gui")
 
     def _build_menus(self) -> None:
         mb = self.menuBar()
-        m = mb.addMenu("&File")
-        for a in (self.act_open, self.act_sample):
-            m.addAction(a)
+
+        def menu(title: str, actions) -> QMenu:
+            m = mb.addMenu(title)
+            for a in actions:
+                m.addSeparator() if a is None else m.addAction(a)
+            return m
+
+        m = menu("&File", (self.act_open, self.act_sample))
         self.recent_menu = m.addMenu("Open &Recent")
-        m.addSeparator()
-        for a in (self.act_save, self.act_save_as):
-            m.addAction(a)
-        m.addSeparator()
-        m.addAction(self.act_model)
-        m.addSeparator()
-        m.addAction(self.act_quit)
-        m = mb.addMenu("&Edit")
-        for a in (self.act_undo, self.act_redo):
-            m.addAction(a)
-        m = mb.addMenu("&Mask")
-        for a in (self.act_clear, self.act_invert, self.act_grow, None, self.act_load_mask, self.act_save_mask,
-                  None, self.act_color):
+        for a in (None, self.act_save, self.act_save_as, None, self.act_model, None, self.act_quit):
             m.addSeparator() if a is None else m.addAction(a)
-        m = mb.addMenu("&View")
-        for a in (self.act_zoom_in, self.act_zoom_out, self.act_fit, self.act_actual, self.act_zoom_window, None,
-                  self.act_guide):
-            m.addSeparator() if a is None else m.addAction(a)
-        m.addSeparator()
+        menu("&Edit", (self.act_undo, self.act_redo))
+        menu("&Mask", (self.act_clear, self.act_invert, self.act_grow, None, self.act_load_mask, self.act_save_mask,
+                       None, self.act_color))
+        m = menu("&View", (self.act_zoom_in, self.act_zoom_out, self.act_fit, self.act_actual, self.act_zoom_window,
+                           None, self.act_guide, None))
         m.addAction(self.candidates_dock.toggleViewAction())
         m.addAction(self.settings_dock.toggleViewAction())
-        m = mb.addMenu("&Tools")
-        for a in list(self.tool_actions.values()) + [None, self.act_bigger, self.act_smaller]:
-            m.addSeparator() if a is None else m.addAction(a)
-        m = mb.addMenu("&Inpaint")
-        for a in (self.act_inpaint, self.act_cancel, self.act_apply, self.act_discard, None, self.act_autowin):
-            m.addSeparator() if a is None else m.addAction(a)
-        mb.addMenu("&Help").addAction(self.act_about)
+        menu("&Tools", list(self.tool_actions.values()) + [None, self.act_bigger, self.act_smaller])
+        menu("&Inpaint", (self.act_inpaint, self.act_cancel, self.act_apply, self.act_discard, None,
+                          self.act_autowin, self.act_lock))
+        menu("&Help", (self.act_about,))
         self.rebuild_recent_menu()
 
     def _build_toolbars(self) -> None:
@@ -244,13 +250,19 @@ class MainWindow(QMainWindow):
         self.opacity_slider.setToolTip("Opacity of the hole overlay")
         tb.addWidget(self.opacity_slider)
         tb.addSeparator()
+        engine = next(f for f in specs(CommonSettings) if f.name == "engine")
+        self._engine_field = engine
+        self.engine_box = make_editor(engine)  # the same setting as the dock's row, through the store
+        set_editor_value(self.engine_box, self.store.settings.common.engine)
+        tb.addWidget(QLabel(f" {engine.spec.label} "))
+        tb.addWidget(self.engine_box)
         for a in (self.act_inpaint, self.act_cancel, self.act_apply, self.act_discard):
             tb.addAction(a)
         self.addToolBar(tb)
         self.toolbar = tb
 
     def _connect(self) -> None:
-        c, ctl = self.canvas, self.controller
+        c, s, f = self.canvas, self.session, self.files
         self.brush_slider.valueChanged.connect(c.set_brush_size)
         self.brush_spin.valueChanged.connect(c.set_brush_size)
         c.brush_size_changed.connect(self._brush_size_changed)
@@ -258,34 +270,36 @@ class MainWindow(QMainWindow):
         c.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.4g}%"))
         c.cursor_moved.connect(lambda p: self.pos_label.setText("" if p is None else f"{p[0]}, {p[1]}"))
         c.tool_changed.connect(lambda t: self.tool_actions[t].setChecked(True))
-        self.welcome.open_button.clicked.connect(self.files.open_dialog)
-        self.welcome.sample_button.clicked.connect(self.files.open_sample)
-        self.candidates.candidate_chosen.connect(self.session.choose)
-        self.apply_button.clicked.connect(self.session_apply)
-        self.discard_button.clicked.connect(self.session_discard)
-        self.settings_panel.changed.connect(self._settings_changed)
-        ctl.model_ready.connect(self._model_ready)
-        ctl.model_error.connect(self._model_error)
-        ctl.busy_changed.connect(lambda _b: self.update_actions())
+        self.welcome.open_button.clicked.connect(f.open_dialog)
+        self.welcome.sample_button.clicked.connect(f.open_sample)
+        self.apply_button.clicked.connect(s.apply)
+        self.discard_button.clicked.connect(lambda: s.discard())
+        # the settings: one store, edited by the dock and the toolbar's engine box
+        self.settings_panel.changed.connect(self.store.set)
+        editor_changed(self.engine_box).connect(
+            lambda *_: self.store.set_value(COMMON, "engine", editor_value(self._engine_field, self.engine_box)))
+        self.store.changed.connect(self._settings_changed)
+        # the document: canvas first, then whoever plans for it
+        self.docs.changed.connect(self._document_changed)
+        # the session and the files talk back through signals
+        s.status.connect(self._show_status)
+        s.progress.connect(self.show_progress)
+        s.progress_done.connect(self.hide_progress)
+        s.error.connect(lambda title, text: dialogs.error(self, title, text))
+        s.state_changed.connect(self.update_actions)
+        s.model_changed.connect(lambda _m: self._update_model_label())
+        s.region_changed.connect(self._region_changed)
+        s.lock_changed.connect(self.act_lock.setChecked)
+        f.status.connect(self._show_status)
+        f.busy_changed.connect(lambda _b: self.update_actions())
+        f.recent_changed.connect(self.rebuild_recent_menu)
 
     # -- document ----------------------------------------------------------------------------
-    def set_document(self, doc: Document | None) -> None:
-        if self.session.searching or self.session.blending:
-            self.controller.cancel()
-            self.session.searching = self.session.blending = False
-            self.hide_progress()
-        self.session.discard(quiet=True)
-        self.loss_plot.clear()
-        if self.doc is not None:
-            self.doc.history_changed.disconnect(self._history_changed)
-            self.doc.mask_changed.disconnect(self._mask_changed)
-        self.doc = doc
+    def _document_changed(self, doc: Document | None) -> None:
         self.stack.setCurrentWidget(self.canvas if doc is not None else self.welcome)
         self.canvas.set_document(doc)
         if doc is not None:
             doc.history_changed.connect(self._history_changed)
-            doc.mask_changed.connect(self._mask_changed)
-            self.session.place_window_automatically(force=True)
         self.update_title()
         self.update_actions()
 
@@ -293,113 +307,80 @@ class MainWindow(QMainWindow):
         return self.files.open_photo(path, mask_path)
 
     def _history_changed(self) -> None:
-        self.update_title()
-        self.update_actions()
+        if self.sender() is self.doc:
+            self.update_title()
+            self.update_actions()
 
-    def _mask_changed(self, _rect) -> None:
-        self.session.mask_changed()
-
-    # -- edit actions ------------------------------------------------------------------------
+    # -- small actions -------------------------------------------------------------------------
     def undo(self) -> None:
-        if self.doc is not None and not self.session.blending:
-            self.canvas.tools.abort()
-            self.doc.undo()
+        self.edit.undo()
 
     def redo(self) -> None:
-        if self.doc is not None and not self.session.blending:
-            self.canvas.tools.abort()
-            self.doc.redo()
-
-    def clear_mask(self) -> None:
-        if self.doc is not None:
-            self.doc.set_mask(self.doc.mask & False, "Clear mask")
-
-    def invert_mask(self) -> None:
-        if self.doc is not None:
-            self.doc.set_mask(~self.doc.mask, "Invert mask")
-
-    def grow_mask(self) -> None:
-        if self.doc is None:
-            return
-        n = dialogs.get_int(self, "Grow hole", "Grow the hole by (pixels; negative shrinks):",
-                            int(self.qs.value("grow_pixels", 4)), -500, 500)
-        if n is None or n == 0:
-            return
-        self.qs.setValue("grow_pixels", n)
-        self.doc.set_mask(grow(self.doc.mask, n), f"Grow hole by {n}" if n > 0 else f"Shrink hole by {-n}")
-
-    def pick_overlay_colour(self) -> None:
-        col = dialogs.pick_color(self, "Overlay colour", self.canvas.overlay_color)
-        if col is not None:
-            self.canvas.set_overlay_color(col)
-            self.qs.setValue("overlay_color", col.name())
+        self.edit.redo()
 
     def toggle_guide(self, on: bool) -> None:
         self.canvas.show_face_guide = bool(on)
         self.canvas.viewport().update()
 
-    def auto_window(self) -> None:
-        self.session.place_window_automatically(force=True)
-
     def choose_model(self) -> None:
-        if self.session.searching or self.session.blending:
+        if self.session.busy:
             return
         path = dialogs.open_dir(self, "Load model folder", str(self.qs.value("model_dir", "")))
         if path:
             self.qs.setValue("model_dir", path)
-            self.model_label.setText("Model: loading…")
-            self.controller.load_model(path)
-
-    def session_inpaint(self) -> None:
-        self.session.inpaint()
-
-    def session_cancel(self) -> None:
-        self.session.cancel()
-
-    def session_apply(self) -> None:
-        self.session.apply()
-
-    def session_discard(self) -> None:
-        self.session.discard()
+            self.session.load_model(path)
 
     def about(self) -> None:
         from inpaint_gui import __version__
 
         dialogs.info(self, "About inpaint-gui",
-                     f"inpaint-gui {__version__}\n\nSemantic image inpainting with a deep generative prior "
-                     "(Yeh et al., CVPR 2017): a latent search in a DCGAN, then Poisson blending.")
+                     f"inpaint-gui {__version__}\n\nImage inpainting: a face engine (a latent search in a DCGAN "
+                     "prior, Yeh et al., CVPR 2017), then Poisson blending.")
 
     # -- status and state --------------------------------------------------------------------
     def update_title(self) -> None:
-        if self.doc is None:
+        doc = self.doc
+        if doc is None:
             self.setWindowTitle("inpaint-gui")
             return
-        name = self.doc.path.name if self.doc.path else "untitled"
-        self.setWindowTitle(f"{name}[*] — {self.doc.width}×{self.doc.height} — inpaint-gui")
-        self.setWindowModified(self.doc.is_modified())
+        name = doc.path.name if doc.path else "untitled"
+        self.setWindowTitle(f"{name}[*] — {doc.width}×{doc.height} — inpaint-gui")
+        self.setWindowModified(doc.is_modified())
 
     def update_actions(self) -> None:
-        has_doc = self.doc is not None
-        s = self.session
-        busy = s.searching or s.blending
-        for a in (self.act_save, self.act_save_as, self.act_load_mask, self.act_save_mask, self.act_clear,
-                  self.act_invert, self.act_grow, self.act_autowin):
+        doc, s = self.doc, self.session
+        has_doc = doc is not None
+        files_free = not self.files.busy
+        busy = s.busy
+        for a in (self.act_open, self.act_sample):
+            a.setEnabled(files_free)
+        self.recent_menu.setEnabled(files_free and bool(self.files.recent()))
+        for a in (self.act_save, self.act_save_as, self.act_load_mask, self.act_save_mask):
+            a.setEnabled(has_doc and files_free)
+        for a in (self.act_clear, self.act_invert, self.act_grow, self.act_autowin, self.act_lock):
             a.setEnabled(has_doc)
-        self.act_undo.setEnabled(has_doc and self.doc.undo_stack.can_undo() and not s.blending)
-        self.act_redo.setEnabled(has_doc and self.doc.undo_stack.can_redo() and not s.blending)
+        self.act_undo.setEnabled(has_doc and doc.undo_stack.can_undo() and not s.finishing)
+        self.act_redo.setEnabled(has_doc and doc.undo_stack.can_redo() and not s.finishing)
         if has_doc:
-            self.act_undo.setText(f"&Undo {self.doc.undo_stack.undo_label()}".rstrip())
-            self.act_redo.setText(f"&Redo {self.doc.undo_stack.redo_label()}".rstrip())
-        self.act_inpaint.setEnabled(has_doc and not busy and self.controller.model is not None)
+            self.act_undo.setText(f"&Undo {doc.undo_stack.undo_label()}".rstrip())
+            self.act_redo.setText(f"&Redo {doc.undo_stack.redo_label()}".rstrip())
+        self.act_inpaint.setEnabled(has_doc and not busy and s.ready)
         self.act_cancel.setEnabled(busy)
-        can_apply = has_doc and s.result is not None and not busy
+        can_apply = has_doc and s.result is not None and not busy and files_free
         self.act_apply.setEnabled(can_apply)
-        self.act_discard.setEnabled(s.result is not None and not busy)
         self.apply_button.setEnabled(can_apply)
+        self.act_discard.setEnabled(s.result is not None and not busy)
         self.discard_button.setEnabled(s.result is not None and not busy)
+        self.act_model.setEnabled(not busy and not s.loading)
         has_sample = sample_photo_path() is not None
-        self.act_sample.setEnabled(has_sample)
+        self.act_sample.setEnabled(has_sample and files_free)
         self.welcome.sample_button.setEnabled(has_sample)
+
+    def _show_status(self, text: str, ms: int) -> None:
+        if text:
+            self.statusBar().showMessage(text, ms)
+        else:
+            self.statusBar().clearMessage()
 
     def show_progress(self, value: int, maximum: int, text: str) -> None:
         if not self.progress_bar.isVisible():
@@ -414,6 +395,10 @@ class MainWindow(QMainWindow):
         self.progress_bar.setVisible(False)
         self.job_label.setVisible(False)
 
+    def _region_changed(self, text: str, tip: str) -> None:
+        self.region_label.setText(text)
+        self.region_label.setToolTip(tip)
+
     def rebuild_recent_menu(self) -> None:
         m: QMenu = self.recent_menu
         m.clear()
@@ -426,7 +411,7 @@ class MainWindow(QMainWindow):
         if items:
             m.addSeparator()
             m.addAction("Clear Recent").triggered.connect(self.files.clear_recent)
-        m.setEnabled(bool(items))
+        m.setEnabled(bool(items) and not self.files.busy)
 
     def _brush_size_changed(self, size: int) -> None:
         for w in (self.brush_slider, self.brush_spin):
@@ -439,58 +424,55 @@ class MainWindow(QMainWindow):
         self.canvas.set_overlay_opacity(value / 100)
         self.qs.setValue("overlay_opacity", value)
 
-    def _settings_changed(self, settings: JobSettings) -> None:
-        self.job_settings = settings
-        save_settings(settings, self.qs)
-        self._update_device_label()
+    def _settings_changed(self, settings) -> None:
+        if self.settings_panel.settings() != settings:
+            self.settings_panel.set_settings(settings)
+        self.engine_box.blockSignals(True)
+        set_editor_value(self.engine_box, settings.common.engine)
+        self.engine_box.blockSignals(False)
+        self._update_model_label()
 
-    def _model_ready(self, model, _description: str) -> None:
-        self.canvas.set_face_guide(getattr(model, "mean_face", None))
-        self._update_device_label()
-        self.session.place_window_automatically()
-        self.update_actions()
-
-    def _model_error(self, message: str) -> None:
-        self.model_label.setText("Model: none")
-        self.update_actions()
-        dialogs.error(self, "Cannot load the model", message)
-
-    def _update_device_label(self) -> None:
-        model = self.controller.model
-        name = getattr(model, "name", None) or "none"
+    def _update_model_label(self) -> None:
+        s = self.session
+        if s.loading:
+            self.model_label.setText("Model: loading…")
+            return
+        name = s.model.name if s.model is not None else "none"
+        device_setting = self.store.settings.common.device
         try:
             from inpaint_gui.core.devices import compute_threads, cpu_count, describe_device, resolve_device
 
-            dev = resolve_device(self.job_settings.device)
+            dev = resolve_device(device_setting)
             if dev.type == "cpu":
                 n = compute_threads(leave_for_ui=True)  # what a job uses (one core is left to the UI)
                 device = f"CPU ({n} thread{'s' if n != 1 else ''} of {cpu_count()})"
             else:
                 device = describe_device(dev)
         except Exception as exc:  # noqa: BLE001 - e.g. CUDA chosen on a machine without a GPU
-            device = f"{self.job_settings.device} unavailable"
+            device = f"{device_setting} unavailable"
             log.info("device: %s", exc)
         self.model_label.setText(f"Model: {name} · {device}")
 
     # -- drag and drop, closing -----------------------------------------------------------------
     def dragEnterEvent(self, e) -> None:  # noqa: N802
-        if e.mimeData().hasUrls() and any(u.isLocalFile() for u in e.mimeData().urls()):
+        if e.mimeData().hasUrls() and any(u.isLocalFile() for u in e.mimeData().urls()) and not self.files.busy:
             e.acceptProposedAction()
 
     def dropEvent(self, e) -> None:  # noqa: N802
         files = [u.toLocalFile() for u in e.mimeData().urls() if u.isLocalFile()]
-        if files:
+        if files and not self.files.busy:
             e.acceptProposedAction()
             self.files.open_photo(files[0])
 
     def closeEvent(self, e: QCloseEvent) -> None:  # noqa: N802
-        if self.files.busy or not self.files.maybe_save():
+        if not self.files.confirm_close(self.close):
             e.ignore()
             return
         self.shutdown()
         e.accept()
 
     def shutdown(self) -> None:
-        """Stop the worker thread (cancelling any job) and wait for it."""
+        """Stop both job threads (cancelling any job) and wait for them."""
         self.session.shutdown()
-        self.controller.shutdown()
+        self.compute.shutdown()
+        self.file_jobs.shutdown()

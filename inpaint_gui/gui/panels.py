@@ -1,4 +1,4 @@
-"""Dock panels: the candidates, the loss plot and the job settings."""
+"""Dock panels: the candidates and the loss plot; the welcome page. (The settings dock: settings_panel.)"""
 
 from __future__ import annotations
 
@@ -7,21 +7,7 @@ import math
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QIcon, QImage, QPainter, QPainterPath, QPen, QPixmap
-from PySide6.QtWidgets import (
-    QComboBox,
-    QDoubleSpinBox,
-    QFormLayout,
-    QHBoxLayout,
-    QLabel,
-    QListWidget,
-    QListWidgetItem,
-    QPushButton,
-    QSpinBox,
-    QVBoxLayout,
-    QWidget,
-)
-
-from inpaint_gui.gui.settings import BLENDS, DEVICES, WEIGHTINGS, JobSettings
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
 
 THUMB = 72
 
@@ -38,12 +24,21 @@ def argb_qimage(arr: np.ndarray) -> QImage:
     return QImage(a.data, a.shape[1], a.shape[0], a.strides[0], QImage.Format.Format_ARGB32_Premultiplied).copy()
 
 
+def preview_qimage(preview) -> QImage:
+    """The QImage of a ``core.image.preview.Preview`` (drawn over ``preview.rect``)."""
+    return argb_qimage(preview.argb)
+
+
 def curve_colour(i: int, n: int) -> QColor:
     return QColor.fromHsvF((i / max(1, n)) % 1.0, 0.55, 0.95)
 
 
 class CandidatesPanel(QListWidget):
-    """One thumbnail per restart with its loss; the best is marked with a star."""
+    """One thumbnail per candidate with its label and loss; the best is marked with a star.
+
+    During a run it shows the engine's live thumbnails (numbered); afterwards the candidates,
+    captioned with their labels (the tooltip has the label and the full loss).
+    """
 
     candidate_chosen = Signal(int)
 
@@ -55,18 +50,21 @@ class CandidatesPanel(QListWidget):
         self.setMovement(QListWidget.Movement.Static)
         self.setUniformItemSizes(True)
         self.setSpacing(2)
-        self.setGridSize(QSize(THUMB + 12, THUMB + 24))
+        self.setGridSize(QSize(THUMB + 16, THUMB + 38))
+        self.setWordWrap(True)
+        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.setSelectionMode(QListWidget.SelectionMode.SingleSelection)
-        self.setMinimumWidth(3 * (THUMB + 12) + 24)  # three thumbnails across
+        self.setMinimumWidth(3 * (THUMB + 16) + 24)  # three thumbnails across
         self.best = -1
         self.live = False
         self.itemClicked.connect(self._clicked)
         self.currentRowChanged.connect(self._row_changed)
         self._emit = True
 
-    def show_candidates(self, previews: np.ndarray, losses: np.ndarray, best: int, live: bool) -> None:
-        """Update thumbnails (uint8 (K, S, S, 3)) and captions in place."""
-        k = previews.shape[0]
+    def show_candidates(self, previews: np.ndarray, losses: np.ndarray, best: int, live: bool,
+                        labels: list[str] | None = None) -> None:
+        """Update thumbnails (uint8 (K, s, s, 3)), losses (K,) and labels in place."""
+        k = len(previews)
         self._emit = False
         try:
             while self.count() > k:
@@ -86,12 +84,22 @@ class CandidatesPanel(QListWidget):
                     p.end()
                 item.setIcon(QIcon(pix))
                 star = "★" if i == best else ""
-                item.setText(f"{star}#{i + 1} {losses[i]:.4g}")
-                item.setToolTip(f"restart {i + 1}: loss {losses[i]:.6g}" + (" (best)" if i == best else ""))
+                label = labels[i] if labels and labels[i] else f"#{i + 1}"
+                item.setText(f"{star}{label}\n{losses[i]:.4g}")
+                item.setToolTip(f"{label}: loss {losses[i]:.6g}" + (" (best)" if i == best else ""))
+                item.setData(Qt.ItemDataRole.UserRole, label)
             self.best = best
             self.live = live
             if not live and 0 <= best < k:
                 self.scrollToItem(self.item(best))
+        finally:
+            self._emit = True
+
+    def select_silently(self, row: int) -> None:
+        """Make ``row`` the current item without announcing it as the user's choice."""
+        self._emit = False
+        try:
+            self.setCurrentRow(row)
         finally:
             self._emit = True
 
@@ -190,100 +198,6 @@ class LossPlot(QWidget):
         p.drawText(QRectF(plot.left(), plot.bottom() + 2, plot.width(), 14), Qt.AlignmentFlag.AlignRight,
                    f"iteration {int(self.iters.max())}/{self.iterations}")
         p.end()
-
-
-class SettingsPanel(QWidget):
-    """Editors for :class:`JobSettings`; ``changed`` fires with the new settings."""
-
-    changed = Signal(object)
-
-    def __init__(self, settings: JobSettings, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.iterations = QSpinBox(minimum=1, maximum=100_000, singleStep=100)
-        self.restarts = QSpinBox(minimum=1, maximum=64)
-        self.lam = QDoubleSpinBox(decimals=4, minimum=0.0, maximum=10.0, singleStep=0.001)
-        self.lr = QDoubleSpinBox(decimals=4, minimum=0.0001, maximum=1.0, singleStep=0.005)
-        self.weighting = QComboBox()
-        self.weighting.addItems(list(WEIGHTINGS))
-        self.weight_window = QSpinBox(minimum=1, maximum=31, singleStep=2)
-        self.stop_patience = QSpinBox(minimum=0, maximum=100_000, singleStep=10)
-        self.stop_patience.setSpecialValueText("never")  # shown for 0
-        self.stop_patience.setSuffix(" iterations")
-        self.blend = QComboBox()
-        self.blend.addItems(list(BLENDS))
-        self.device = QComboBox()
-        self.device.addItems(list(DEVICES))
-        self.seed = QSpinBox(minimum=0, maximum=2**31 - 1)
-        self.reset_button = QPushButton("Reset to defaults")
-        for w, tip in ((self.iterations, "the most Adam steps on z (the paper runs 1500; the search usually stops sooner)"),
-                       (self.restarts, "latent vectors optimised together; the best is kept"),
-                       (self.lam, "λ: weight of the perceptual (discriminator) loss"),
-                       (self.lr, "learning rate of Adam on z"),
-                       (self.weighting, "contextual loss weights: plain, or importance-weighted near the hole"),
-                       (self.weight_window, "side of the importance-weighting window (odd)"),
-                       (self.stop_patience, "stop early once the best loss has not improved by more than a small "
-                                            "fraction for this many iterations (never: always run every iteration)"),
-                       (self.blend, "how the fill is seated: Poisson blending or a plain paste"),
-                       (self.device, "where the search runs"),
-                       (self.seed, "random seed of the restarts (same seed, same result on the CPU)")):
-            w.setToolTip(tip)
-        form = QFormLayout()
-        form.addRow("Iterations", self.iterations)
-        form.addRow("Restarts", self.restarts)
-        form.addRow("λ (perceptual)", self.lam)
-        form.addRow("Learning rate", self.lr)
-        form.addRow("Weighting", self.weighting)
-        form.addRow("Weight window", self.weight_window)
-        form.addRow("Stop when flat for", self.stop_patience)
-        form.addRow("Blend", self.blend)
-        form.addRow("Device", self.device)
-        form.addRow("Seed", self.seed)
-        lay = QVBoxLayout(self)
-        lay.addLayout(form)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(self.reset_button)
-        lay.addLayout(row)
-        lay.addStretch(1)
-        self._loading = False
-        self.set_settings(settings)
-        for w in (self.iterations, self.restarts, self.weight_window, self.stop_patience, self.seed):
-            w.valueChanged.connect(self._emit)
-        for w in (self.lam, self.lr):
-            w.valueChanged.connect(self._emit)
-        for w in (self.weighting, self.blend, self.device):
-            w.currentIndexChanged.connect(self._emit)
-        self.reset_button.clicked.connect(lambda: self.set_settings(JobSettings(), emit=True))
-
-    def set_settings(self, s: JobSettings, emit: bool = False) -> None:
-        self._loading = True
-        try:
-            self.iterations.setValue(s.iterations)
-            self.restarts.setValue(s.restarts)
-            self.lam.setValue(s.lam)
-            self.lr.setValue(s.lr)
-            self.weighting.setCurrentText(s.weighting)
-            self.weight_window.setValue(s.weight_window)
-            self.stop_patience.setValue(s.stop_patience)
-            self.blend.setCurrentText(s.blend)
-            self.device.setCurrentText(s.device)
-            self.seed.setValue(s.seed)
-        finally:
-            self._loading = False
-        if emit:
-            self._emit()
-
-    def settings(self) -> JobSettings:
-        return JobSettings(
-            iterations=self.iterations.value(), restarts=self.restarts.value(), lam=self.lam.value(),
-            lr=self.lr.value(), weighting=self.weighting.currentText(), weight_window=self.weight_window.value(),
-            stop_patience=self.stop_patience.value(),
-            blend=self.blend.currentText(), device=self.device.currentText(), seed=self.seed.value(),
-        ).validated()
-
-    def _emit(self, *_args) -> None:
-        if not self._loading:
-            self.changed.emit(self.settings())
 
 
 class WelcomePage(QWidget):

@@ -1,266 +1,486 @@
-"""The inpainting flow of the main window: window placement, search, candidates, apply.
+"""The inpainting flow of the main window: plan regions, run one, choose a candidate, apply it.
 
-States: idle -> searching (live previews) -> choosing (candidates kept) -> blending -> idle.
-Cancel keeps the best-so-far candidates; Discard drops them; Apply blends the chosen one into
-the photo as one undo step (the filled hole is removed from the mask in the same step).
+Everything heavy is a job on the compute runner (:mod:`inpaint_gui.gui.compute` through
+:mod:`inpaint_gui.gui.jobs`):
+
+- a *load-model* job when the window opens (or File > Load Model),
+- a *plan* job whenever the mask, the settings or the locked window change (debounced): the
+  canvas frames the first region,
+- a *run* job on that region when the user presses Inpaint (a plan job first if the plan is
+  stale): live previews, thumbnails and loss curves, then the candidates,
+- a *preview* job when a candidate is clicked, and a *finish* job on Apply, whose patch goes
+  into the photo as one undo step; then the next region is planned.
+
+Cancel keeps the best-so-far candidates; Discard drops them; a failed or cancelled job leaves
+the photo as it was. Errors come from the pipeline as one-line messages and are shown through
+the ``error`` signal. The session gets its collaborators (document holder, canvas, panels,
+settings store, runner) and talks to the rest of the window through signals.
 """
 
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from functools import partial
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from inpaint_gui.gui import dialogs
+from inpaint_gui.gui import compute
+from inpaint_gui.gui.panels import preview_qimage
 from inpaint_gui.progress import format_seconds
-from inpaint_gui.gui.panels import argb_qimage
-from inpaint_gui.core.image.preview import composite
-from inpaint_gui.gui.worker import BlendResult, SearchProgress, SearchResult
-
-if TYPE_CHECKING:
-    from inpaint_gui.gui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 
-ASYNC_PIXELS = 4_000_000  # photos larger than this place the window in a helper thread
+PLAN_DELAY_MS = 120  # a plan job starts this long after the last mask edit
 
 
-def _plan(mask: np.ndarray, resolution: int):
-    """Automatic windows for ``mask`` and how many hole pixels each holds; None if none fit."""
-    from inpaint_gui.core.pipeline import plan_windows
-
-    try:
-        windows = plan_windows(mask, resolution)
-    except Exception:  # noqa: BLE001 - no automatic window; the user can still place one
-        log.exception("automatic window placement failed")
-        return None
-    return windows, [int(mask[y : y + s, x : x + s].sum()) for x, y, s in windows]
+def region_rect(region) -> tuple[int, int, int, int]:
+    """The rectangle to frame for ``region``: the engine's model window if it has one, else its rect."""
+    window = getattr(region.plan, "window", None)
+    if window is not None:
+        x, y, s = (int(v) for v in window)
+        return (x, y, x + s, y + s)
+    return tuple(int(v) for v in region.rect)  # type: ignore[return-value]
 
 
 class InpaintSession(QObject):
-    windows_ready = Signal(int, object)  # token, (windows, counts) or None; from the helper thread
+    status = Signal(str, int)  # message, milliseconds (0: until replaced)
+    progress = Signal(int, int, str)  # value, maximum (0: busy, no end known), text
+    progress_done = Signal()
+    error = Signal(str, str)  # title, one-line message: for a dialog
+    state_changed = Signal()  # running / finishing / candidates / model: the actions follow
+    model_changed = Signal(object)  # compute.ModelInfo, or None while loading / when none
+    region_changed = Signal(str, str)  # status-bar text (engine · model · region), tooltip
+    lock_changed = Signal(bool)
+    update_shown = Signal(object)  # the RunUpdate just shown (live or final)
 
-    def __init__(self, window: MainWindow):
-        super().__init__(window)
-        self.w = window
-        self.result: SearchResult | None = None
+    def __init__(self, docs, canvas, candidates, loss_plot, store, runner, parent: QObject | None = None):
+        super().__init__(parent)
+        self.docs, self.canvas, self.candidates, self.loss_plot = docs, canvas, candidates, loss_plot
+        self.store, self.runner = store, runner
+        self.model: compute.ModelInfo | None = None
+        self.regions: list = []
+        self.region = None  # the region shown, run or being applied
+        self.result: compute.RunUpdate | None = None  # the finished run
+        self.last_update: compute.RunUpdate | None = None
         self.selected = -1
-        self.searching = False
-        self.blending = False
-        self.last_progress: SearchProgress | None = None
-        self.previews_seen = 0  # live previews shown for the current job
-        self._auto_timer = QTimer(self)
-        self._auto_timer.setSingleShot(True)
-        self._auto_timer.setInterval(120)
-        self._auto_timer.timeout.connect(self.place_window_automatically)
-        self._token = 0
+        self.previews_seen = 0  # live previews shown for the current run
+        self.locked = False  # plan with the window the user placed
+        self._ids: dict[str, int | None] = {k: None for k in ("load", "plan", "run", "finish", "preview")}
+        self._previews: dict[int, tuple] = {}  # candidate -> (QImage, rect) of the finished run
+        self._mask_version = 0
+        self._plan_key = None  # what the regions were planned for
+        self._plan_error = ""  # why the last plan found no region
+        self._plan_dirty = False  # the mask or settings changed while busy
+        self._run_after_plan = False
+        self._image_cache: tuple | None = None  # (document, image key, read-only copy)
+        self._doc = None
         self._closed = False
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inpaint-gui-window")
-        self.windows_ready.connect(self._windows_planned)
-        c = window.controller
-        c.progress.connect(self._on_progress)
-        c.search_finished.connect(self._on_finished)
-        c.blend_finished.connect(self._on_blended)
-        c.job_failed.connect(self._on_failed)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(PLAN_DELAY_MS)
+        self._timer.timeout.connect(self.plan_now)
+        docs.changed.connect(self._document_changed)
+        store.changed.connect(self._settings_changed)
+        candidates.candidate_chosen.connect(self.choose)
+        canvas.window_placed.connect(self._window_placed)
 
-    # -- model window -----------------------------------------------------------------
-    def mask_changed(self) -> None:
-        """Re-place the window (debounced) unless the user placed it."""
-        self._token += 1  # a placement still being computed is for an older mask
-        if not self.w.canvas.window_user_placed:
-            self._auto_timer.start()
+    # -- state ------------------------------------------------------------------------------
+    def _live(self, kind: str) -> bool:
+        return self.runner.is_live(self._ids[kind])
 
-    def place_window_automatically(self, force: bool = False, wait: bool = False) -> None:
-        """Put the window around the hole (core.pipeline.plan_windows).
+    @property
+    def running(self) -> bool:
+        return self._live("run")
 
-        On large photos the computation runs in a helper thread unless ``wait``; the result is
-        dropped if the mask changed or the user placed the window meanwhile.
-        """
-        canvas = self.w.canvas
-        doc = self.w.doc
-        if doc is None:
-            return
-        if force:
-            canvas.window_user_placed = False
-        elif canvas.window_user_placed:
-            return
-        self._auto_timer.stop()
-        model = self.w.controller.model
-        resolution = model.config.resolution if model is not None else 64
-        self._token += 1
-        token = self._token
-        if wait or self._closed or doc.mask.size < ASYNC_PIXELS:
-            self._windows_planned(token, _plan(doc.mask, resolution))
-            return
-        future = self._pool.submit(_plan, doc.mask.copy(), resolution)
-        future.add_done_callback(
-            lambda f, t=token: self.windows_ready.emit(t, None if f.cancelled() or f.exception() else f.result()))
+    @property
+    def finishing(self) -> bool:
+        return self._live("finish")
 
-    def _windows_planned(self, token: int, planned) -> None:
-        canvas = self.w.canvas
-        if token != self._token or planned is None or canvas.window_user_placed or self.w.doc is None:
+    @property
+    def planning(self) -> bool:
+        return self._live("plan") or self._timer.isActive()
+
+    @property
+    def loading(self) -> bool:
+        return self._live("load")
+
+    @property
+    def busy(self) -> bool:
+        """A run or a finish is under way (or a run waits for its plan)."""
+        return self.running or self.finishing or self._run_after_plan
+
+    @property
+    def ready(self) -> bool:
+        """The chosen engine can work (the face engine needs its model)."""
+        return not self.loading and (self.model is not None or self.store.settings.common.engine != compute.MODEL_ENGINE)
+
+    def _submit(self, kind: str, fn, **callbacks) -> int | None:
+        if self._closed:
+            return None
+        job_id = self.runner.submit(kind, fn, lane=kind, **callbacks)
+        self._ids[kind] = job_id
+        return job_id
+
+    def _discard(self, *kinds: str) -> None:
+        for kind in kinds:
+            self.runner.discard(self._ids[kind])
+            self._ids[kind] = None
+
+    def _copies(self):
+        """(photo, mask) for a job: a read-only copy of the photo shared while it is unchanged,
+        and a fresh copy of the mask."""
+        doc = self.docs.doc
+        key = doc.image_key()
+        cache = self._image_cache
+        if cache is None or cache[0] is not doc or cache[1] != key:
+            image = doc.image.copy()
+            image.flags.writeable = False
+            self._image_cache = cache = (doc, key, image)
+        return cache[2], doc.mask.copy()
+
+    # -- the model ----------------------------------------------------------------------------
+    def load_model(self, spec: object) -> None:
+        """Load a model by name or folder (None: the default) or adopt a loaded one."""
+        self._submit("load", partial(compute.load_model, spec=spec, settings=self.store.settings),
+                     on_finished=self._model_loaded, on_failed=self._model_failed)
+        self.model_changed.emit(None)
+        self.state_changed.emit()
+
+    def _model_loaded(self, info: compute.ModelInfo) -> None:
+        self.model = info
+        self.canvas.set_face_guide(info.mean_face)
+        self.model_changed.emit(info)
+        self._plan_key = None
+        self.schedule_plan()
+        self.state_changed.emit()
+
+    def _model_failed(self, message: str) -> None:
+        self.model_changed.emit(self.model)  # the previous model (if any) stays loaded
+        self.state_changed.emit()
+        self.error.emit("Cannot load the model", message)
+
+    # -- document, mask, settings, window -----------------------------------------------------
+    def _document_changed(self, doc) -> None:
+        self._discard("plan", "run", "finish", "preview")
+        self._run_after_plan = False
+        if self._doc is not None:
+            self._doc.mask_changed.disconnect(self._mask_changed)
+        self._doc = doc
+        self._image_cache = None
+        self._clear_candidates()
+        self.loss_plot.clear()
+        self.regions, self.region, self._plan_key, self._plan_error = [], None, None, ""
+        self._set_locked(False)
+        self.progress_done.emit()
+        if doc is not None:
+            doc.mask_changed.connect(self._mask_changed)
+            self.plan_now()
+        self._show_region()
+        self.state_changed.emit()
+
+    def _mask_changed(self, _rect=None) -> None:
+        self._mask_version += 1
+        self.schedule_plan()
+
+    def _settings_changed(self, _settings) -> None:
+        self.schedule_plan()
+        self.state_changed.emit()
+
+    def _window_placed(self, _window) -> None:
+        self._set_locked(True)
+        self.schedule_plan()
+
+    def set_locked(self, on: bool) -> None:
+        """Lock window: plan with the window shown now (on) or place it automatically (off)."""
+        self._set_locked(bool(on) and self.canvas.model_window is not None)
+        if self.locked != bool(on):
+            self.lock_changed.emit(self.locked)  # refused (no square window shown): the toggle goes back
+        self.schedule_plan()
+
+    def _set_locked(self, on: bool) -> None:
+        if on != self.locked:
+            self.locked = on
+            self.canvas.set_frame(self.canvas.frame, user=on)
+            self.lock_changed.emit(on)
+
+    def auto_window(self) -> None:
+        self._set_locked(False)
+        self.schedule_plan()
+
+    # -- planning ------------------------------------------------------------------------------
+    def _key(self):
+        window = self.canvas.model_window if self.locked else None
+        return (id(self.docs.doc), self._mask_version, window, self.store.settings)
+
+    def schedule_plan(self) -> None:
+        """Plan again soon (debounced); while a run or a finish is going, once it is over."""
+        if self.docs.doc is None or self._closed:
             return
-        windows, counts = planned
-        if not windows:
-            canvas.set_window(None)
+        if self.busy or self.result is not None:
+            self._plan_dirty = True
             return
-        canvas.set_window(windows[int(np.argmax(counts))], user=False)  # most of the hole first
-        if len(windows) > 1:
-            self.w.statusBar().showMessage(
-                f"The hole has {len(windows)} separate parts: each Apply fills one window, then the next is placed.", 6000)
+        self._timer.start()
+
+    def plan_now(self) -> None:
+        self._timer.stop()
+        doc = self.docs.doc
+        if doc is None or not self.ready:
+            self._run_after_plan = False
+            return
+        self._plan_dirty = False
+        image, mask = self._copies()
+        key = self._key()
+        window = key[2]
+        self._submit("plan", partial(compute.plan, image=image, mask=mask, settings=key[3], window=window),
+                     on_finished=partial(self._planned, key), on_failed=partial(self._plan_failed, key))
+        self.state_changed.emit()
+
+    def _planned(self, key, regions: list) -> None:
+        self._plan_key, self._plan_error = key, ""
+        self.regions = list(regions)
+        self.region = self.regions[0] if self.regions else None
+        if self.region is None:
+            self._plan_error = "the engine found nothing to fill"
+        elif not self.locked:
+            self.canvas.set_frame(region_rect(self.region), user=False)
+        self._show_region()
+        if len(self.regions) > 1:
+            self.status.emit(f"The hole has {len(self.regions)} separate parts: each Apply fills one, "
+                             "then the next is planned.", 6000)
+        if self._run_after_plan:
+            self._run_after_plan = False
+            if self.region is None:
+                self.error.emit("Cannot inpaint", self._plan_error)
+            else:
+                self._start_run(self.region)
+        self.state_changed.emit()
+
+    def _plan_failed(self, key, message: str) -> None:
+        self._plan_key, self._plan_error = key, message
+        self.regions, self.region = [], None
+        if not self.locked:
+            self.canvas.set_frame(None)
+        elif not self._run_after_plan:
+            self.status.emit(f"No region in the locked window: {message}", 6000)
+        self._show_region()
+        if self._run_after_plan:
+            self._run_after_plan = False
+            self.error.emit("Cannot inpaint", message)
+        self.state_changed.emit()
+
+    def _show_region(self, info: dict | None = None) -> None:
+        r = self.region
+        if self.docs.doc is None:
+            self.region_changed.emit("", "")
+        elif r is None:
+            if self._plan_error:
+                self.region_changed.emit("No region", self._plan_error)
+            else:
+                self.region_changed.emit("Planning…" if self.planning else "", "")
+        else:
+            model = (info or {}).get("model")
+            if model is None and r.engine == compute.MODEL_ENGINE and self.model is not None:
+                model = self.model.name
+            parts = [r.engine, str(model) if model else "", r.label]
+            more = f" (1 of {len(self.regions)})" if len(self.regions) > 1 else ""
+            self.region_changed.emit(" · ".join(p for p in parts if p) + more, f"{r.hole_pixels} hole pixels")
+
+    # -- actions ------------------------------------------------------------------------------
+    def inpaint(self) -> None:
+        """Run the first region of the current plan (planning first if the plan is stale)."""
+        if self.docs.doc is None or self.busy:
+            return
+        if not self.ready:
+            self.error.emit("No model", "No model is loaded, so there is nothing to inpaint with.")
+            return
+        if self.result is not None:
+            self._clear_candidates()  # a new run replaces them
+        fresh = self._plan_key == self._key() and not self.planning
+        if fresh and self.region is not None:
+            self._start_run(self.region)
+        elif fresh and self._plan_error:
+            self.error.emit("Cannot inpaint", self._plan_error)
+        else:
+            self._run_after_plan = True
+            self.plan_now()
+            self.progress.emit(0, 0, "Planning…")
+        self.state_changed.emit()
+
+    def _start_run(self, region) -> None:
+        self._clear_candidates()
+        self.loss_plot.clear()
+        self.region = region
+        self.previews_seen = 0
+        self.last_update = None
+        image, mask = self._copies()
+        self._submit("run", partial(compute.run, image=image, mask=mask, region=region, settings=self.store.settings),
+                     on_progress=self._run_progress, on_finished=self._run_finished, on_failed=self._run_failed)
+        self.progress.emit(0, 0, f"Starting: {region.label or region.engine}…")
+        self.state_changed.emit()
+
+    def cancel(self) -> None:
+        """Stop the run (its best candidates so far are kept), or forget a finish in progress."""
+        if self.running:
+            self.runner.cancel(self._ids["run"])
+            self.status.emit("Cancelling: keeping the best candidates so far…", 4000)
+        elif self.finishing:
+            self._discard("finish")
+            self.progress_done.emit()
+            self.status.emit("Apply cancelled; the photo is unchanged.", 4000)
+            self.state_changed.emit()
+        elif self._run_after_plan:
+            self._run_after_plan = False
+            self.progress_done.emit()
+            self.state_changed.emit()
+
+    def discard(self, quiet: bool = False) -> None:
+        self._clear_candidates()
+        if not quiet:
+            self.loss_plot.clear()
+            self.status.emit("Candidates discarded; the photo is unchanged.", 4000)
+        self._idle()
+
+    def choose(self, index: int) -> None:
+        """Preview candidate ``index`` in the canvas (after the run)."""
+        r = self.result
+        if r is None or self.busy or not 0 <= index < len(r.candidates):
+            return
+        self.selected = index
+        c = r.candidates[index]
+        self.status.emit(f"Candidate {c.label or index + 1}: loss {c.loss:.5g}", 4000)
+        if index in self._previews:
+            self.canvas.set_preview(*self._previews[index])
+        else:
+            image, mask = self._copies()
+            self._submit("preview", partial(compute.candidate_preview, image=image, mask=mask, region=self.region,
+                                            candidate=c, settings=self.store.settings),
+                         on_finished=partial(self._preview_ready, r, index),
+                         on_failed=lambda m: self.status.emit(f"No preview: {m}", 6000))
+        self.state_changed.emit()
+
+    def _preview_ready(self, result, index: int, preview) -> None:
+        if result is not self.result:
+            return
+        self._previews[index] = (preview_qimage(preview), preview.rect)
+        if self.selected == index:
+            self.canvas.set_preview(*self._previews[index])
+
+    def apply(self) -> None:
+        """Blend the chosen candidate into the photo (a finish job, then one undo step)."""
+        r = self.result
+        if r is None or self.busy or self.docs.doc is None:
+            return
+        index = self.selected if self.selected >= 0 else r.best
+        candidate = r.candidates[index]
+        image, mask = self._copies()
+        self._discard("preview")
+        self._submit("finish", partial(compute.finish, image=image, mask=mask, region=self.region, candidate=candidate,
+                                       settings=self.store.settings),
+                     on_finished=partial(self._finished, self.docs.doc), on_failed=self._finish_failed)
+        self.progress.emit(0, 0, f"Applying {candidate.label or f'candidate {index + 1}'} "
+                                 f"({self.store.settings.common.blend})…")
+        self.state_changed.emit()
+
+    # -- job results ----------------------------------------------------------------------------
+    def _show_frame(self, update: compute.RunUpdate) -> None:
+        window = update.info.get("window") if isinstance(update.info, dict) else None
+        if window is not None and len(window) == 3:
+            self.canvas.set_model_window(tuple(int(v) for v in window), user=self.locked)
+
+    def _run_progress(self, u: compute.RunUpdate) -> None:
+        self.last_update = u
+        self.previews_seen += 1
+        self._show_frame(u)
+        if u.preview is not None:
+            self.canvas.set_preview(preview_qimage(u.preview), u.preview.rect)
+        if u.thumbnails is not None:
+            self.candidates.show_candidates(u.thumbnails, u.losses, u.best, live=True)
+        self.loss_plot.set_data(u.history_iter, u.history_losses, u.best, u.iterations)
+        self.progress.emit(u.iteration, u.iterations,
+                           f"{u.stage + ' · ' if u.stage else ''}iteration {u.iteration}/{u.iterations} · "
+                           f"{u.rate:.0f} it/s · {format_seconds(u.eta)} left · best loss {u.losses[u.best]:.4g}")
+        self.update_shown.emit(u)
+
+    def _run_finished(self, u: compute.RunUpdate) -> None:
+        self.progress_done.emit()
+        self.last_update = u
+        if not u.candidates:
+            self.error.emit("Inpainting failed", "the engine returned no candidates")
+            self._idle()
+            return
+        self.result = u
+        self._previews = {}
+        best = u.best if 0 <= u.best < len(u.candidates) else int(np.argmin([c.loss for c in u.candidates]))
+        if u.preview is not None:
+            self._previews[best] = (preview_qimage(u.preview), u.preview.rect)
+        self._show_frame(u)
+        self.candidates.show_candidates([c.thumbnail for c in u.candidates], np.array([c.loss for c in u.candidates]),
+                                        best, live=False, labels=[c.label for c in u.candidates])
+        self.loss_plot.set_data(u.history_iter, u.history_losses, best, u.iterations)
+        self.candidates.select_silently(best)
+        self.selected = -1
+        self.choose(best)
+        self._show_region(u.info)
+        what = f"Cancelled at iteration {u.iteration}/{u.iterations}" if u.cancelled else \
+            f"Done: {u.iteration} iterations in {u.elapsed:.1f} s"
+        self.status.emit(f"{what}; best is {u.candidates[best].label or best + 1} (loss {u.candidates[best].loss:.4g}). "
+                         "Click a candidate to preview it, Return to apply, Discard to drop.", 0)
+        self.update_shown.emit(u)
+        self.state_changed.emit()
+
+    def _run_failed(self, message: str) -> None:
+        self.progress_done.emit()
+        self._clear_candidates()
+        self._idle()
+        self.error.emit("Inpainting failed", message)
+
+    def _finished(self, doc, patch) -> None:
+        self.progress_done.emit()
+        if doc is not self.docs.doc:
+            return  # another photo was opened meanwhile
+        x, y = patch.origin
+        h, w = patch.changed.shape
+        current = doc.image[y:y + h, x:x + w]
+        pixels = np.where(patch.changed[..., None], patch.pixels, current)  # only the hole changes
+        applied = self.region
+        self._clear_candidates()
+        if applied is not None and self.canvas.frame == region_rect(applied):
+            self._set_locked(False)  # its hole is filled: the next region is placed automatically
+        self._plan_dirty = True
+        try:
+            changed = doc.apply_patch((x, y), pixels, patch.changed, "Apply fill")
+        except ValueError as exc:  # the photo changed size meanwhile (cannot happen today)
+            self.error.emit("Cannot apply", str(exc))
+        else:
+            self.status.emit("Fill applied (Ctrl+Z undoes it)." if changed else
+                             "Nothing was left to fill in this region; the photo is unchanged.", 5000)
+        self._idle()
+
+    def _finish_failed(self, message: str) -> None:
+        self.progress_done.emit()
+        self.state_changed.emit()
+        if self.result is not None and self.selected in self._previews:
+            self.canvas.set_preview(*self._previews[self.selected])
+        self.error.emit("Applying failed", message)
+
+    def _clear_candidates(self) -> None:
+        self._discard("preview")
+        self.result = None
+        self.selected = -1
+        self._previews = {}
+        self.canvas.set_preview(None)
+        self.candidates.clear_candidates()
+
+    def _idle(self) -> None:
+        """Back to no run, no candidates: plan what changed meanwhile."""
+        if self._plan_dirty and not self.busy and self.result is None:
+            self._plan_dirty = False
+            self._timer.start()
+        self.state_changed.emit()
 
     def shutdown(self) -> None:
         self._closed = True
-        self._auto_timer.stop()
-        self._token += 1
-        self._pool.shutdown(wait=True, cancel_futures=True)
-
-    # -- actions ------------------------------------------------------------------------
-    def inpaint(self) -> None:
-        w = self.w
-        doc = w.doc
-        if doc is None or self.searching or self.blending:
-            return
-        if w.controller.model is None:
-            dialogs.error(w, "No model", "No model is loaded, so there is nothing to inpaint with.")
-            return
-        if not doc.mask.any():
-            dialogs.info(w, "Nothing to fill", "Paint the hole first: brush (B) or rectangle (R).")
-            return
-        if not w.canvas.window_user_placed:
-            self.place_window_automatically(wait=True)  # for the mask as it is now
-        window = w.canvas.window
-        if window is None:
-            self.place_window_automatically(force=True, wait=True)
-            window = w.canvas.window
-        from inpaint_gui.core.errors import InpaintError
-        from inpaint_gui.core.image.windows import validate_window
-
-        try:
-            window = validate_window(window, doc.image.shape)
-        except (InpaintError, ValueError) as exc:
-            dialogs.error(w, "Bad model window", str(exc))
-            return
-        x, y, s = window
-        hole = doc.mask[y : y + s, x : x + s]
-        if not hole.any():
-            dialogs.error(w, "Nothing to fill", "The model window does not contain any of the hole. Move it over the hole.")
-            return
-        if hole.all():
-            dialogs.error(w, "Window too small", "The hole fills the whole model window: make the window larger "
-                          "so the model sees some of the photo around the hole.")
-            return
-        self.discard(quiet=True)
-        settings = w.job_settings
-        self.searching = True
-        self.previews_seen = 0
-        self.last_progress = None
-        w.candidates.clear_candidates()
-        w.loss_plot.clear()
-        w.controller.start_search(doc.image, doc.mask, window, settings)
-        w.show_progress(0, settings.iterations, f"Starting search: {settings.restarts} restarts × {settings.iterations} iterations…")
-        w.update_actions()
-
-    def cancel(self) -> None:
-        if self.searching:
-            self.w.controller.cancel()
-            self.w.statusBar().showMessage("Cancelling: keeping the best candidates so far…", 4000)
-        elif self.blending:
-            self.w.controller.cancel()
-            self.blending = False
-            self.w.hide_progress()
-            self.w.update_actions()
-
-    def discard(self, quiet: bool = False) -> None:
-        self.result = None
-        self.selected = -1
-        self.w.canvas.set_preview(None)
-        self.w.candidates.clear_candidates()
-        if not quiet:
-            self.w.loss_plot.clear()
-            self.w.statusBar().showMessage("Candidates discarded; the photo is unchanged.", 4000)
-        self.w.update_actions()
-
-    def choose(self, index: int) -> None:
-        """Preview candidate ``index`` in the canvas (after the search)."""
-        r = self.result
-        if r is None or self.searching or not 0 <= index < r.previews.shape[0]:
-            return
-        self.selected = index
-        self.w.canvas.set_preview(argb_qimage(composite(r.context, r.previews[index])), r.window)
-        self.w.statusBar().showMessage(f"Candidate #{index + 1}: loss {r.total[index]:.5g}", 4000)
-        self.w.update_actions()
-
-    def apply(self) -> None:
-        w = self.w
-        if self.result is None or self.searching or self.blending or w.doc is None:
-            return
-        index = self.selected if self.selected >= 0 else self.result.best
-        self.blending = True
-        w.controller.start_blend(w.doc.image, self.result, index, w.job_settings.blend)
-        w.show_progress(0, 0, f"Blending candidate #{index + 1} ({w.job_settings.blend})…")
-        w.update_actions()
-
-    # -- worker signals --------------------------------------------------------------------
-    def _on_progress(self, p: SearchProgress) -> None:
-        w = self.w
-        if not self.searching:
-            return
-        self.last_progress = p
-        self.previews_seen += 1
-        w.canvas.set_preview(argb_qimage(p.composite), w.controller.current.window if w.controller.current else None)
-        w.candidates.show_candidates(p.previews, p.total, p.best, live=True)
-        w.loss_plot.set_data(p.history_iter, p.history_total, p.best, p.iterations)
-        w.show_progress(p.iteration, p.iterations,
-                        f"iteration {p.iteration}/{p.iterations} · {p.rate:.0f} it/s · {format_seconds(p.eta)} left"
-                        f" · best loss {p.total[p.best]:.4g}")
-
-    def _on_finished(self, r: SearchResult) -> None:
-        w = self.w
-        self.searching = False
-        self.result = r
-        w.hide_progress()
-        w.candidates.show_candidates(r.previews, r.total, r.best, live=False)
-        w.loss_plot.set_data(r.history_iter, r.history_total, r.best, r.iterations)
-        self.choose(r.best)
-        w.candidates.setCurrentRow(r.best)
-        what = f"Cancelled at iteration {r.iteration}/{r.iterations}" if r.cancelled else \
-            f"Done: {r.iterations} iterations in {r.elapsed:.1f} s"
-        w.statusBar().showMessage(f"{what}; best is #{r.best + 1} (loss {r.total[r.best]:.4g}). "
-                                  "Click a candidate to preview it, Return to apply, Discard to drop.")
-        w.update_actions()
-
-    def _on_blended(self, r: BlendResult) -> None:
-        w = self.w
-        self.blending = False
-        w.hide_progress()
-        doc = w.doc
-        if doc is not None:
-            try:
-                doc.apply_patch(r.origin, r.image, r.region, "Apply fill")
-            except ValueError as exc:  # the photo changed size meanwhile (cannot happen today)
-                dialogs.error(w, "Cannot apply", str(exc))
-        self.result = None
-        self.selected = -1
-        w.canvas.set_preview(None)
-        w.candidates.clear_candidates()
-        w.statusBar().showMessage("Fill applied (Ctrl+Z undoes it).", 5000)
-        w.update_actions()
-        self.mask_changed()
-
-    def _on_failed(self, kind: str, message: str) -> None:
-        w = self.w
-        self.searching = False
-        self.blending = False
-        w.hide_progress()
-        if kind == "search":
-            w.canvas.set_preview(None)
-            w.candidates.clear_candidates()
-            self.result = None
-        else:
-            self.choose(self.selected)  # back to the candidate preview
-        w.update_actions()
-        dialogs.error(w, "Inpainting failed" if kind == "search" else "Blending failed", message)
+        self._timer.stop()
+        self._run_after_plan = False
+        self._discard(*self._ids)

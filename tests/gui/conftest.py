@@ -128,10 +128,37 @@ def make_window(qtbot, qsettings, tiny_model):
         w.show()
         qtbot.waitExposed(w)
         if model is not None and not isinstance(model, str):
-            qtbot.waitUntil(lambda: w.controller.model is not None, timeout=5000)
+            qtbot.waitUntil(lambda: w.session.model is not None, timeout=10000)
         return w
 
     return make
+
+
+def open_photo(qtbot, w, path, mask_path=None, ok=True):
+    """Open a photo through the window's file job and wait for it (``ok``: expect success)."""
+    with qtbot.waitSignal(w.files.done, timeout=10000) as blocker:
+        assert w.open_photo(path, mask_path)
+    assert blocker.args[1] == ok
+    settle(qtbot, w)
+    return w.doc
+
+
+def settle(qtbot, w, timeout=10000):
+    """Wait until no plan is pending or running (the frame shows the current plan)."""
+    qtbot.waitUntil(lambda: not w.session.planning and not w.file_jobs.busy, timeout=timeout)
+
+
+def configure(w, seed=None, device=None, **face):
+    """Change the face engine's settings (and the seed / device) through the settings store."""
+    from dataclasses import replace
+
+    s = w.store.settings
+    common = s.common
+    if seed is not None:
+        common = replace(common, seed=seed)
+    if device is not None:
+        common = replace(common, device=device)
+    w.store.set(replace(s, common=common, engines={**s.engines, "face": replace(s.of("face"), **face)}))
 
 
 def write_photo(path, h=96, w=128, seed=0):

@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtCore import QPointF, QTimer
 from PySide6.QtWidgets import QApplication
 
-from tests.gui.conftest import photo, write_photo
+from tests.gui.conftest import open_photo, photo, settle, write_photo
 
 pytestmark = pytest.mark.gui
 
@@ -32,7 +32,7 @@ def test_run_app_opens_photo_mask_and_model(qapp, tmp_path, monkeypatch, tiny_mo
 
     def check():
         wins = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
-        if not wins or wins[0].doc is None or wins[0].controller.model is None:
+        if not wins or wins[0].doc is None or wins[0].session.model is None or wins[0].canvas.frame is None:
             QTimer.singleShot(20, check)
             return
         w = wins[0]
@@ -40,6 +40,7 @@ def test_run_app_opens_photo_mask_and_model(qapp, tmp_path, monkeypatch, tiny_mo
         seen["mask"] = w.doc.mask.copy()
         seen["label"] = w.model_label.text()
         seen["hook"] = sys.excepthook is not hook_before
+        seen["frame"] = wins[0].canvas.frame
         w.close()
 
     QTimer.singleShot(0, check)
@@ -48,6 +49,8 @@ def test_run_app_opens_photo_mask_and_model(qapp, tmp_path, monkeypatch, tiny_mo
     np.testing.assert_array_equal(seen["image"], photo())
     np.testing.assert_array_equal(seen["mask"], m)
     assert "tiny-saved" in seen["label"] and seen["hook"]
+    x0, y0, x1, y1 = seen["frame"]  # the window was planned around the hole
+    assert x0 <= 30 and y0 <= 20 and x1 >= 60 and y1 >= 40
     assert sys.excepthook is hook_before
     assert (tmp_path / "state" / "inpaint-gui" / "inpaint-gui.log").exists()
     assert not dlg.errors
@@ -70,7 +73,7 @@ def test_unhandled_exception_shows_dialog_and_is_logged(dlg, caplog):
     assert any("boom in a slot" in r.getMessage() for r in caplog.records)
 
 
-def test_sample_photo_opens_with_its_hole(make_window, dlg):
+def test_sample_photo_opens_with_its_hole(make_window, dlg, qtbot):
     from inpaint_gui.core.image.io import load_mask, load_photo
     from inpaint_gui.gui.app import sample_mask_path, sample_photo_path
 
@@ -80,25 +83,29 @@ def test_sample_photo_opens_with_its_hole(make_window, dlg):
     assert p.parent.name == "resources" and load_photo(p).image.ndim == 3
     w = make_window()
     assert w.welcome.sample_button.isEnabled()
-    w.welcome.sample_button.click()
+    with qtbot.waitSignal(w.files.done, timeout=10000):
+        w.welcome.sample_button.click()
+    settle(qtbot, w)
     assert w.doc is not None and w.doc.path == p and not dlg.errors
     np.testing.assert_array_equal(w.doc.image, load_photo(p).image)
     m = sample_mask_path(p)
     if m is not None:
         np.testing.assert_array_equal(w.doc.mask, load_mask(m, w.doc.image.shape))
-        assert w.canvas.window is not None
+        assert w.canvas.frame is not None
 
 
-def test_face_guide_from_the_model_is_drawn_faintly(make_window, tmp_path, tiny_model):
+def test_face_guide_from_the_model_is_drawn_faintly(make_window, tmp_path, tiny_model, qtbot):
     from inpaint_gui.core.engines.gan.weights import model_from_modules
 
     guide = np.zeros((32, 32, 3), np.uint8)
     guide[8:24, 8:24] = 255
     model = model_from_modules(tiny_model.generator, tiny_model.discriminator, "guided", mean_face=guide)
     w = make_window(model=model)
-    w.open_photo(write_photo(tmp_path / "a.png"))
+    open_photo(qtbot, w, write_photo(tmp_path / "a.png"))
     assert w.canvas.face_guide is not None
-    w.canvas.set_window((0, 0, 96), user=True)
+    w.canvas.place_model_window((0, 0, 96))
+    settle(qtbot, w)
+    assert w.canvas.frame == (0, 0, 96, 96)
     w.canvas.set_overlay_opacity(0)
     w.canvas.set_zoom(1.0)
 

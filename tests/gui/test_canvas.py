@@ -159,25 +159,38 @@ def test_middle_drag_and_space_drag_pan(canvas, qtbot):
 
 def test_window_tool_draws_moves_and_resizes_square_windows(canvas):
     canvas.set_tool("window")
-    seen = []
-    canvas.window_changed.connect(seen.append)
+    seen, placed = [], []
+    canvas.frame_changed.connect(seen.append)
+    canvas.window_placed.connect(placed.append)
     drag(canvas.viewport(), [view_point(canvas, 10, 10), view_point(canvas, 40, 30), view_point(canvas, 50, 40)])
-    assert canvas.window == (10, 10, 40) and canvas.window_user_placed
-    assert seen and seen[-1] == (10, 10, 40)
+    assert canvas.model_window == (10, 10, 40) and canvas.window_user_placed
+    assert seen and seen[-1] == (10, 10, 50, 50)
+    assert placed == [(10, 10, 40)]  # once, when the drag ends
     # move by dragging inside
     drag(canvas.viewport(), [view_point(canvas, 30, 30), view_point(canvas, 50, 35)])
-    assert canvas.window == (30, 15, 40)
+    assert canvas.model_window == (30, 15, 40)
     # moving past the edge is clamped inside the photo
     drag(canvas.viewport(), [view_point(canvas, 40, 30), view_point(canvas, 200, 30)])
-    assert canvas.window == (88, 15, 40)
+    assert canvas.model_window == (88, 15, 40)
     # resize from the bottom-right corner: stays square, anchored at the top-left
     drag(canvas.viewport(), [view_point(canvas, 128, 55), view_point(canvas, 120, 75)])
-    x, y, s = canvas.window
+    x, y, s = canvas.model_window
     assert (x, y) == (88, 15) and s == 40  # clamped by the right edge of the photo
     drag(canvas.viewport(), [view_point(canvas, 88, 15), view_point(canvas, 70, 10)])
-    x, y, s = canvas.window
+    x, y, s = canvas.model_window
     assert x + s == 128 and y + s == 55 and s == 55  # limited by the top edge
     assert not canvas.doc.mask.any()
+    assert len(placed) == 4  # the clamped resize changed nothing
+
+
+def test_a_non_square_frame_is_drawn_and_a_square_window_replaces_it(canvas):
+    canvas.set_frame((10, 20, 70, 50))
+    assert canvas.model_window is None and canvas.frame == (10, 20, 70, 50)
+    r = canvas.window_view_rect()
+    assert (r.width(), r.height()) == (60 * canvas.zoom, 30 * canvas.zoom)
+    canvas.set_tool("window")
+    drag(canvas.viewport(), [view_point(canvas, 80, 10), view_point(canvas, 100, 30)])  # draws a new window
+    assert canvas.model_window == (80, 10, 20)
 
 
 def test_brush_size_keys_and_outline(canvas, qtbot):
@@ -253,7 +266,7 @@ def test_large_photo_uses_cached_levels_and_still_shows_edits(qtbot):
 
 
 def test_zoom_to_window_centres_it(canvas):
-    canvas.set_window((60, 40, 30), user=True)
+    canvas.set_model_window((60, 40, 30), user=True)
     canvas.zoom_to_window()
     r = canvas.window_view_rect()
     vw, vh = canvas.viewport().width(), canvas.viewport().height()

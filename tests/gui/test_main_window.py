@@ -10,7 +10,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtTest import QTest
 
-from tests.gui.conftest import drag, photo, view_point, write_photo
+from tests.gui.conftest import drag, open_photo, photo, view_point, write_photo
 
 pytestmark = pytest.mark.gui
 
@@ -37,7 +37,7 @@ def test_status_bar_shows_model_and_device(make_window):
     assert "tiny" in text and "CPU" in text and "thread" in text
 
 
-def test_open_photo_and_mask_from_files(make_window, tmp_path, dlg):
+def test_open_photo_and_mask_from_files(make_window, tmp_path, dlg, qtbot):
     from inpaint_gui.core.image.io import save_mask
 
     p = write_photo(tmp_path / "face.png")
@@ -45,47 +45,58 @@ def test_open_photo_and_mask_from_files(make_window, tmp_path, dlg):
     m[10:20, 30:50] = True
     save_mask(tmp_path / "mask.png", m)
     w = make_window()
-    assert w.open_photo(p, tmp_path / "mask.png")
+    open_photo(qtbot, w, p, tmp_path / "mask.png")
     np.testing.assert_array_equal(w.doc.image, photo())
     np.testing.assert_array_equal(w.doc.mask, m)
-    assert w.canvas.window is not None  # placed around the hole
-    x, y, s = w.canvas.window
-    assert x <= 30 and y <= 10 and x + s >= 50 and y + s >= 20
+    assert w.canvas.frame is not None  # planned around the hole
+    x0, y0, x1, y1 = w.canvas.frame
+    assert x0 <= 30 and y0 <= 10 and x1 >= 50 and y1 >= 20
     assert "face.png" in w.windowTitle() and not dlg.errors
+    assert "face" in w.region_label.text() and "window" in w.region_label.text()
 
 
-def test_unreadable_photo_and_wrong_size_mask_give_dialogs(make_window, tmp_path, dlg):
+def test_unreadable_photo_and_wrong_size_mask_give_dialogs(make_window, tmp_path, dlg, qtbot):
     w = make_window()
     bad = tmp_path / "broken.jpg"
     bad.write_bytes(b"not an image at all")
-    assert not w.open_photo(bad)
-    assert dlg.errors and "broken.jpg" in dlg.errors[-1][1]
+    open_photo(qtbot, w, bad, ok=False)
+    assert dlg.errors and "broken.jpg" in dlg.errors[-1][1] and "\n" not in dlg.errors[-1][1]
     assert w.doc is None
     p = write_photo(tmp_path / "ok.png")
-    assert w.open_photo(p)
+    open_photo(qtbot, w, p)
+    doc = w.doc
     from inpaint_gui.core.image.io import save_mask
 
     save_mask(tmp_path / "small.png", np.ones((10, 10), bool))
     paint_something(w)
     before = w.doc.mask.copy()
-    assert not w.files.load_mask(tmp_path / "small.png")
+    with qtbot.waitSignal(w.files.done) as blocker:
+        assert w.files.load_mask(tmp_path / "small.png")
+    assert blocker.args == ["load-mask", False]
     assert "small.png" in dlg.errors[-1][1]
     np.testing.assert_array_equal(w.doc.mask, before)  # the mask is as it was
     # a broken file given with the photo: the current photo stays
-    assert not w.open_photo(p, bad)
+    open_photo(qtbot, w, p, bad, ok=False)
+    assert w.doc is doc
     np.testing.assert_array_equal(w.doc.mask, before)
 
 
-def test_save_writes_inpainted_copy_and_round_trips(make_window, tmp_path, dlg):
+def save_and_wait(qtbot, w, fn, ok=True):
+    with qtbot.waitSignal(w.files.done, timeout=10000) as blocker:
+        assert fn()
+    assert blocker.args == ["save", ok]
+
+
+def test_save_writes_inpainted_copy_and_round_trips(make_window, tmp_path, dlg, qtbot):
     from inpaint_gui.core.image.io import load_photo
 
     p = write_photo(tmp_path / "face.png")
     w = make_window()
-    w.open_photo(p)
+    open_photo(qtbot, w, p)
     paint_something(w)
     fake_fill(w)
     assert w.doc.is_modified() and w.isWindowModified()
-    assert w.files.save()
+    save_and_wait(qtbot, w, w.files.save)
     out = tmp_path / "face_inpainted.png"
     assert out.exists()
     np.testing.assert_array_equal(load_photo(out).image, w.doc.image)
@@ -97,11 +108,11 @@ def test_save_writes_inpainted_copy_and_round_trips(make_window, tmp_path, dlg):
     w.redo()
     assert not w.doc.is_modified()
     # reopen the saved copy: the same pixels
-    assert w.open_photo(out)
+    open_photo(qtbot, w, out)
     np.testing.assert_array_equal(w.doc.image, load_photo(out).image)
 
 
-def test_save_as_jpeg_asks_quality_and_keeps_exif(make_window, tmp_path, dlg):
+def test_save_as_jpeg_asks_quality_and_keeps_exif(make_window, tmp_path, dlg, qtbot):
     from PIL import Image
 
     from inpaint_gui.core.image.io import load_photo
@@ -111,10 +122,10 @@ def test_save_as_jpeg_asks_quality_and_keeps_exif(make_window, tmp_path, dlg):
     exif[0x010F] = "TestCam"  # Make
     Image.fromarray(photo()).save(src, quality=95, exif=exif.tobytes())
     w = make_window()
-    w.open_photo(src)
+    open_photo(qtbot, w, src)
     dlg.save_path = str(tmp_path / "copy.jpg")
     dlg.int_answer = 80
-    assert w.files.save_as()
+    save_and_wait(qtbot, w, w.files.save_as)
     assert "int Quality" in dlg.questions
     with Image.open(tmp_path / "copy.jpg") as im:
         assert im.getexif().get(0x010F) == "TestCam"
@@ -122,11 +133,11 @@ def test_save_as_jpeg_asks_quality_and_keeps_exif(make_window, tmp_path, dlg):
     assert w.doc.save_path == tmp_path / "copy.jpg"
 
 
-def test_original_is_never_overwritten_without_confirmation(make_window, tmp_path, dlg):
+def test_original_is_never_overwritten_without_confirmation(make_window, tmp_path, dlg, qtbot):
     p = write_photo(tmp_path / "face.png")
     original = p.read_bytes()
     w = make_window()
-    w.open_photo(p)
+    open_photo(qtbot, w, p)
     paint_something(w)
     fake_fill(w)
     dlg.save_path = str(p)
@@ -134,7 +145,7 @@ def test_original_is_never_overwritten_without_confirmation(make_window, tmp_pat
     assert not w.files.save_as()
     assert p.read_bytes() == original and "confirm Overwrite the original?" in dlg.questions
     dlg.confirm_answer = True
-    assert w.files.save_as()
+    save_and_wait(qtbot, w, w.files.save_as)
     assert p.read_bytes() != original
 
 
@@ -142,7 +153,7 @@ def test_unsaved_changes_prompt_on_open_and_close(make_window, tmp_path, dlg, qt
     a = write_photo(tmp_path / "a.png")
     b = write_photo(tmp_path / "b.png", seed=1)
     w = make_window()
-    w.open_photo(a)
+    open_photo(qtbot, w, a)
     paint_something(w)
     assert not dlg.questions  # mask-only edits are not unsaved photo changes
     fake_fill(w)
@@ -152,64 +163,73 @@ def test_unsaved_changes_prompt_on_open_and_close(make_window, tmp_path, dlg, qt
     assert not w.close()  # cancel keeps the window open
     assert w.isVisible()
     dlg.unsaved_answer = "save"
-    assert w.open_photo(b)
-    assert (tmp_path / "a_inpainted.png").exists() and w.doc.path == b
+    assert w.open_photo(b)  # a save job, then an open job
+    qtbot.waitUntil(lambda: w.doc.path == b, timeout=10000)
+    assert (tmp_path / "a_inpainted.png").exists()
 
 
-def test_recent_files_and_drag_and_drop(make_window, tmp_path):
+def test_recent_files_and_drag_and_drop(make_window, tmp_path, qtbot):
     a = write_photo(tmp_path / "a.png")
     b = write_photo(tmp_path / "b.png", seed=2)
     w = make_window()
-    w.open_photo(a)
-    w.open_photo(b)
+    open_photo(qtbot, w, a)
+    open_photo(qtbot, w, b)
     assert [Path(r).name for r in w.files.recent()] == ["b.png", "a.png"]
     acts = [x for x in w.recent_menu.actions() if x.text() == "a.png"]
-    acts[0].trigger()
+    with qtbot.waitSignal(w.files.done):
+        acts[0].trigger()
     assert w.doc.path == a
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(b))])
     ev = QDropEvent(QPointF(100, 100), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
                     Qt.KeyboardModifier.NoModifier)
-    w.dropEvent(ev)
+    with qtbot.waitSignal(w.files.done):
+        w.dropEvent(ev)
     assert w.doc.path == b
 
 
-def test_mask_operations_are_undoable(make_window, tmp_path, dlg):
+def test_mask_operations_are_undoable(make_window, tmp_path, dlg, qtbot):
     w = make_window()
-    w.open_photo(write_photo(tmp_path / "a.png"))
+    open_photo(qtbot, w, write_photo(tmp_path / "a.png"))
     paint_something(w)
-    w.invert_mask()
+    w.edit.invert_mask()
     assert w.doc.mask.sum() == 96 * 128 - 400
     w.undo()
     assert w.doc.mask.sum() == 400
     dlg.int_answer = 3
-    w.grow_mask()
+    w.edit.grow_mask()
     assert w.doc.mask.sum() > 400 and w.doc.mask[27:53, 37:63].sum() == w.doc.mask.sum()
-    w.clear_mask()
+    w.edit.clear_mask()
     assert not w.doc.mask.any()
     w.undo()
     w.undo()
     assert w.doc.mask.sum() == 400
 
 
-def test_mask_save_and_load_round_trip(make_window, tmp_path):
+def test_mask_save_and_load_round_trip(make_window, tmp_path, qtbot):
     w = make_window()
-    w.open_photo(write_photo(tmp_path / "a.png"))
+    open_photo(qtbot, w, write_photo(tmp_path / "a.png"))
     paint_something(w)
     c = w.canvas
     c.set_tool("brush")
     c.set_brush_size(7)
     drag(c.viewport(), [view_point(c, 5, 80), view_point(c, 100, 85)])
     saved = w.doc.mask.copy()
-    assert w.files.save_mask(tmp_path / "m.png")
-    w.clear_mask()
-    assert w.files.load_mask(tmp_path / "m.png")
+    with qtbot.waitSignal(w.files.done) as blocker:
+        assert w.files.save_mask(tmp_path / "m.png")
+    assert blocker.args == ["save-mask", True]
+    w.edit.clear_mask()
+    with qtbot.waitSignal(w.files.done) as blocker:
+        assert w.files.load_mask(tmp_path / "m.png")
+    assert blocker.args == ["load-mask", True]
     np.testing.assert_array_equal(w.doc.mask, saved)
+    w.undo()  # loading the mask is one undo step
+    assert not w.doc.mask.any()
 
 
-def test_keyboard_shortcuts_reach_the_canvas(make_window, tmp_path):
+def test_keyboard_shortcuts_reach_the_canvas(make_window, tmp_path, qtbot):
     w = make_window()
-    w.open_photo(write_photo(tmp_path / "a.png"))
+    open_photo(qtbot, w, write_photo(tmp_path / "a.png"))
     w.canvas.setFocus()
     QTest.keyClick(w, Qt.Key.Key_R)
     assert w.canvas.tool == "rect"
@@ -245,28 +265,30 @@ def test_keyboard_shortcuts_reach_the_canvas(make_window, tmp_path):
 
 
 def test_settings_are_remembered_and_reset(make_window, qsettings):
+    from inpaint_gui.core.pipeline import InpaintSettings
+
     w = make_window()
     panel = w.settings_panel
-    panel.iterations.setValue(321)
-    panel.restarts.setValue(3)
-    panel.blend.setCurrentText("paste")
-    assert w.job_settings.iterations == 321 and w.job_settings.blend == "paste"
+    panel.editor("face", "iterations").setValue(321)
+    panel.editor("face", "restarts").setValue(3)
+    panel.editor("common", "blend").setCurrentText("paste")
+    assert w.store.settings.of("face").iterations == 321 and w.store.settings.common.blend == "paste"
     w.close()
     w2 = make_window()
-    assert w2.job_settings.iterations == 321 and w2.job_settings.restarts == 3
-    assert w2.settings_panel.blend.currentText() == "paste"
+    assert w2.store.settings.of("face").iterations == 321 and w2.store.settings.of("face").restarts == 3
+    assert w2.settings_panel.editor("common", "blend").currentText() == "paste"
     w2.settings_panel.reset_button.click()
-    from inpaint_gui.gui.settings import JobSettings
-
-    assert w2.job_settings == JobSettings()
+    assert w2.store.settings == InpaintSettings()
+    assert w2.settings_panel.editor("face", "iterations").value() == InpaintSettings().of("face").iterations
 
 
 def test_missing_model_is_reported_and_app_keeps_working(make_window, tmp_path, dlg, qtbot):
     w = make_window(model=str(tmp_path / "no-such-model"))
     qtbot.waitUntil(lambda: bool(dlg.errors), timeout=5000)
     assert "no-such-model" in dlg.errors[-1][1]
+    assert not w.act_inpaint.isEnabled() and "none" in w.model_label.text()
+    open_photo(qtbot, w, write_photo(tmp_path / "a.png"))
     assert not w.act_inpaint.isEnabled()
-    assert w.open_photo(write_photo(tmp_path / "a.png"))
 
 
 def test_welcome_page_open_button_and_model_loading(make_window, tmp_path, dlg, tiny_model, qtbot):
@@ -275,53 +297,26 @@ def test_welcome_page_open_button_and_model_loading(make_window, tmp_path, dlg, 
     w = make_window()
     assert w.stack.currentWidget() is w.welcome
     dlg.open_path = str(write_photo(tmp_path / "a.png"))
-    w.welcome.open_button.click()
+    with qtbot.waitSignal(w.files.done):
+        w.welcome.open_button.click()
     assert w.doc is not None and w.stack.currentWidget() is w.canvas
     # load another model folder; then a corrupt one is refused with a dialog
     folder = save_model(tmp_path / "other", tiny_model.generator, tiny_model.discriminator, {"name": "other-model"})
     dlg.open_path = str(folder)
-    with qtbot.waitSignal(w.controller.model_ready, timeout=10000):
+    with qtbot.waitSignal(w.compute.finished, timeout=10000):
         w.act_model.trigger()
-    assert "other-model" in w.model_label.text()
+    assert "other-model" in w.model_label.text() and w.session.model.name == "other-model"
     gen = folder / "generator.pt"
     data = bytearray(gen.read_bytes())
     data[len(data) // 2] ^= 0xFF
     gen.write_bytes(bytes(data))
-    with qtbot.waitSignal(w.controller.model_error, timeout=10000):
+    with qtbot.waitSignal(w.compute.failed, timeout=10000):
         w.act_model.trigger()
     assert dlg.errors and "generator.pt" in dlg.errors[-1][1]
+    assert "other-model" in w.model_label.text() and w.act_inpaint.isEnabled()  # the loaded model stays
 
 
-def test_window_placement_off_the_gui_thread_for_large_photos(make_window, tmp_path, monkeypatch, qtbot):
-    import inpaint_gui.gui.session as session
-
-    monkeypatch.setattr(session, "ASYNC_PIXELS", 0)  # treat every photo as large
-    w = make_window()
-    w.open_photo(write_photo(tmp_path / "a.png"))
-    qtbot.waitUntil(lambda: not w.session._pool._work_queue.qsize(), timeout=5000)
-    assert w.canvas.window is None  # no hole yet
-    paint_something(w)  # hole [30:50, 40:60]
-    qtbot.waitUntil(lambda: w.canvas.window is not None, timeout=5000)
-    x, y, s = w.canvas.window
-    assert x <= 40 and y <= 30 and x + s >= 60 and y + s >= 50
-    # a placement computed for an older mask is dropped when the mask changed meanwhile
-    import time as _time
-
-    def slow_plan(mask, resolution):
-        _time.sleep(0.3)
-        return [(0, 0, 16)], [1]
-
-    monkeypatch.setattr(session, "_plan", slow_plan)
-    w.session.place_window_automatically()
-    w.canvas.set_window((5, 5, 40), user=True)  # the user places it before the result arrives
-    qtbot.wait(600)
-    assert w.canvas.window == (5, 5, 40)
-    w.session.place_window_automatically(force=True)
-    w.session.mask_changed()  # stale now; the debounced placement that follows wins
-    qtbot.waitUntil(lambda: w.canvas.window == (0, 0, 16), timeout=5000)
-
-
-def test_alpha_and_icc_profile_survive_save(make_window, tmp_path):
+def test_alpha_and_icc_profile_survive_save(make_window, tmp_path, qtbot):
     from PIL import Image, ImageCms
 
     rgba = np.dstack([photo(), np.tile(np.linspace(0, 255, 128, dtype=np.uint8), (96, 1))])
@@ -329,10 +324,10 @@ def test_alpha_and_icc_profile_survive_save(make_window, tmp_path):
     src = tmp_path / "rgba.png"
     Image.fromarray(rgba, "RGBA").save(src, icc_profile=icc)
     w = make_window()
-    w.open_photo(src)
+    open_photo(qtbot, w, src)
     paint_something(w)
     fake_fill(w)
-    assert w.files.save()
+    save_and_wait(qtbot, w, w.files.save)
     with Image.open(tmp_path / "rgba_inpainted.png") as im:
         assert im.mode == "RGBA" and im.info.get("icc_profile") == icc
         out = np.asarray(im)
@@ -340,11 +335,11 @@ def test_alpha_and_icc_profile_survive_save(make_window, tmp_path):
     np.testing.assert_array_equal(out[..., :3], w.doc.image)
 
 
-def test_overlay_colour_and_opacity_are_remembered(make_window, dlg, tmp_path):
+def test_overlay_colour_and_opacity_are_remembered(make_window, dlg, tmp_path, qtbot):
     from PySide6.QtGui import QColor
 
     w = make_window()
-    w.open_photo(write_photo(tmp_path / "a.png"))
+    open_photo(qtbot, w, write_photo(tmp_path / "a.png"))
     dlg.color_answer = QColor(0, 200, 255)
     w.act_color.trigger()
     w.opacity_slider.setValue(80)

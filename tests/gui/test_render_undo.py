@@ -194,22 +194,22 @@ def test_grow_matches_disk_dilation():
 
 
 def test_preview_composite_is_the_fill_inside_the_hole_only():
-    from inpaint_gui.core.image.preview import composite, make_context
+    from inpaint_gui.core.image.preview import composite_window, preview_shape
 
     mask = np.zeros((100, 100), bool)
     mask[30:50, 40:70] = True
-    ctx = make_context(mask, (20, 20, 64))
-    assert ctx.side == 64
-    np.testing.assert_array_equal(ctx.alpha == 255, mask[20:84, 20:84])
     fill = np.zeros((32, 32, 3), np.uint8)
     fill[..., 1] = 200
-    px = composite(ctx, fill)
-    assert px.dtype == np.uint32 and px.shape == (64, 64)
+    p = composite_window(mask[20:84, 20:84], (20, 20, 64), fill)
+    px = p.argb
+    assert p.rect == (20, 20, 84, 84) and px.dtype == np.uint32 and px.shape == (64, 64)
     inside = mask[20:84, 20:84]
     assert (px[~inside] == 0).all()  # fully transparent outside the hole
     assert ((px[inside] >> 24) == 255).all() and (((px[inside] >> 8) & 255) == 200).all()
     # a big window is previewed at a capped size, with fractional coverage at the hole's edge
     big = np.zeros((3000, 3000), bool)
     big[1000:1501, 1000:2000] = True
-    ctx = make_context(big, (0, 0, 3000), max_side=600)
-    assert ctx.side == 600 and 0 < ctx.alpha[300, 300] < 255 and ctx.alpha[250, 300] == 255
+    assert preview_shape((0, 0, 3000, 3000), 600) == (600, 600)
+    p = composite_window(big, (0, 0, 3000), fill, max_side=600)
+    alpha = p.argb >> 24
+    assert p.argb.shape == (600, 600) and 0 < alpha[300, 300] < 255 and alpha[250, 300] == 255
