@@ -147,8 +147,9 @@ def run(ctx, image: np.ndarray, mask: np.ndarray, region, settings: pipeline.Inp
     last_emit = 0.0
     final = None
     for step in pipeline.run(image, mask, region, live_settings(settings), ctx.resources, ctx.cancel):
-        hist_iter.append(int(step.iteration))
-        hist_losses.append(np.array(step.losses, dtype=np.float64, copy=True))
+        if not hist_losses or len(step.losses) == len(hist_losses[-1]):  # a final step may list more candidates
+            hist_iter.append(int(step.iteration))
+            hist_losses.append(np.array(step.losses, dtype=np.float64, copy=True))
         if step.done:
             final = step
             break

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import os
 import stat
 import struct
@@ -55,7 +57,9 @@ def leftovers(folder: Path) -> list[str]:
     return [p.name for p in folder.iterdir() if p.name.startswith(TEMP_PREFIX)]
 
 
+@functools.lru_cache(maxsize=1)
 def srgb_bytes() -> bytes:
+    """An sRGB profile, made once per run: a profile carries its creation time to the second."""
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 

@@ -149,9 +149,12 @@ def settle(qtbot, w, timeout=10000):
 
 
 def configure(w, seed=None, device=None, **face):
-    """Change the face engine's settings (and the seed / device) through the settings store."""
+    """Change the face engine's settings (and the seed / device) through the settings store.
+
+    One fixed window unless ``framing`` is given: most GUI tests are about the mechanics."""
     from dataclasses import replace
 
+    face.setdefault("framing", "fixed")
     s = w.store.settings
     common = s.common
     if seed is not None:

@@ -52,7 +52,7 @@ def test_open_photo_and_mask_from_files(make_window, tmp_path, dlg, qtbot):
     x0, y0, x1, y1 = w.canvas.frame
     assert x0 <= 30 and y0 <= 10 and x1 >= 50 and y1 >= 20
     assert "face.png" in w.windowTitle() and not dlg.errors
-    assert "face" in w.region_label.text() and "window" in w.region_label.text()
+    assert "face" in w.region_label.text() and "framings around" in w.region_label.text()  # the framing search
 
 
 def test_unreadable_photo_and_wrong_size_mask_give_dialogs(make_window, tmp_path, dlg, qtbot):

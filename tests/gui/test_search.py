@@ -259,3 +259,17 @@ def test_closing_during_a_run_stops_the_threads(ready, qtbot):
     assert w.close()
     assert not w.compute.worker_thread.isRunning() and not w.file_jobs.worker_thread.isRunning()
     assert time.perf_counter() - t0 < 10
+
+
+def test_the_frame_moves_to_the_framing_the_search_chose(ready, qtbot):
+    w = ready
+    configure(w, seed=1, iterations=40, restarts=2, framing="auto")
+    settle(qtbot, w)
+    assert "framings around" in w.region_label.text()
+    with final_update(qtbot, w) as blocker:
+        start(w)
+    result = blocker.args[0]
+    chosen = tuple(result.info["chosen"])
+    assert w.canvas.model_window == chosen and not w.canvas.window_user_placed
+    assert all(c.label.startswith("framing ") for c in result.candidates)
+    assert result.candidates[result.best].label.startswith(f"framing {chosen[0]},{chosen[1]},{chosen[2]}")
