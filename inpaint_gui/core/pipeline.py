@@ -26,6 +26,7 @@ from inpaint_gui.core.devices import DEVICE_CHOICES
 from inpaint_gui.core.engines import ENGINES, Engines, settings_types
 from inpaint_gui.core.engines.base import Candidate, Fill, Region, Step
 from inpaint_gui.core.errors import MaskError
+from inpaint_gui.core.image.colour import is_grey, to_grey
 from inpaint_gui.core.image.resample import _round_u8
 from inpaint_gui.core.settings import MAX_SEED, check, setting
 
@@ -144,6 +145,8 @@ def seat(image: np.ndarray, hole: np.ndarray, origin: tuple[int, int], fill: Fil
     hh, hw = hole.shape
     fx0, fy0 = fill.rect[0], fill.rect[1]
     pixels = np.asarray(fill.pixels)
+    if is_grey(image[max(oy - 1, 0):oy + hh + 1, max(ox - 1, 0):ox + hw + 1]):  # a greyscale photo: blend luminance
+        pixels = to_grey(pixels)
     ys, xs = np.nonzero(hole)
     if len(ys) and not (ox + xs.min() >= fx0 and oy + ys.min() >= fy0 and ox + xs.max() < fill.rect[2]
                         and oy + ys.max() < fill.rect[3]):

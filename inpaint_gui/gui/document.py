@@ -32,6 +32,7 @@ class Document(QObject):
         exif: Any = None,
         format: str | None = None,
         dpi: tuple[float, float] | None = None,
+        photo: Any = None,
         undo_bytes: int = 256 * 1024 * 1024,
         parent: QObject | None = None,
     ):
@@ -49,6 +50,7 @@ class Document(QObject):
         self.exif = exif
         self.format = format
         self.dpi = dpi
+        self.photo = photo  # the loaded core Photo: its mode, depth and lossless-ness for saving
         self.save_path: Path | None = None  # where Save writes, once chosen or used
         self.undo_stack = UndoStack(max_bytes=undo_bytes)
         self._saved_key = self.undo_stack.image_key()

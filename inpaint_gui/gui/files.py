@@ -97,6 +97,12 @@ def _read_photo(ctx, path: Path, mask_path: Path | None):
     return photo, mask
 
 
+def _hole_warning(mask, name: str | None) -> str | None:
+    from inpaint_gui.core.image.io import hole_share_warning
+
+    return hole_share_warning(mask, name)
+
+
 def _write_photo(ctx, target: Path, image, doc_meta: dict, quality: int):
     from inpaint_gui.core.image.io import save_photo
 
@@ -243,11 +249,13 @@ class FileOps(QObject):
     def _opened(self, path: Path, result) -> None:
         photo, mask = result
         doc = Document(photo.image, mask, path=path, alpha=photo.alpha, icc_profile=photo.icc_profile,
-                       exif=photo.exif, format=photo.format, dpi=getattr(photo, "dpi", None))
+                       exif=photo.exif, format=photo.format, dpi=getattr(photo, "dpi", None), photo=photo)
         self.docs.set(doc)
         self.qs.setValue("last_dir", str(path.parent))
         self.add_recent(path)
         notes = list(getattr(photo, "warnings", []) or [])
+        if mask is not None and (large := _hole_warning(mask, None)) is not None:
+            notes.insert(0, large)
         self.status.emit(f"Opened {path.name} ({photo.width}×{photo.height})" +
                          (f" — note: {notes[0]}" if notes else ""), 8000)
 
@@ -303,7 +311,8 @@ class FileOps(QObject):
             return False
         image = doc.image.copy()  # what is saved, even if the photo changes meanwhile
         key = doc.image_key()
-        meta = dict(alpha=None if doc.alpha is None else doc.alpha.copy(), icc_profile=doc.icc_profile,
+        like_input = doc.photo.save_options() if doc.photo is not None else {}  # mode, depth, lossless WebP
+        meta = dict(like_input, alpha=None if doc.alpha is None else doc.alpha.copy(), icc_profile=doc.icc_profile,
                     exif=doc.exif, dpi=doc.dpi)
 
         def saved(notes) -> None:
@@ -337,7 +346,9 @@ class FileOps(QObject):
             if self.docs.doc is not doc:
                 return  # another photo was opened meanwhile
             doc.set_mask(mask, "Load mask")
-            self.status.emit(f"Loaded mask {path.name}: {int(mask.sum())} hole pixels", 6000)
+            large = _hole_warning(mask, path.name)
+            self.status.emit(f"Loaded mask {path.name}: {int(mask.sum())} hole pixels"
+                             + (f" — warning: {large}" if large else ""), 8000)
 
         return self._start("load-mask", f"Loading mask {path.name}…",
                            partial(_read_mask, path=path, shape=doc.image.shape), loaded, "Cannot load mask")

@@ -161,3 +161,28 @@ def test_plan_windows_small_photo():
     mask[10:20, 10:20] = True
     (x, y, size), = plan_windows(mask, 64)
     assert size == 40 and 0 <= x <= 10 and y == 0
+
+
+def test_a_greyscale_photo_is_filled_grey(engines):
+    grey = photo()[..., :1].repeat(3, axis=2)  # R = G = B
+    mask = np.zeros(grey.shape[:2], bool)
+    mask[35:55, 50:75] = True
+    result = inpaint(grey, mask, settings(), engines)
+    out = result.image
+    assert np.array_equal(out[..., 0], out[..., 1]) and np.array_equal(out[..., 1], out[..., 2])
+    assert not np.array_equal(out[mask], grey[mask]) and np.array_equal(out[~mask], grey[~mask])
+    colour = inpaint(photo(), mask, settings(), engines).image  # a colour photo keeps a colour fill
+    assert not np.array_equal(colour[mask][:, 0], colour[mask][:, 1])
+
+
+def test_the_search_on_a_grey_photo_compares_luminance():
+    from inpaint_gui.core.engines.gan.search import run_search
+
+    model = tiny_model(resolution=32, nz=16, width=8, seed=0)
+    image = np.full((32, 32, 3), 90, np.uint8)
+    mask = np.zeros((32, 32), bool)
+    mask[8:24, 8:24] = True
+    rgb = run_search(model, image, mask, SearchSettings(iterations=3, restarts=2, device="cpu"))
+    luma = run_search(model, image, mask, SearchSettings(iterations=3, restarts=2, device="cpu", grey=True))
+    assert not np.allclose(rgb.contextual, luma.contextual)  # a different loss...
+    assert np.isfinite(luma.total).all()

@@ -349,3 +349,32 @@ def test_overlay_colour_and_opacity_are_remembered(make_window, dlg, tmp_path, q
     w.close()
     w2 = make_window()
     assert w2.canvas.overlay_color == QColor(0, 200, 255) and w2.opacity_slider.value() == 80
+
+
+def test_a_grey_16bit_photo_is_saved_grey_and_16bit(make_window, qtbot, tmp_path, dlg):
+    from PIL import Image
+
+    from inpaint_gui.core.image.io import load_photo
+
+    grey = (np.arange(96 * 128, dtype=np.uint32).reshape(96, 128) * 5 % 65536).astype(np.uint16)
+    Image.fromarray(grey).save(tmp_path / "old.png")  # mode I;16
+    w = make_window()
+    open_photo(qtbot, w, tmp_path / "old.png")
+    assert w.files.write(tmp_path / "out.png") is not False
+    qtbot.waitUntil(lambda: (tmp_path / "out.png").exists() and not w.file_jobs.busy, timeout=10000)
+    again = load_photo(tmp_path / "out.png")
+    assert again.save_mode == "I;16" and np.array_equal(again.original16.squeeze(), grey)
+
+
+def test_loading_an_inverted_mask_warns(make_window, qtbot, tmp_path, dlg):
+    from PIL import Image
+
+    w = make_window()
+    open_photo(qtbot, w, write_photo(tmp_path / "a.png"))
+    inverted = np.full((96, 128), 255, np.uint8)
+    inverted[10:20, 10:20] = 0
+    Image.fromarray(inverted).save(tmp_path / "m.png")
+    messages = []
+    w.files.status.connect(lambda text, *_: messages.append(text))
+    w.files.load_mask(tmp_path / "m.png")
+    qtbot.waitUntil(lambda: any("inverted" in m for m in messages), timeout=10000)

@@ -61,3 +61,4 @@ def composite_window(hole: np.ndarray, window: tuple[int, int, int], fill_small:
     """A model-resolution fill (uint8 (S, S, 3)) in the hole of a square window (x, y, size)."""
     x, y, size = window
     return composite(hole, (x, y, x + size, y + size), fill_small, max_side)
+

@@ -28,6 +28,7 @@ from inpaint_gui.core.engines.gan.framing import (GREY_LEVELS, Frame, FramingRes
 from inpaint_gui.core.engines.gan.search import SearchSettings, context_weights, latent_search, search_batch
 from inpaint_gui.core.engines.gan.weights import LoadedModel, default_model_name, find_model, load_model
 from inpaint_gui.core.errors import MaskError, WeightsError
+from inpaint_gui.core.image.colour import is_grey
 from inpaint_gui.core.image.preview import composite_window
 from inpaint_gui.core.image.resample import from_model, to_model
 from inpaint_gui.core.image.windows import Window, auto_windows, validate_window
@@ -148,14 +149,15 @@ class FaceEngine:
             regions.append(Region(self.name, rect, region_hole, label, FacePlan((x, y, size), model.name, frames)))
         return regions
 
-    def _search_settings(self, settings: SearchSettings, common) -> SearchSettings:
-        return replace(settings, seed=common.seed, device=common.device)
+    def _search_settings(self, settings: SearchSettings, common, image: np.ndarray | None = None) -> SearchSettings:
+        grey = image is not None and is_grey(image)
+        return replace(settings, seed=common.seed, device=common.device, grey=grey)
 
     def run(self, image: np.ndarray, mask: np.ndarray, region: Region, settings: SearchSettings, common,
             cancel: threading.Event | None = None) -> Iterator[Step]:
         plan: FacePlan = region.plan
         model = self.model(plan.model)
-        search = self._search_settings(settings, common)
+        search = self._search_settings(settings, common, image[region.hole_in(image.shape)[0]])
         holes = _RegionHoles(region, mask)
         if plan.framings:
             yield from self._run_framings(image, mask, region, plan, model, search, holes, cancel)

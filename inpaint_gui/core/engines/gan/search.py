@@ -47,6 +47,7 @@ from scipy.ndimage import uniform_filter
 
 from inpaint_gui.core.devices import resolve_device
 from inpaint_gui.core.errors import MaskError
+from inpaint_gui.core.image.colour import LUMA
 from inpaint_gui.core.settings import check, setting
 from inpaint_gui.core.engines.gan.nets import PRECISIONS, search_nets
 from inpaint_gui.core.engines.gan.weights import LoadedModel, freeze
@@ -105,6 +106,7 @@ class SearchSettings:
     fuse: bool = True  # BatchNorm folded into the convolutions, channels-last layout
     compile: bool = False  # torch.compile the networks (slow to start; no gain measured on CPU)
     cuda_graph: bool = True  # on CUDA, replay each step as one captured CUDA graph
+    grey: bool = False  # the photo is greyscale: the contextual loss compares luminance
 
     def validate(self) -> SearchSettings:
         """``self`` if every setting is in range (SettingsError, a ValueError, otherwise)."""
@@ -287,6 +289,7 @@ class _Search:
                       for m, o in zip(masks, outside)])  # (B, S, S)
         self.weight_sums = w.sum(axis=(1, 2)).astype(np.float64) * 3  # (B,): the contextual loss's total weight
         self._target = target.permute(0, 2, 3, 1)[:, None].contiguous()  # (B, 1, S, S, 3)
+        self._luma = torch.tensor(LUMA, device=device) if settings.grey else None
         self._weights = torch.from_numpy(w).to(device)[:, None, :, :, None].contiguous()  # (B, 1, S, S, 1)
         start = time.perf_counter()
         z = self._initial_latents(torch.Generator(device="cpu").manual_seed(settings.seed))  # (B*K, nz)
@@ -321,7 +324,10 @@ class _Search:
         a, s = target.shape[0], self.res
         fake = self.nets.generate(z, eager)  # (N, 3, S, S)
         fake_hwc = fake.permute(0, 2, 3, 1).reshape(a, -1, s, s, 3)  # a view when channels-last
-        contextual = (weights * (fake_hwc - target)).abs().sum((2, 3, 4))  # (A, K)
+        if self._luma is not None:  # a greyscale photo: compare luminance (x 3, so lam keeps its meaning)
+            contextual = 3 * (weights * ((fake_hwc * self._luma).sum(-1, keepdim=True) - target[..., :1])).abs().sum((2, 3, 4))
+        else:
+            contextual = (weights * (fake_hwc - target)).abs().sum((2, 3, 4))  # (A, K)
         if self.settings.lam > 0:
             perceptual = -F.softplus(self.nets.discriminate(fake, eager)).view(a, -1)  # log(1 - sigmoid(logit)), stable
         else:
