@@ -18,6 +18,7 @@ KeyboardInterrupt guard in :func:`main` are in place before any heavy import sta
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
 import signal
 import sys
@@ -45,10 +46,8 @@ def _on_sigterm(signum, frame) -> None:
 
 def install_signal_handlers() -> None:
     """SIGTERM -> :class:`Terminated` (SIGINT already raises KeyboardInterrupt)."""
-    try:
+    with contextlib.suppress(ValueError, OSError, AttributeError):  # not the main thread, or no SIGTERM here
         signal.signal(signal.SIGTERM, _on_sigterm)
-    except (ValueError, OSError, AttributeError):  # not the main thread, or no SIGTERM here
-        pass
 
 
 class CliParser(argparse.ArgumentParser):
@@ -56,7 +55,7 @@ class CliParser(argparse.ArgumentParser):
     exit with code 2, like every other error. ``add_subparsers()`` makes its subparsers of
     the parser's own class, so every command's parser (``sub.add_parser(...)``) is one too."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> None:
         text = " ".join(str(message).split())
         self.exit(EXIT_USAGE, f"inpaint-gui: error: {text} (see `{self.prog} --help`)\n")
 

@@ -1,8 +1,13 @@
 """The ``inpaint-gui`` command end to end, in a subprocess, on small images."""
 
 import json
+import os
+import shutil
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -55,7 +60,7 @@ def test_run_writes_the_result_and_a_summary(files):
 
 
 def test_run_with_a_fixed_window_reports_its_losses(files):
-    d, image, mask = files
+    d, _image, _mask = files
     r = cli("run", d / "photo.png", "--mask", d / "mask.png", "-o", d / "fixed.png", "--model", d / "tiny", *FAST,
             "--json", "--framing", "fixed")
     assert r.returncode == 0, r.stderr
@@ -64,7 +69,7 @@ def test_run_with_a_fixed_window_reports_its_losses(files):
 
 
 def test_run_paste_jpeg_and_window(files):
-    d, image, mask = files
+    d, _image, _mask = files
     r = cli("run", d / "photo.png", "--mask", d / "mask.png", "-o", d / "out.jpg", "--model", d / "tiny", *FAST,
             "--blend", "paste", "--window", "20,10,45", "--quality", "80")
     assert r.returncode == 0, r.stderr
@@ -115,7 +120,7 @@ def test_stopping_rule_and_threads_reach_the_search(files):
     assert never["regions"][0]["iterations"] == 300
     assert 5 <= soon["regions"][0]["iterations"] < 300  # a 50% improvement in 5 steps cannot last 300 steps
     assert soon["settings"]["lr_schedule"] == "cosine" and soon["settings"]["init_samples"] == 4
-    assert "CPU (1 threads)" == soon["device"]
+    assert soon["device"] == "CPU (1 threads)"
 
 
 def test_every_declared_setting_has_a_flag_with_the_core_default():
@@ -193,11 +198,6 @@ def test_version_and_help():
 
 # ----------------------------------------------------------------------------- bad input, tried as a user would (issue 12)
 
-import os  # noqa: E402
-import shutil  # noqa: E402
-import signal  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -255,7 +255,7 @@ def test_join_negative_values():
 
 
 def test_save_warnings_are_printed_once(files, tmp_path):
-    d, image, mask = files
+    d, image, _mask = files
     alpha = np.full(image.shape[:2], 255, np.uint8)
     alpha[:3] = 0
     Image.fromarray(np.dstack([image, alpha])).save(tmp_path / "rgba.png")
@@ -372,7 +372,7 @@ def test_ctrl_c_while_importing_is_one_line(files, tmp_path):
     proc = _spawn("run", d / "photo.png", "--mask", d / "mask.png", "-o", tmp_path / "o.png", "--model", d / "tiny", *FAST)
     _wait_for(lambda: _importing_torch(proc.pid), proc)  # torch's shared libraries are being loaded
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=120)
+    _out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130 and err == "inpaint-gui: interrupted\n", err
     assert list(tmp_path.iterdir()) == []
 
@@ -387,7 +387,7 @@ def test_signal_during_a_save_leaves_no_temporary_file(files, tmp_path, sig, cod
                   *FAST, env={TEST_SAVE_DELAY_ENV: "60"})
     _wait_for(lambda: any(p.name.startswith(TEMP_PREFIX) for p in tmp_path.iterdir()), proc)
     proc.send_signal(sig)
-    out, err = proc.communicate(timeout=60)
+    _out, err = proc.communicate(timeout=60)
     assert proc.returncode == code and err == f"inpaint-gui: {word}\n", err
     assert [p.name for p in tmp_path.iterdir()] == ["keep.png"]
     assert (tmp_path / "keep.png").read_bytes() == b"old"

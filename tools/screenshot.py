@@ -12,6 +12,7 @@ Exits with code 0 and a note, writing nothing, when the model or the sample is m
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -38,8 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QCoreApplication, QSettings
     from PySide6.QtWidgets import QApplication
 
-    from inpaint_gui.core.errors import InpaintError
     from inpaint_gui.core.engines.gan.weights import default_model_name, load_model
+    from inpaint_gui.core.errors import InpaintError
     from inpaint_gui.gui.app import _style
     from inpaint_gui.gui.files import sample_mask_path, sample_photo_path
     from inpaint_gui.gui.main_window import MainWindow
@@ -119,10 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         w.close()
         w.shutdown()
-        try:
+        with contextlib.suppress(OSError):
             settings_file.unlink()
-        except OSError:
-            pass
 
 
 if __name__ == "__main__":

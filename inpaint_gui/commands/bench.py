@@ -47,8 +47,8 @@ def _devices(choice: str) -> list[str]:
 
 
 def _options(args: argparse.Namespace) -> tuple[list[str], list[int], float, list[str]]:
-    from inpaint_gui.lab.bench import SEARCH_VARIANTS
     from inpaint_gui.core.errors import InpaintError
+    from inpaint_gui.lab.bench import SEARCH_VARIANTS
 
     quick = QUICK if args.quick else {"parts": ",".join(PARTS), "batches": "1,8,32,64", "seconds": 2.0}
     parts = [p.strip() for p in (args.parts or quick["parts"]).split(",") if p.strip()]
@@ -72,9 +72,9 @@ def main(args: argparse.Namespace) -> int:
     import torch
 
     from inpaint_gui.commands.options import apply_threads
-    from inpaint_gui.lab import bench
-    from inpaint_gui.core.errors import InpaintError
     from inpaint_gui.core.engines.gan.weights import default_model_name, load_model
+    from inpaint_gui.core.errors import InpaintError
+    from inpaint_gui.lab import bench
 
     parts, batches, seconds, variants = _options(args)
     try:

@@ -112,7 +112,7 @@ def _region_summary(r) -> dict:
     out = {"engine": r.region.engine, "label": r.region.label, "rect": list(r.region.rect),
            "iterations": final.iteration, "chosen": r.chosen, "losses": [c.loss for c in final.candidates],
            "seconds": round(final.elapsed, 3)}
-    out.update({k: v for k, v in final.info.items()})
+    out.update(dict(final.info.items()))
     return out
 
 

@@ -48,12 +48,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    import torch
 
     from inpaint_gui.commands.options import apply_threads
-    from inpaint_gui.lab.dataset import default_cache_dir, load_image_set
     from inpaint_gui.core.devices import describe_device, resolve_device
     from inpaint_gui.core.engines.gan.models import DCGANConfig
+    from inpaint_gui.lab.dataset import default_cache_dir, load_image_set
     from inpaint_gui.lab.train import Trainer, TrainSettings, hardware_description, image_grid
     from inpaint_gui.progress import ProgressBar
 
@@ -133,8 +132,8 @@ def main(args: argparse.Namespace) -> int:
 
 
 def init_from(trainer, name: str, log) -> None:
-    from inpaint_gui.lab.train import warm_start
     from inpaint_gui.core.engines.gan.weights import load_model
+    from inpaint_gui.lab.train import warm_start
 
     source = load_model(name)
     copied = warm_start(trainer, source.generator.state_dict(), source.discriminator.state_dict())
@@ -155,8 +154,8 @@ def save_png(path: Path, image: np.ndarray) -> None:
 
 def export(trainer, out: Path, data, device, args: argparse.Namespace, hardware: str) -> Path:
     """Write G, D, the mean face, a sample grid and the model card into ``out``."""
-    from inpaint_gui.lab.train import image_grid
     from inpaint_gui.core.engines.gan.weights import save_model
+    from inpaint_gui.lab.train import image_grid
 
     out.mkdir(parents=True, exist_ok=True)
     mean_face = data.images.astype(np.float64).mean(axis=0).round().astype(np.uint8)  # (S, S, 3)

@@ -15,7 +15,7 @@ from pathlib import Path
 from inpaint_gui.core.errors import DisplayError
 from inpaint_gui.gui.files import sample_mask_path, sample_photo_path
 
-__all__ = ["run_app", "check_display", "install_excepthook", "sample_photo_path", "sample_mask_path", "log_path"]
+__all__ = ["check_display", "install_excepthook", "log_path", "run_app", "sample_mask_path", "sample_photo_path"]
 
 log = logging.getLogger("inpaint_gui")
 
@@ -148,7 +148,7 @@ def install_excepthook(parent_getter=lambda: None):
                           f"Something went wrong: {exc_type.__name__}: {message}\n\n"
                           f"Your photo and mask are unchanged. Details were written to {log_path()}.",
                           details=text)
-        except Exception:  # noqa: BLE001 - the hook itself must never raise
+        except Exception:
             previous(exc_type, exc, tb)
         finally:
             showing["busy"] = False

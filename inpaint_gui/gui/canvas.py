@@ -218,14 +218,14 @@ class Canvas(QAbstractScrollArea):
     def scrollContentsBy(self, dx: int, dy: int) -> None:
         self.viewport().update()
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         if self.fit_mode:
             self.fit()
         else:
             self._update_scrollbars()
 
-    def wheelEvent(self, event) -> None:  # noqa: N802
+    def wheelEvent(self, event) -> None:
         if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
             steps = event.angleDelta().y() / 120.0
             if steps:
@@ -282,7 +282,7 @@ class Canvas(QAbstractScrollArea):
         return (f[0], f[1], f[2] - f[0])
 
     def set_frame(self, rect: Rect | None, user: bool = False) -> None:
-        rect = None if rect is None else tuple(int(v) for v in rect)  # type: ignore[assignment]
+        rect = None if rect is None else tuple(int(v) for v in rect)
         if rect != self.frame:
             self.frame = rect
             self.viewport().update()
@@ -322,7 +322,7 @@ class Canvas(QAbstractScrollArea):
                 self.update_image_rect(r)
 
     # -- painting ------------------------------------------------------------------
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+    def paintEvent(self, event: QPaintEvent) -> None:
         p = QPainter(self.viewport())
         clip = event.rect()
         p.fillRect(clip, QColor(48, 48, 52))
@@ -348,14 +348,14 @@ class Canvas(QAbstractScrollArea):
             self._draw_level(p, self.photo_pyr.qimages[k], k, vis)
             previewing = self.preview is not None and self.preview_rect is not None
             if previewing:
-                x0, y0, x1, y1 = self.preview_rect  # type: ignore[misc]
+                x0, y0, x1, y1 = self.preview_rect
                 p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
                 p.drawImage(QRectF(x0, y0, x1 - x0, y1 - y0), self.preview)
                 p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)
             if self.overlay_opacity > 0:
                 p.save()
                 if previewing:  # the hole inside the preview shows the candidate, not the overlay
-                    x0, y0, x1, y1 = self.preview_rect  # type: ignore[misc]
+                    x0, y0, x1, y1 = self.preview_rect
                     region = QRegion(QRect(vis[0], vis[1], vis[2] - vis[0], vis[3] - vis[1]))
                     p.setClipRegion(region.subtracted(QRegion(QRect(x0, y0, x1 - x0, y1 - y0))),
                                     Qt.ClipOperation.IntersectClip)
@@ -387,8 +387,8 @@ class Canvas(QAbstractScrollArea):
             return
         src = QRectF(lx0, ly0, lx1 - lx0, ly1 - ly0)
         # the last level pixel may extend past the image edge when the side is odd
-        x1 = min(float(self.doc.width), lx1 * f)  # type: ignore[union-attr]
-        y1 = min(float(self.doc.height), ly1 * f)  # type: ignore[union-attr]
+        x1 = min(float(self.doc.width), lx1 * f)
+        y1 = min(float(self.doc.height), ly1 * f)
         if x1 < lx1 * f or y1 < ly1 * f:
             src.setRight(lx0 + (x1 - lx0 * f) / f)
             src.setBottom(ly0 + (y1 - ly0 * f) / f)
@@ -424,39 +424,39 @@ class Canvas(QAbstractScrollArea):
             for c in (r.topLeft(), r.topRight(), r.bottomLeft(), r.bottomRight()):
                 p.drawRect(QRectF(c.x() - 4, c.y() - 4, 8, 8))
         f = self.frame
-        w, h = f[2] - f[0], f[3] - f[1]  # type: ignore[index]
+        w, h = f[2] - f[0], f[3] - f[1]
         label = (f"model window {w} px" if w == h else f"region {w}×{h} px") + \
             (" (locked)" if self.window_user_placed else " (auto)")
         p.setPen(QColor(255, 210, 60))
         p.drawText(QPointF(r.left() + 4, r.top() - 6 if r.top() > 18 else r.top() + 16), label)
 
     # -- events forwarded to the tools -----------------------------------------------
-    def mousePressEvent(self, e) -> None:  # noqa: N802
+    def mousePressEvent(self, e) -> None:
         self.tools.press(e)
 
-    def mouseMoveEvent(self, e) -> None:  # noqa: N802
+    def mouseMoveEvent(self, e) -> None:
         self.tools.move(e)
         if self.doc is not None:
             ip = self.to_image(e.position())
             inside = 0 <= ip.x() < self.doc.width and 0 <= ip.y() < self.doc.height
             self.cursor_moved.emit((int(ip.x()), int(ip.y())) if inside else None)
 
-    def mouseReleaseEvent(self, e) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, e) -> None:
         self.tools.release(e)
 
-    def leaveEvent(self, e) -> None:  # noqa: N802
+    def leaveEvent(self, e) -> None:
         self.tools.set_hover(None)
         self.cursor_moved.emit(None)
         super().leaveEvent(e)
 
-    def keyPressEvent(self, e) -> None:  # noqa: N802
+    def keyPressEvent(self, e) -> None:
         if not self.tools.key_press(e):
             super().keyPressEvent(e)
 
-    def keyReleaseEvent(self, e) -> None:  # noqa: N802
+    def keyReleaseEvent(self, e) -> None:
         if not self.tools.key_release(e):
             super().keyReleaseEvent(e)
 
-    def focusOutEvent(self, e) -> None:  # noqa: N802
+    def focusOutEvent(self, e) -> None:
         self.tools.focus_lost()
         super().focusOutEvent(e)

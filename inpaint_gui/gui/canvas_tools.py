@@ -319,7 +319,3 @@ def _clamp_window(w: tuple[int, int, int], width: int, height: int) -> tuple[int
     y = max(0, min(y, height - s))
     return (int(x), int(y), int(s))
 
-
-def window_contains(w: tuple[int, int, int], x: float, y: float) -> bool:
-    return w[0] <= x < w[0] + w[2] and w[1] <= y < w[1] + w[2]
-

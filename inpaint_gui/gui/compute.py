@@ -13,8 +13,9 @@ import copy
 import dataclasses
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -104,7 +105,7 @@ def _warm_up(engines, resolution: int, settings: pipeline.InpaintSettings) -> No
     try:
         if resolve_device(settings.common.device).type != "cpu":
             return
-    except Exception:  # noqa: BLE001 - no such device: the run will say so
+    except Exception:
         return
     settings = dataclasses.replace(settings, common=dataclasses.replace(settings.common, engine=MODEL_ENGINE,
                                                                         device="cpu"))

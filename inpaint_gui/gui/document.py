@@ -64,10 +64,6 @@ class Document(QObject):
     def height(self) -> int:
         return int(self.image.shape[0])
 
-    @property
-    def full_rect(self) -> Rect:
-        return (0, 0, self.width, self.height)
-
     def is_modified(self) -> bool:
         """True when the photo's pixels differ from the last saved (or loaded) state."""
         return self.undo_stack.image_key() != self._saved_key

@@ -6,7 +6,7 @@ to recolour the overlay), QSettings and the widget its dialogs belong to.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QWidget

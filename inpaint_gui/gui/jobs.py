@@ -28,8 +28,9 @@ import itertools
 import logging
 import threading
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
@@ -114,7 +115,7 @@ class _Worker(QObject):
             log.info("%s job %d: %s", job.kind, job.job_id, exc)
             self.failed.emit(job.job_id, friendly_error(exc))
             return
-        except Exception as exc:  # noqa: BLE001 - every failure must reach the user, in one line
+        except Exception as exc:
             log.error("%s job %d failed:\n%s", job.kind, job.job_id, traceback.format_exc())
             self.failed.emit(job.job_id, friendly_error(exc))
             return

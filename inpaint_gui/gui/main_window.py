@@ -448,23 +448,23 @@ class MainWindow(QMainWindow):
                 device = f"CPU ({n} thread{'s' if n != 1 else ''} of {cpu_count()})"
             else:
                 device = describe_device(dev)
-        except Exception as exc:  # noqa: BLE001 - e.g. CUDA chosen on a machine without a GPU
+        except Exception as exc:
             device = f"{device_setting} unavailable"
             log.info("device: %s", exc)
         self.model_label.setText(f"Model: {name} · {device}")
 
     # -- drag and drop, closing -----------------------------------------------------------------
-    def dragEnterEvent(self, e) -> None:  # noqa: N802
+    def dragEnterEvent(self, e) -> None:
         if e.mimeData().hasUrls() and any(u.isLocalFile() for u in e.mimeData().urls()) and not self.files.busy:
             e.acceptProposedAction()
 
-    def dropEvent(self, e) -> None:  # noqa: N802
+    def dropEvent(self, e) -> None:
         files = [u.toLocalFile() for u in e.mimeData().urls() if u.isLocalFile()]
         if files and not self.files.busy:
             e.acceptProposedAction()
             self.files.open_photo(files[0])
 
-    def closeEvent(self, e: QCloseEvent) -> None:  # noqa: N802
+    def closeEvent(self, e: QCloseEvent) -> None:
         if not self.files.confirm_close(self.close):
             e.ignore()
             return

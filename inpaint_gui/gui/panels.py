@@ -142,7 +142,7 @@ class LossPlot(QWidget):
     def clear(self) -> None:
         self.set_data(np.zeros(0), np.zeros((0, 0)), -1, 0)
 
-    def paintEvent(self, event) -> None:  # noqa: N802
+    def paintEvent(self, event) -> None:
         p = QPainter(self)
         p.fillRect(self.rect(), QColor(30, 30, 34))
         font = QFont(self.font())

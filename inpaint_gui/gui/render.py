@@ -117,7 +117,7 @@ class MaskPyramid:
         self.coverage: list[np.ndarray | None] = [None] + [np.zeros(s, np.uint8) for s in shapes[1:]]
         self.overlay: list[np.ndarray | None] = [None] + [np.zeros(s, np.uint32) for s in shapes[1:]]
         self.qimages: list[QImage | None] = [None] + [
-            _wrap(a, QImage.Format.Format_ARGB32_Premultiplied) for a in self.overlay[1:]  # type: ignore[arg-type]
+            _wrap(a, QImage.Format.Format_ARGB32_Premultiplied) for a in self.overlay[1:]
         ]
         self.set_color(color, rebuild=False)
         self.update((0, 0, mask.shape[1], mask.shape[0]))
@@ -135,13 +135,13 @@ class MaskPyramid:
         self.lut0 = self.lut[[0, 255]]  # indexed by a bool mask
         if rebuild:
             for k in range(1, self.n_levels):
-                self.overlay[k][...] = self.lut[self.coverage[k]]  # type: ignore[index]
+                self.overlay[k][...] = self.lut[self.coverage[k]]
 
     def update(self, rect: Rect) -> None:
         """Recompute the cached levels where the mask changed inside ``rect``."""
         r = rect
         for k in range(1, self.n_levels):
-            r = _parent_rect(r, self.mask.shape if k == 1 else self.coverage[k - 1].shape)  # type: ignore[union-attr]
+            r = _parent_rect(r, self.mask.shape if k == 1 else self.coverage[k - 1].shape)
             x0, y0, x1, y1 = r
             if x0 >= x1 or y0 >= y1:
                 return
@@ -150,9 +150,9 @@ class MaskPyramid:
                 crop = self.mask[2 * y0 : min(h, 2 * y1), 2 * x0 : min(w, 2 * x1)].view(np.uint8) * np.uint8(255)
                 cov = _reduce(crop, (0, 0, x1 - x0, y1 - y0))
             else:
-                cov = _reduce(self.coverage[k - 1], r)  # type: ignore[arg-type]
-            self.coverage[k][y0:y1, x0:x1] = cov  # type: ignore[index]
-            self.overlay[k][y0:y1, x0:x1] = self.lut[cov]  # type: ignore[index]
+                cov = _reduce(self.coverage[k - 1], r)
+            self.coverage[k][y0:y1, x0:x1] = cov
+            self.overlay[k][y0:y1, x0:x1] = self.lut[cov]
 
     def level0_image(self, rect: Rect) -> tuple[QImage, np.ndarray]:
         """A full-resolution overlay of ``rect``; keep the returned array alive while drawing."""

@@ -40,7 +40,7 @@ def region_rect(region) -> tuple[int, int, int, int]:
     if window is not None:
         x, y, s = (int(v) for v in window)
         return (x, y, x + s, y + s)
-    return tuple(int(v) for v in region.rect)  # type: ignore[return-value]
+    return tuple(int(v) for v in region.rect)
 
 
 class InpaintSession(QObject):
@@ -66,7 +66,7 @@ class InpaintSession(QObject):
         self.selected = -1
         self.previews_seen = 0  # live previews shown for the current run
         self.locked = False  # plan with the window the user placed
-        self._ids: dict[str, int | None] = {k: None for k in ("load", "plan", "run", "finish", "preview")}
+        self._ids: dict[str, int | None] = dict.fromkeys(("load", "plan", "run", "finish", "preview"))
         self._previews: dict[int, tuple] = {}  # candidate -> (QImage, rect) of the finished run
         self._mask_version = 0
         self._plan_key = None  # what the regions were planned for

@@ -14,7 +14,8 @@ for :func:`~inpaint_gui.core.pipeline.settings_groups`, emitting the whole
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -96,7 +97,7 @@ def editor_value(field: Field, w: QWidget) -> Any:
         return v
     if isinstance(w, QDoubleSpinBox):
         return float(w.value())
-    return w.text()  # type: ignore[union-attr]
+    return w.text()
 
 
 def set_editor_value(w: QWidget, value: Any) -> None:
@@ -108,7 +109,7 @@ def set_editor_value(w: QWidget, value: Any) -> None:
     elif isinstance(w, (QSpinBox, QDoubleSpinBox)):
         w.setValue(value)
     else:
-        w.setText(str(value))  # type: ignore[union-attr]
+        w.setText(str(value))
 
 
 def editor_changed(w: QWidget):
@@ -119,7 +120,7 @@ def editor_changed(w: QWidget):
         return w.toggled
     if isinstance(w, (QSpinBox, QDoubleSpinBox)):
         return w.valueChanged
-    return w.editingFinished  # type: ignore[union-attr]
+    return w.editingFinished
 
 
 # -- the form --------------------------------------------------------------------------------
@@ -243,4 +244,4 @@ class SettingsPanel(QWidget):
 
     def _show_engine(self, engine: str) -> None:
         for group, box in self.form.boxes.items():
-            box.setVisible(group == COMMON or group == engine)
+            box.setVisible(group in (COMMON, engine))

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from inpaint_gui.core.errors import MaskError
 from inpaint_gui.core.blend.poisson import poisson_blend
+from inpaint_gui.core.errors import MaskError
 
 __all__ = ["harmonic_fill", "tv_fill"]
 

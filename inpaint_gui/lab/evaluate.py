@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -62,8 +62,8 @@ def load_eval_images(folder: Path, size: int, n: int | None = None, skip: int = 
     """The images of ``folder`` sorted by name, from number ``skip`` on, at most ``n``; uint8 (N, S, S, 3)."""
     from PIL import Image
 
-    from inpaint_gui.lab.dataset import list_images, square_resize
     from inpaint_gui.core.errors import InpaintError
+    from inpaint_gui.lab.dataset import list_images, square_resize
 
     files = list_images(folder)[skip:]
     files = files[:n] if n else files
@@ -217,6 +217,6 @@ def table_markdown(summary: list[dict]) -> str:
             cells = [f"{e[k]:.2f} ± {e[k + '_se']:.2f}" if "ssim" not in k else f"{e[k]:.3f} ± {e[k + '_se']:.3f}"
                      for k in METRIC_KEYS]
             lines.append(f"| {METHOD_LABELS.get(e['method'], e['method'])} | " + " | ".join(cells)
-                         + f" | {e['seconds_per_image']:.3f} | {e['mean_iterations'] if 'mean_iterations' in e else '-'} |")
+                         + f" | {e['seconds_per_image']:.3f} | {e.get('mean_iterations', '-')} |")
         lines.append("")
     return "\n".join(lines)

@@ -12,17 +12,17 @@ from __future__ import annotations
 import math
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from inpaint_gui.lab.dataset import ImageSet
 from inpaint_gui.core.engines.gan.models import DCGANConfig, build_models
 from inpaint_gui.core.engines.gan.search import tensor_to_images
+from inpaint_gui.lab.dataset import ImageSet
 
 CHECKPOINT_VERSION = 1
 

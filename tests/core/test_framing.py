@@ -5,8 +5,7 @@ import pytest
 
 from inpaint_gui.core.engines import Engines
 from inpaint_gui.core.engines.gan.engine import FaceEngine
-from inpaint_gui.core.engines.gan.framing import (MARGIN, MAX_HOLE, MIN_KNOWN, Problem, candidate_windows,
-                                                  framing_search)
+from inpaint_gui.core.engines.gan.framing import MARGIN, MAX_HOLE, MIN_KNOWN, Problem, candidate_windows, framing_search
 from inpaint_gui.core.engines.gan.search import SearchSettings
 from inpaint_gui.core.errors import MaskError
 from inpaint_gui.core.image.resample import to_model, to_model_padded
@@ -61,7 +60,7 @@ def test_to_model_padded_marks_pixels_beyond_the_border_as_outside():
     image = photo()
     mask = np.zeros(image.shape[:2], bool)
     mask[10:20, 10:20] = True
-    small, hole, out = to_model_padded(image, mask, (-32, -32, 96), 32)
+    _small, hole, out = to_model_padded(image, mask, (-32, -32, 96), 32)
     assert out[:8, :].all() and out[:, :8].all()  # the first third lies beyond the border
     assert not out[12:, 12:].any() and hole.any() and not (hole & out).any()
     inside = to_model_padded(image, mask, (0, 0, 64), 32)  # inside the photo: exactly to_model

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-
 import os
 import stat
 import struct
@@ -14,9 +13,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms, ImageOps
 
+from inpaint_gui.core.errors import ImageIOError, MaskError
 from inpaint_gui.core.image import io as imageio
 from inpaint_gui.core.image import save as imagesave
-from inpaint_gui.core.errors import ImageIOError, MaskError
 from inpaint_gui.core.image.io import (
     SUPPORTED_SAVE_EXTENSIONS,
     TEMP_PREFIX,

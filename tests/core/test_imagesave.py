@@ -194,7 +194,7 @@ def test_greyscale_stays_greyscale(tmp_path: Path, name: str) -> None:
     Image.fromarray(grey, "L").save(tmp_path / "g.png")
     photo = load_photo(tmp_path / "g.png")
     assert photo.save_mode == "L"
-    result, hole = _fill(photo.image)
+    result, _hole = _fill(photo.image)
     assert save_photo(tmp_path / name, result, quality=100, **photo.save_options()) == []
     with Image.open(tmp_path / name) as im:
         im.load()
@@ -228,7 +228,7 @@ def test_lossless_webp_stays_lossless(tmp_path: Path) -> None:
     assert not load_photo(tmp_path / "lossy.webp").lossless_webp
     photo = load_photo(tmp_path / "in.webp")
     assert photo.lossless_webp and np.array_equal(photo.image, image)
-    result, hole = _fill(photo.image)
+    result, _hole = _fill(photo.image)
     save_photo(tmp_path / "out.webp", result, **photo.save_options())
     again = load_photo(tmp_path / "out.webp")
     assert again.lossless_webp

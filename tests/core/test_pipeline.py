@@ -100,7 +100,7 @@ def test_steps_carry_lazy_composites_of_the_best_candidate(engines):
     inpaint(image, mask, settings(), engines, on_step=on_step)
     assert previews
     p = previews[-1]
-    x0, y0, x1, y1 = p.rect
+    x0, _y0, x1, _y1 = p.rect
     assert x0 <= 50 and x1 >= 75 and max(p.argb.shape) == 16
     alpha = p.argb >> 24
     assert alpha.max() == 255 and alpha.min() == 0  # opaque in the hole, clear around it

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from inpaint_gui.core.blend import multigrid
-from inpaint_gui.core.errors import MaskError
 from inpaint_gui.core.blend.poisson import poisson_blend, poisson_blend_direct
+from inpaint_gui.core.errors import MaskError
 
 METHODS = ("multigrid", "auto", "sparse")
 

@@ -4,9 +4,14 @@ import numpy as np
 import pytest
 import torch
 
+from inpaint_gui.core.engines.gan.search import (
+    SearchSettings,
+    importance_weights,
+    latent_search,
+    run_search,
+    tensor_to_images,
+)
 from inpaint_gui.core.errors import DeviceError, MaskError
-from inpaint_gui.core.engines.gan.search import (SearchSettings, importance_weights, latent_search, run_search,
-                                     tensor_to_images)
 from tests.tiny import tiny_model
 
 
@@ -369,8 +374,8 @@ def test_compiled_path_is_wired_like_the_eager_one(model, target, monkeypatch):
     """compile=True: the step runs the compiled modules, one-off shapes (the initial draws, the
     final evaluation) the eager ones, and the batch keeps its shape. torch.compile itself is
     replaced by a recorder here (compiling takes tens of seconds)."""
-    from inpaint_gui.core.engines.gan.search import search_batch
     from inpaint_gui.core.engines.gan.nets import clear_cache
+    from inpaint_gui.core.engines.gan.search import search_batch
 
     compiled, calls = [], []
 

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from inpaint_gui.core.errors import WeightsError
 from inpaint_gui.core.engines.gan.models import DCGANConfig, build_models
 from inpaint_gui.core.engines.gan.weights import find_model, load_model, save_model
+from inpaint_gui.core.errors import WeightsError
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from scipy import ndimage
 
 import inpaint_gui.core.image.windows as window_mod
 from inpaint_gui.core.errors import MaskError
+from inpaint_gui.core.image.resample import area_resize, from_model, resample_weights, to_model
 from inpaint_gui.core.image.windows import auto_windows, crop, fit_window, uncovered, validate_window
-from inpaint_gui.core.image.resample import area_resize, from_model, paste, resample_weights, to_model
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -542,64 +542,3 @@ def test_round_trip_smooth_image_psnr():
 
 
 # ----------------------------------------------------------------------------- paste
-
-
-def test_paste_changes_only_hole_pixels_in_the_window():
-    rng = np.random.default_rng(2)
-    img = rng.integers(0, 256, (80, 100, 3), dtype=np.uint8)
-    mask = rng.random((80, 100)) < 0.3
-    win = (20, 10, 50)
-    fill = rng.uniform(-20, 280, (50, 50, 3)).astype(np.float32)
-    out = paste(img, mask, win, fill)
-    assert out.dtype == np.uint8 and out.shape == img.shape
-    inside = np.zeros_like(mask)
-    inside[10:60, 20:70] = True
-    changed_allowed = mask & inside
-    np.testing.assert_array_equal(out[~changed_allowed], img[~changed_allowed])
-    # hole pixels in the window hold the fill, rounded half up and clipped
-    expected = np.clip(np.floor(fill.astype(np.float64) + 0.5), 0, 255).astype(np.uint8)
-    hole = mask[10:60, 20:70]
-    np.testing.assert_array_equal(out[10:60, 20:70][hole], expected[hole])
-    # input untouched
-    assert not np.shares_memory(out, img)
-
-
-def test_paste_uint8_fill_and_half_up():
-    img = np.zeros((4, 4, 3), np.uint8)
-    mask = np.zeros((4, 4), bool)
-    mask[1, 1] = mask[2, 2] = True
-    fill = np.zeros((4, 4, 3), np.float64)
-    fill[1, 1] = 2.5
-    fill[2, 2] = 3.4999
-    out = paste(img, mask, (0, 0, 4), fill)
-    assert out[1, 1, 0] == 3 and out[2, 2, 0] == 3
-    u8 = np.full((2, 2, 3), 250, np.uint8)
-    out2 = paste(img, mask, (1, 1, 2), u8)
-    assert (out2[1, 1] == 250).all() and (out2[2, 2] == 250).all() and out2.sum() == 250 * 6
-
-
-def test_paste_checks_inputs():
-    img = np.zeros((10, 10, 3), np.uint8)
-    mask = np.zeros((10, 10), bool)
-    with pytest.raises(ValueError):
-        paste(img, mask, (0, 0, 5), np.zeros((4, 4, 3)))
-    with pytest.raises(MaskError):
-        paste(img, mask, (8, 0, 5), np.zeros((5, 5, 3)))
-    with pytest.raises(MaskError):
-        paste(img, np.zeros((9, 10), bool), (0, 0, 5), np.zeros((5, 5, 3)))
-    nan = np.full((5, 5, 3), np.nan)
-    mask[0, 0] = True
-    with pytest.raises(ValueError):
-        paste(img, mask, (0, 0, 5), nan)
-
-
-def test_pipeline_round_trip_keeps_outside_bit_identical():
-    rng = np.random.default_rng(9)
-    img = rng.integers(0, 256, (300, 400, 3), dtype=np.uint8)
-    mask = np.zeros((300, 400), bool)
-    mask[120:150, 200:260] = True
-    [win] = auto_windows(mask)
-    small, msmall = to_model(img, mask, win, 64)
-    assert msmall.any() and not msmall.all()
-    out = paste(img, mask, win, from_model(small, win[2]))
-    np.testing.assert_array_equal(out[~mask], img[~mask])

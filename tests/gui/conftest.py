@@ -145,7 +145,7 @@ def open_photo(qtbot, w, path, mask_path=None, ok=True):
 
 def settle(qtbot, w, timeout=10000):
     """Wait until no plan is pending or running (the frame shows the current plan)."""
-    qtbot.waitUntil(lambda: not w.session.planning and not w.file_jobs.busy, timeout=timeout)
+    qtbot.waitUntil(lambda: not w.session.loading and not w.session.planning and not w.file_jobs.busy, timeout=timeout)
 
 
 def configure(w, seed=None, device=None, **face):

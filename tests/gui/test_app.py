@@ -16,8 +16,8 @@ pytestmark = pytest.mark.gui
 
 
 def test_run_app_opens_photo_mask_and_model(qapp, tmp_path, monkeypatch, tiny_model, dlg):
-    from inpaint_gui.core.image.io import save_mask
     from inpaint_gui.core.engines.gan.weights import save_model
+    from inpaint_gui.core.image.io import save_mask
     from inpaint_gui.gui.app import run_app
     from inpaint_gui.gui.main_window import MainWindow
 
@@ -123,9 +123,10 @@ def test_face_guide_from_the_model_is_drawn_faintly(make_window, tmp_path, tiny_
 
 def test_void_qt_calls_cannot_exhaust_none_references():
     """PySide6 6.12 on CPython < 3.12 leaks a reference to None per void call (see _pyside_fix)."""
+    from PySide6.QtCore import QRect
+
     import inpaint_gui.gui  # noqa: F401 - applies the fix on import
     from inpaint_gui.gui import _pyside_fix
-    from PySide6.QtCore import QRect
 
     assert _pyside_fix.applied or not _pyside_fix.affected()
     before = sys.getrefcount(None)

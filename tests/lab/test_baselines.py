@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from inpaint_gui.lab.baselines import harmonic_fill, tv_fill
-from inpaint_gui.core.errors import MaskError
 from inpaint_gui.core.blend.poisson import poisson_blend_direct
+from inpaint_gui.core.errors import MaskError
+from inpaint_gui.lab.baselines import harmonic_fill, tv_fill
 
 
 def ramp_image(h: int = 60, w: int = 80) -> np.ndarray:

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from inpaint_gui.cli import main as cli_main
-from inpaint_gui.lab import bench
 from inpaint_gui.core.engines.gan.models import DCGANConfig, build_models
 from inpaint_gui.core.engines.gan.weights import model_from_modules
+from inpaint_gui.lab import bench
 from tests.tiny import save_tiny_model, tiny_model
 
 

@@ -5,10 +5,10 @@ import pytest
 import torch
 from PIL import Image
 
-from inpaint_gui.lab.dataset import load_image_set
 from inpaint_gui.core.engines.gan.models import DCGANConfig
-from inpaint_gui.lab.train import Trainer, TrainSettings
 from inpaint_gui.core.engines.gan.weights import load_model
+from inpaint_gui.lab.dataset import load_image_set
+from inpaint_gui.lab.train import Trainer, TrainSettings
 
 
 @pytest.fixture

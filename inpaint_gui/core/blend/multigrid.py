@@ -141,7 +141,7 @@ class _Level:
         out += tx[:, s:] * 3.0
         out += tx[:, :-s]
         out *= 1.0 / 16.0
-        a, b = self.half
+        a, _b = self.half
         return out.reshape(out.shape[0], a, s)[:, :, 1:-1]
 
     def restrict(self, parts: np.ndarray) -> np.ndarray:

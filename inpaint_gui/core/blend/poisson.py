@@ -29,8 +29,8 @@ import scipy.ndimage as ndi
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from inpaint_gui.core.errors import MaskError
 from inpaint_gui.core.blend.multigrid import solve_laplace
+from inpaint_gui.core.errors import MaskError
 
 Method = Literal["auto", "multigrid", "sparse"]
 
@@ -247,7 +247,7 @@ def _blend_multigrid(
     raw: bool,
 ) -> bool:
     """Solve one hole component (comp: bool on its bounding box) by multigrid; False if stuck."""
-    hgt, wid, c = target.shape
+    hgt, wid, _c = target.shape
     y0, y1, x0, x1 = box
     # grow the box by 1 px (the Dirichlet ring) where the image allows
     by0, by1, bx0, bx1 = max(y0 - 1, 0), min(y1 + 1, hgt), max(x0 - 1, 0), min(x1 + 1, wid)

@@ -121,7 +121,7 @@ def clean_exif_bytes(exif: Image.Exif) -> bytes | None:
 def _dpi_of(im: Image.Image, swap: bool) -> tuple[float, float] | None:
     dpi = im.info.get("dpi")
     try:
-        x, y = (float(v) for v in dpi)  # type: ignore[union-attr]
+        x, y = (float(v) for v in dpi)
     except (TypeError, ValueError):
         return None
     if not (x > 0 and y > 0) or (x, y) == (1.0, 1.0):  # 1x1 is a "no resolution" placeholder
@@ -340,7 +340,7 @@ def to_rgb(dec: Decoded, icc: bytes | None, notes: list[str]) -> Pixels:
         rgb_im = None
         if space == "CMYK":
             try:
-                src = ImageCms.ImageCmsProfile(io.BytesIO(icc))  # type: ignore[arg-type]
+                src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
                 rgb_im = ImageCms.profileToProfile(im, src, _srgb(), outputMode="RGB")
             except Exception as exc:
                 notes.append(f"the CMYK colour profile could not be applied ({one_line(exc)}); colours are approximate")

@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from inpaint_gui.core.image.decode import StrPath, read, read_error, to_rgb
 from inpaint_gui.core.image.masks import hole_share_warning, load_mask, save_mask
@@ -41,8 +40,17 @@ from inpaint_gui.core.image.save import (
 )
 
 __all__ = [
-    "Photo", "load_photo", "save_photo", "check_output_path", "output_format_for", "load_mask", "save_mask",
-    "hole_share_warning", "readable_extensions", "SUPPORTED_SAVE_EXTENSIONS", "TEMP_PREFIX", "PNG_COMPRESS_LEVEL",
+    "PNG_COMPRESS_LEVEL",
+    "SUPPORTED_SAVE_EXTENSIONS",
+    "TEMP_PREFIX",
+    "Photo",
+    "check_output_path",
+    "hole_share_warning",
+    "load_mask",
+    "load_photo",
+    "output_format_for",
+    "save_mask",
+    "save_photo",
 ]
 
 log = logging.getLogger(__name__)
@@ -129,7 +137,3 @@ def load_photo(path: StrPath) -> Photo:
         lossless_webp=dec.lossless_webp,
     )
 
-
-def readable_extensions() -> list[str]:
-    """Extensions Pillow can open here (lower case, with the dot), for file dialogs."""
-    return sorted(ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN)

@@ -29,8 +29,8 @@ import numpy as np
 from PIL import Image
 
 from inpaint_gui.core.errors import ImageIOError, MaskError
-from inpaint_gui.core.image.decode import StrPath, read, read_error, to_rgb
 from inpaint_gui.core.image import save as _save
+from inpaint_gui.core.image.decode import StrPath, read, read_error, to_rgb
 
 #: Brightness (0..255) from which a pixel is part of the hole.
 HOLE_THRESHOLD = 128

@@ -154,32 +154,6 @@ def from_model(fill_small: np.ndarray, size: int) -> np.ndarray:
     return np.clip(out, 0.0, 255.0, out=out)
 
 
-def paste(
-    image: np.ndarray, mask: np.ndarray, window: Sequence[int], fill_full: np.ndarray
-) -> np.ndarray:
-    """New uint8 (H, W, 3): ``fill_full`` (size, size, 3) in the hole pixels of the window.
-
-    ``M * y + (1 - M) * fill`` inside the window, rounded once (half up, clipped to [0, 255]);
-    every pixel outside the hole, or outside the window, is bit-identical to ``image``.
-    """
-    image = _check_image(image)
-    mask = _check_mask(mask, image.shape)
-    x, y, size = validate_window(window, image.shape)
-    fill = np.asarray(fill_full)
-    if fill.shape != (size, size, 3):
-        raise ValueError(f"fill has shape {fill.shape}; the window needs ({size}, {size}, 3)")
-    out = image.copy()
-    hole = mask[y : y + size, x : x + size]
-    values = fill[hole]
-    if values.dtype != np.uint8:
-        if not np.all(np.isfinite(values)):
-            raise ValueError("fill has NaN or infinite values in the hole")
-        values = _round_u8(values)
-    out[y : y + size, x : x + size][hole] = values
-    return out
-
-
-
 def to_model_padded(
     image: np.ndarray, mask: np.ndarray, window: Sequence[int], resolution: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

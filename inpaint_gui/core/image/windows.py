@@ -39,7 +39,6 @@ from dataclasses import dataclass
 from numbers import Integral
 
 import numpy as np
-from PIL import Image
 from scipy import ndimage
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
@@ -50,14 +49,9 @@ Window = tuple[int, int, int]  # (x, y, size): top-left corner and side, full-re
 
 __all__ = [
     "Window",
-    "area_resize",
     "auto_windows",
     "crop",
     "fit_window",
-    "from_model",
-    "paste",
-    "resample_weights",
-    "to_model",
     "uncovered",
     "validate_window",
 ]

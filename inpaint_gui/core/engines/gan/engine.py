@@ -16,15 +16,22 @@ at all), and for a framing search every framing tried with its normalised loss.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import numpy as np
 
 from inpaint_gui.core.engines.base import Candidate, Fill, Region, Step
-from inpaint_gui.core.engines.gan.framing import (GREY_LEVELS, Frame, FramingResult, Problem, candidate_windows,
-                                                  framing_search, too_large_message)
+from inpaint_gui.core.engines.gan.framing import (
+    GREY_LEVELS,
+    Frame,
+    FramingResult,
+    Problem,
+    candidate_windows,
+    framing_search,
+    too_large_message,
+)
 from inpaint_gui.core.engines.gan.search import SearchSettings, context_weights, latent_search, search_batch
 from inpaint_gui.core.engines.gan.weights import LoadedModel, default_model_name, find_model, load_model
 from inpaint_gui.core.errors import MaskError, WeightsError
@@ -103,7 +110,7 @@ class FaceEngine:
             name = self.default
         if name not in self._models:
             self.load(name)
-        return self._models[name]  # type: ignore[index]
+        return self._models[name]
 
     def model_for(self, settings: SearchSettings, side: int) -> LoadedModel:
         """The model that fills a window of ``side`` pixels: ``settings.model``, or with "auto"
@@ -259,7 +266,7 @@ class FaceEngine:
                 best = int(np.argmin(result.total[i][0]))
                 fills[b] = Fill((x, y, x + size, y + size), from_model(result.fills[i][0, best], size))
                 runs[b] = result.iterations_run[i].max()
-        return fills, {"iterations_run": runs}  # type: ignore[return-value]
+        return fills, {"iterations_run": runs}
 
 
 def _installed(name: str) -> bool:
@@ -280,7 +287,7 @@ class _RegionHoles:
     """The region's hole pixels still missing, cut out for any window inside the region's rect."""
 
     def __init__(self, region: Region, mask: np.ndarray):
-        x0, y0, x1, y1 = region.rect
+        x0, y0, _x1, _y1 = region.rect
         self.origin = (x0, y0)
         sl, hole = region.hole_in(mask.shape)
         self.hole = np.zeros_like(region.hole)

@@ -24,16 +24,14 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Iterator, Sequence
 
 import numpy as np
-
 from scipy.ndimage import gaussian_filter
 
 from inpaint_gui.core.engines.gan.search import SearchSettings, _numpy, _Search, context_weights, tensor_to_images
 from inpaint_gui.core.engines.gan.weights import LoadedModel
-from inpaint_gui.core.errors import MaskError
 from inpaint_gui.core.image.resample import to_model_padded
 from inpaint_gui.core.image.windows import Window
 
@@ -96,7 +94,7 @@ def candidate_windows(mask: np.ndarray, box: tuple[int, int, int, int], base: Wi
             out.append(Frame(win, hole, known))
 
     if base is not None:
-        consider(tuple(int(v) for v in base))  # type: ignore[arg-type]
+        consider(tuple(int(v) for v in base))
     side = min(h, w)  # the largest square inside the photo, as centred on the hole as it can be
     consider((int(min(max(round(cx - side / 2), 0), w - side)), int(min(max(round(cy - side / 2), 0), h - side)), side))
     for scale in scales:
@@ -267,9 +265,4 @@ def framing_search(model: LoadedModel, problems: list[Problem], settings: Search
 
 def _stage(alive: np.ndarray) -> str:
     return f"framings: {int(alive.sum())} of {len(alive)} in the running"
-
-
-def best_fill(result: FramingResult, problem: int = 0) -> np.ndarray:
-    """uint8 (S, S, 3): the best restart of the best framing."""
-    return result.fills[problem][0, int(np.argmin(result.total[problem][0]))]
 

@@ -36,9 +36,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Iterator
 
 import numpy as np
 import torch
@@ -46,11 +46,11 @@ import torch.nn.functional as F
 from scipy.ndimage import uniform_filter
 
 from inpaint_gui.core.devices import resolve_device
+from inpaint_gui.core.engines.gan.nets import PRECISIONS, search_nets
+from inpaint_gui.core.engines.gan.weights import LoadedModel, freeze
 from inpaint_gui.core.errors import MaskError
 from inpaint_gui.core.image.colour import LUMA
 from inpaint_gui.core.settings import check, setting
-from inpaint_gui.core.engines.gan.nets import PRECISIONS, search_nets
-from inpaint_gui.core.engines.gan.weights import LoadedModel, freeze
 
 log = logging.getLogger(__name__)
 
@@ -566,7 +566,7 @@ def run_search(model: LoadedModel, image: np.ndarray, mask: np.ndarray, settings
                cancel: threading.Event | None = None) -> SearchStep:
     """Run the search to the end and return its final step."""
     last = None
-    for last in latent_search(model, image, mask, replace(settings, preview_every=10**9, preview_seconds=float("inf")), cancel):
-        pass
+    for step in latent_search(model, image, mask, replace(settings, preview_every=10**9, preview_seconds=float("inf")), cancel):
+        last = step
     assert last is not None and last.done
     return last

@@ -27,8 +27,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from inpaint_gui.core.errors import WeightsError
 from inpaint_gui.core.engines.gan.models import DCGANConfig, Discriminator, Generator
+from inpaint_gui.core.errors import WeightsError
 
 CARD_NAME = "model.json"
 FORMAT_VERSION = 1
