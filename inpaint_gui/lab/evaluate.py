@@ -32,7 +32,7 @@ METHOD_LABELS = {
     "importance": "importance weighting", "harmonic": "harmonic (Laplace) fill",
     "tv": "total-variation inpainting", "nn": "nearest training face (pasted)",
 }
-METRIC_KEYS = ("l1", "psnr", "ssim", "l1_hole", "psnr_hole", "ssim_hole")
+METRIC_KEYS = ("l1", "psnr", "ssim", "l1_hole", "psnr_hole", "ssim_hole", "sharpness")
 
 
 WHOLE_IMAGE = ("full", "paste", "lam0", "plain", "importance")  # the papers' setting: the window is the image
@@ -211,11 +211,12 @@ def table_markdown(summary: list[dict]) -> str:
     lines = []
     for kind in dict.fromkeys(e["mask"] for e in summary):
         lines += [f"### {kind}", "",
-                  "| method | L1 % | PSNR dB | SSIM | L1 % (hole) | PSNR dB (hole) | SSIM (hole) | s / image | iterations |",
-                  "|---|---|---|---|---|---|---|---|---|"]
+                  "| method | L1 % | PSNR dB | SSIM | L1 % (hole) | PSNR dB (hole) | SSIM (hole) | sharpness (hole) "
+                  "| s / image | iterations |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
         for e in (e for e in summary if e["mask"] == kind):
-            cells = [f"{e[k]:.2f} ± {e[k + '_se']:.2f}" if "ssim" not in k else f"{e[k]:.3f} ± {e[k + '_se']:.3f}"
-                     for k in METRIC_KEYS]
+            cells = [f"{e[k]:.3f} ± {e[k + '_se']:.3f}" if k.startswith(("ssim", "sharp")) else
+                     f"{e[k]:.2f} ± {e[k + '_se']:.2f}" for k in METRIC_KEYS]
             lines.append(f"| {METHOD_LABELS.get(e['method'], e['method'])} | " + " | ".join(cells)
                          + f" | {e['seconds_per_image']:.3f} | {e.get('mean_iterations', '-')} |")
         lines.append("")

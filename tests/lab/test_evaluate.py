@@ -57,3 +57,22 @@ def test_eval_rejects_unknown_methods(tmp_path):
 
     r = cli("eval", "--images", tmp_path, "--methods", "full,magic")
     assert r.returncode == 2 and "unknown method magic" in r.stderr
+
+
+def test_eval_parts_on_photos_larger_than_the_model(tmp_path):
+    from tests.test_cli import cli
+
+    save_tiny_model(tmp_path / "tiny")  # a 32x32 model
+    faces = write_random_images(tmp_path / "faces", 3, (64, 64))
+    out = tmp_path / "out"
+    r = cli("eval", "--images", faces, "--size", "64", "--masks", "parts", "--methods", "default,full,context,harmonic",
+            "--model", tmp_path / "tiny", "--iterations", "6", "--restarts", "2", "--device", "cpu", "--out", out,
+            "--quiet")
+    assert r.returncode == 0, r.stderr
+    data = json.loads((out / "metrics.json").read_text())
+    summary = {e["method"]: e for e in data["summary"]}
+    assert set(summary) == {"default", "full", "context", "harmonic"} and all(e["n"] == 3 for e in summary.values())
+    assert all(0 < e["sharpness"] for e in summary.values())
+    # the three framings are three different searches: their fills differ
+    rows = {(r["method"], r["image"]): r["psnr"] for r in data["per_image"]}
+    assert len({rows[(m, "0.png")] for m in ("default", "full", "context")}) == 3

@@ -77,3 +77,31 @@ def test_masks_are_deterministic_per_image(tmp_path):
         make_mask("irregular", 64, 0, 0, None)
     with pytest.raises(ValueError):
         make_mask("nosuch", 64, 0, 0)
+
+
+def test_sharpness_is_one_for_the_truth_and_lower_for_a_blur():
+    from scipy.ndimage import gaussian_filter
+
+    from inpaint_gui.lab.metrics import sharpness
+
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 256, (32, 32, 3)).astype(np.uint8)
+    hole = np.zeros((32, 32), bool)
+    hole[8:24, 8:24] = True
+    assert sharpness(truth, truth, hole) == pytest.approx(1.0)
+    blurred = np.stack([gaussian_filter(truth[..., c].astype(float), 2) for c in range(3)], -1).round().astype(np.uint8)
+    assert sharpness(blurred, truth, hole) < 0.5
+    flat = np.full_like(truth, 100)
+    assert np.isnan(sharpness(truth, flat, hole))  # nothing to compare against
+
+
+def test_parts_masks_are_36_of_128_inside_the_central_48():
+    from inpaint_gui.lab.masks import make_mask
+
+    for i in range(20):
+        m = make_mask("parts", 128, 0, i)
+        ys, xs = np.nonzero(m)
+        assert m.sum() == 36 * 36
+        cy, cx = (ys.min() + ys.max() + 1) / 2, (xs.min() + xs.max() + 1) / 2
+        assert 40 - 1 <= cy <= 88 + 1 and 40 - 1 <= cx <= 88 + 1
+    assert np.array_equal(make_mask("parts", 128, 0, 3), make_mask("parts", 128, 0, 3))
