@@ -8,7 +8,7 @@ import platform
 import sys
 from pathlib import Path
 
-PARTS = ("matmul", "search", "poisson", "run")
+PARTS = ("matmul", "search", "poisson", "run", "threads")
 QUICK = {"parts": "matmul,search", "batches": "1,8", "seconds": 0.4}
 
 
@@ -50,7 +50,8 @@ def _options(args: argparse.Namespace) -> tuple[list[str], list[int], float, lis
     from inpaint_gui.core.errors import InpaintError
     from inpaint_gui.lab.bench import SEARCH_VARIANTS
 
-    quick = QUICK if args.quick else {"parts": ",".join(PARTS), "batches": "1,8,32,64", "seconds": 2.0}
+    quick = QUICK if args.quick else {"parts": ",".join(p for p in PARTS if p != "threads"), "batches": "1,8,32,64",
+                                      "seconds": 2.0}
     parts = [p.strip() for p in (args.parts or quick["parts"]).split(",") if p.strip()]
     if bad := [p for p in parts if p not in PARTS]:
         raise InpaintError(f"unknown bench part {', '.join(bad)}: choose from {', '.join(PARTS)}")
@@ -140,6 +141,13 @@ def main(args: argparse.Namespace) -> int:
         if "framing_over_fixed" in report["run"]:
             say(f"Time to result: the framing search takes {report['run']['framing_over_fixed']}x the fixed window's; "
                 f"the paper's recipe {report['run']['paper_over_fixed']}x")
+    if "threads" in parts:
+        repo = Path(__file__).resolve().parents[2]
+        common = ["--device", "cpu"] + (["--model", args.model] if args.model else [])
+        report["threads"] = t = bench.thread_defaults(repo, common)
+        say(f"\nThreads on the sample ({t['cores']} cores, {t['busy_before']} busy at the start): wall seconds")
+        for load in ("as_is", "busy"):
+            say(f"  {load:6s}: " + ", ".join(f"{k} {v}" for k, v in t[load].items()))
     if args.json:
         print(json.dumps(report, indent=2))
     return 0

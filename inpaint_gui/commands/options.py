@@ -52,7 +52,7 @@ def add_settings_options(p: argparse.ArgumentParser) -> None:
 
 def add_thread_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=None,
-                   help="CPU threads for the compute (default: all cores this process may use)")
+                   help="CPU threads for the compute (default: the cores not busy with other work, measured at start)")
 
 
 def settings_from(args: argparse.Namespace):
@@ -69,10 +69,14 @@ def settings_from(args: argparse.Namespace):
 
 
 def apply_threads(threads: int | None) -> None:
-    """Set torch's CPU thread count (``None``: leave torch's choice)."""
+    """Set torch's CPU thread count (``None``: the cores other work leaves free)."""
+    from inpaint_gui.core.devices import compute_threads, cpu_count
+
     if threads is None:
+        import torch
+
+        torch.set_num_threads(compute_threads(leave_for_ui=False))
         return
-    from inpaint_gui.core.devices import cpu_count
 
     if threads < 1 or threads > cpu_count():
         raise InpaintError(f"--threads must be between 1 and the {cpu_count()} cores this process may use, got {threads}")

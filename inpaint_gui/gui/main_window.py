@@ -444,7 +444,7 @@ class MainWindow(QMainWindow):
 
             dev = resolve_device(device_setting)
             if dev.type == "cpu":
-                n = compute_threads(leave_for_ui=True)  # what a job uses (one core is left to the UI)
+                n = compute_threads(leave_for_ui=True, measure=False)  # at most what a job uses
                 device = f"CPU ({n} thread{'s' if n != 1 else ''} of {cpu_count()})"
             else:
                 device = describe_device(dev)

@@ -202,3 +202,28 @@ def end_to_end_run(repo: Path, extra: list[str] | None = None) -> dict:
             "iterations": summary["regions"][0]["iterations"], "restarts": summary["settings"]["restarts"],
             "framings": len(summary["regions"][0].get("framings", [])) or 1,
             "peak_rss_mib": round(max(peak_kib, before) / 1024, 1), "device": summary["device"]}
+
+
+def thread_defaults(repo: Path, extra: list[str] | None = None) -> dict:
+    """The bundled sample's ``run`` with the default thread count, with all cores and with one,
+    first as the machine is, then while other processes keep half the cores busy (a spinning
+    Python loop each): the default should never lose badly to the better of the two."""
+    from inpaint_gui.core.devices import busy_cores, cpu_count
+
+    n = cpu_count()
+    variants = {"default": [], "all_cores": ["--threads", str(n)], "one": ["--threads", "1"]}
+    out: dict = {"cores": n, "busy_before": round(busy_cores(0.5), 2)}
+    for load in ("as_is", "busy"):
+        hogs = []
+        if load == "busy":
+            hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(max(1, n // 2))]
+            time.sleep(0.5)
+        try:
+            out[load] = {name: end_to_end_run(repo, (extra or []) + args).get("wall_seconds") for name, args in variants.items()}
+        finally:
+            for h in hogs:
+                h.kill()
+                h.wait()
+        best = min(v for v in out[load].values() if v)
+        out[load]["default_over_best"] = round(out[load]["default"] / best, 2) if out[load]["default"] else None
+    return out

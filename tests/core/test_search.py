@@ -466,3 +466,22 @@ def test_a_search_too_large_for_memory_is_refused_before_it_starts(monkeypatch):
     with pytest.raises(SettingsError, match=r"64 restarts need about .* use at most 32 restarts"):
         run_search(model, image, mask, SearchSettings(restarts=64, iterations=1, device="cpu"))
     run_search(model, image, mask, SearchSettings(restarts=32, iterations=1, device="cpu"))  # fits
+
+
+def test_compute_threads_leave_busy_cores_alone(monkeypatch):
+    from inpaint_gui.core import devices
+
+    monkeypatch.setattr(devices, "cpu_count", lambda: 8)
+    monkeypatch.setattr(devices, "busy_cores", lambda sample_seconds=0.1: 0.2)
+    assert devices.compute_threads(leave_for_ui=False) == 8 and devices.compute_threads(leave_for_ui=True) == 7
+    monkeypatch.setattr(devices, "busy_cores", lambda sample_seconds=0.1: 5.6)
+    assert devices.compute_threads(leave_for_ui=False) == 2 and devices.compute_threads(leave_for_ui=True) == 1
+    monkeypatch.setattr(devices, "busy_cores", lambda sample_seconds=0.1: 12.0)  # more than we have: still one
+    assert devices.compute_threads(leave_for_ui=False) == 1
+    assert devices.compute_threads(leave_for_ui=False, measure=False) == 8
+
+
+def test_busy_cores_reads_a_plausible_share():
+    from inpaint_gui.core.devices import busy_cores
+
+    assert 0.0 <= busy_cores(0.05) <= (__import__("os").cpu_count() or 1) + 1e-9
