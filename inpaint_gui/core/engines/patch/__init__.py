@@ -3,11 +3,19 @@
 - :func:`synthesize` (:mod:`.synthesis`): coarse-to-fine PatchMatch + voting on a region,
   a generator of :class:`PatchStep` with progress, previews and cancellation.
 - :func:`fill_thin`, :func:`split_thin`, :func:`is_thin` (:mod:`.thin`): scratches, dust and
-  dots, filled in a narrow band on the full photo.
-- :func:`fill_scene` (:mod:`.scene`): both together on a whole photo (thin parts first, then
-  a region around the rest), blocking.
+  dots, found by width and filled in a narrow band of the full photo.
+- :func:`fill_scene`, :func:`scene_regions` (:mod:`.scene`): both together on a whole photo
+  (thin parts first, then a region around each group of thick ones), blocking.
+
+Pure compute (numpy, scipy, numba, Pillow): nothing here imports Qt.
 """
 
+from inpaint_gui.core.engines.patch.scene import SCENE_MARGIN, fill_scene, scene_regions
 from inpaint_gui.core.engines.patch.synthesis import PatchSettings, PatchStep, synthesize
+from inpaint_gui.core.engines.patch.thin import THIN_RADIUS, fill_thin, is_thin, split_thin
 
-__all__ = ["PatchSettings", "PatchStep", "synthesize"]
+__all__ = [
+    "PatchSettings", "PatchStep", "synthesize",
+    "THIN_RADIUS", "fill_thin", "is_thin", "split_thin",
+    "SCENE_MARGIN", "fill_scene", "scene_regions",
+]
