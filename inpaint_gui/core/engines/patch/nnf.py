@@ -95,7 +95,8 @@ def _ssd(img, ay, ax, by, bx, r, limit):
 def match_distances(img, ty, tx, nny, nnx, dist, lo, hi, r):
     """dist[k] = SSD(target k, its match) for k in [lo, hi) (after the image changed)."""
     for k in range(lo, hi):
-        dist[k] = _ssd(img, ty[k], tx[k], nny[k], nnx[k], r, np.inf)
+        dist[k] = _ssd(img, np.int64(ty[k]), np.int64(tx[k]), np.int64(nny[k]), np.int64(nnx[k]),
+                       r, np.inf)
 
 
 @njit(cache=True, nogil=True)
@@ -122,23 +123,23 @@ def sweep(img, valid, ty, tx, tid, nny, nnx, dist, lo, hi, backward, radius, key
     h, w = valid.shape
     improved = 0
     for k in range(first, last, step):
-        y = ty[k]
-        x = tx[k]
-        by = nny[k]
-        bx = nnx[k]
-        best = dist[k]
+        y = np.int64(ty[k])
+        x = np.int64(tx[k])
+        by = np.int64(nny[k])
+        bx = np.int64(nnx[k])
+        best = np.float64(dist[k])
         start = best
         # propagation: the neighbour visited just before, in x and in y
         j = tid[y, x - step] if 0 <= x - step < w else -1
         if j >= 0:
-            cy, cx = nny[j], nnx[j] + step
+            cy, cx = np.int64(nny[j]), np.int64(nnx[j]) + step
             if cy != by or cx != bx:
                 d = _try(img, valid, y, x, cy, cx, r, best)
                 if d < best:
                     best, by, bx = d, cy, cx
         j = tid[y - step, x] if 0 <= y - step < h else -1
         if j >= 0:
-            cy, cx = nny[j] + step, nnx[j]
+            cy, cx = np.int64(nny[j]) + step, np.int64(nnx[j])
             if cy != by or cx != bx:
                 d = _try(img, valid, y, x, cy, cx, r, best)
                 if d < best:
@@ -197,7 +198,7 @@ def onion_layer(img, filled, valid, src_y, src_x, py, px, nn_y, nn_x, lo, hi, n_
     h, w = filled.shape
     n_src = src_y.shape[0]
     for k in range(lo, hi):
-        y0, x0 = py[k], px[k]
+        y0, x0 = np.int64(py[k]), np.int64(px[k])
         cy0 = min(max(y0, r), h - 1 - r)  # target centre inside the image
         cx0 = min(max(x0, r), w - 1 - r)
         oy, ox = y0 - cy0, x0 - cx0
@@ -207,8 +208,8 @@ def onion_layer(img, filled, valid, src_y, src_x, py, px, nn_y, nn_x, lo, hi, n_
         for ny in range(y0 - 1, y0 + 2):
             for nx in range(x0 - 1, x0 + 2):
                 if 0 <= ny < h and 0 <= nx < w and filled[ny, nx] and nn_y[ny, nx] >= 0:
-                    sy = nn_y[ny, nx] + (y0 - ny) - oy
-                    sx = nn_x[ny, nx] + (x0 - nx) - ox
+                    sy = np.int64(nn_y[ny, nx]) + (y0 - ny) - oy
+                    sx = np.int64(nn_x[ny, nx]) + (x0 - nx) - ox
                     if r <= sy < h - r and r <= sx < w - r and valid[sy, sx]:
                         d = _masked_ssd(img, filled, cy0, cx0, sy, sx, r, best)
                         if d < best:
@@ -216,15 +217,17 @@ def onion_layer(img, filled, valid, src_y, src_x, py, px, nn_y, nn_x, lo, hi, n_
         state = _mix(key ^ (np.uint64(k) * _GOLDEN))
         if n_random >= n_src:
             for i in range(n_src):
-                d = _masked_ssd(img, filled, cy0, cx0, src_y[i], src_x[i], r, best)
+                sy, sx = np.int64(src_y[i]), np.int64(src_x[i])
+                d = _masked_ssd(img, filled, cy0, cx0, sy, sx, r, best)
                 if d < best:
-                    best, by, bx = d, src_y[i], src_x[i]
+                    best, by, bx = d, sy, sx
         else:
             for _ in range(n_random):
                 state, i = _uniform_int(state, 0, n_src - 1)
-                d = _masked_ssd(img, filled, cy0, cx0, src_y[i], src_x[i], r, best)
+                sy, sx = np.int64(src_y[i]), np.int64(src_x[i])
+                d = _masked_ssd(img, filled, cy0, cx0, sy, sx, r, best)
                 if d < best:
-                    best, by, bx = d, src_y[i], src_x[i]
+                    best, by, bx = d, sy, sx
         rad = max(h, w) // 4
         while rad >= 1 and by >= 0:
             state, sy = _uniform_int(state, max(by - rad, r), min(by + rad, h - 1 - r))

@@ -174,7 +174,7 @@ def fill_thin(image: np.ndarray, hole: np.ndarray, *, tension: float | None = 1.
     around them as boundary values (it continues both values and slopes across a scratch;
     on the scratch benchmark it beats the membrane by about 0.3 dB). ``tension=None`` gives
     the harmonic (membrane) fill Lap u = 0 with one ring. One sparse LU (float64) for all
-    pixels. Raises MaskError for a mis-sized mask or a component with nothing to fill from.
+    pixels. Raises MaskError for a mis-sized mask or a hole covering the whole photo.
     """
     if image.dtype != np.uint8 or image.ndim not in (2, 3):
         raise ValueError(f"image must be uint8 (H, W[, C]), got {image.dtype} {image.shape}")
@@ -189,6 +189,8 @@ def fill_thin(image: np.ndarray, hole: np.ndarray, *, tension: float | None = 1.
     w = shape[1]
     lin = ys * w + xs  # sorted
     ring1 = np.setdiff1d(_neighbours(lin, shape)[1], lin)  # known 4-neighbours (sorted)
+    if ring1.size == 0:  # (any component short of the whole photo has a known neighbour)
+        raise MaskError("the hole covers the whole photo: nothing to fill from")
     if tension is None:
         cols = np.union1d(lin, ring1)
         op = _laplacian(lin, cols, shape)  # rows: hole pixels
@@ -211,7 +213,7 @@ def fill_thin(image: np.ndarray, hole: np.ndarray, *, tension: float | None = 1.
     rhs = -(op[:, known] @ pix[ky, kx].astype(np.float64))  # (n, C)
     try:
         f = spla.splu(op[:, unknown].tocsc()).solve(np.asarray(rhs))  # (n, C)
-    except RuntimeError:  # singular: some component touches no known pixel
+    except RuntimeError:  # pragma: no cover - excluded above
         raise MaskError("a hole component has no known pixel to fill from") from None
     pix[ys, xs] = np.clip(np.rint(f), 0, 255).astype(np.uint8)
     return out
