@@ -44,7 +44,7 @@ def test_nnf_never_points_into_the_hole_or_the_exclusion():
     exclude = np.zeros((60, 80), bool)
     exclude[:, 60:] = True
     p, r = 7, 3
-    lev = _Level(img.astype(np.float32), hole, hole | exclude, 1, p)
+    lev = _Level(img.astype(np.float32), hole, hole | exclude, 1, p, 3)
     rng = np.random.default_rng(0)
     pick = rng.integers(0, lev.src_y.size, lev.n_targets)
     nny, nnx = lev.src_y[pick].copy(), lev.src_x[pick].copy()
@@ -70,7 +70,7 @@ def test_targets_cover_every_hole_pixel_even_at_the_border():
     hole = np.zeros((30, 40), bool)
     hole[0:4, 0:5] = True  # touches two edges
     hole[20:30, 35:40] = True
-    lev = _Level(np.zeros((30, 40, 3), np.float32), hole, hole, 1, 7)
+    lev = _Level(np.zeros((30, 40, 3), np.float32), hole, hole, 1, 7, 3)
     covered = np.zeros_like(hole)
     for y, x in zip(lev.ty, lev.tx):
         covered[y - 3 : y + 4, x - 3 : x + 4] = True
@@ -84,8 +84,10 @@ def test_a_copied_region_is_found_exactly():
     hole = np.zeros((96, 128), bool)
     hole[58:82, 80:108] = True
     _, last = run(img, hole)
-    assert last.energy < 1.0  # (typical fills: hundreds)
     assert np.array_equal(last.result[hole], img[hole])
+    _, colour_only = run(img, hole, PatchSettings(texture_weight=0))
+    assert np.array_equal(colour_only.result[hole], img[hole])
+    assert colour_only.energy < 0.01  # every patch has an exact match (typical fills: hundreds)
 
 
 # --------------------------------------------------------------------------- synthesize

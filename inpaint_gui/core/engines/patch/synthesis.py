@@ -3,21 +3,30 @@
 The method is Wexler, Shechtman and Irani's "space-time completion" (2007) with the
 nearest-neighbour fields of PatchMatch (Barnes et al. 2009), as in Content-Aware Fill:
 
-1. An image pyramid of the region is built by 2x2 averaging; a coarse pixel is missing when
-   any of its four fine pixels is, and blocked (never a source) when any is excluded. The
-   coarsest level is the first on which the hole's inscribed radius is at most
-   ``coarse_radius`` patches (the hole is a few patches wide), unless the level would get
-   smaller than ``min_coarse_side`` or run out of source patches.
-2. On the coarsest level the hole is first filled smoothly (harmonic, a fallback for early
-   cancellation), then peeled like an onion from its edge inwards: each pixel copies the
-   centre of the source patch that best matches the pixels known or filled before it.
-3. On every level, a few *EM steps*: PatchMatch sweeps (propagation and random search)
+1. Pixels are RGB plus two *texture channels* (Newson et al. 2014): |d/dx| and |d/dy| of
+   the grey image averaged over 3x3 known pixels. Averaged down the pyramid they tell, at
+   every level, how textured the full-resolution pixels are. In the hole they are not
+   synthesised but *guide* the fill: they hold the membrane fill of the border's values,
+   so a hole in grass asks for grass-like texture instead of the flat colour that
+   averaging drifts to (the main cause of smears in plain EM inpainting).
+2. An image pyramid of the region is built with a mask-normalised [1 3 3 1] binomial filter
+   and 2x decimation. A coarse pixel is missing only when no known pixel enters its filter,
+   so the hole shrinks down the pyramid and the coarse levels hold a push-pull
+   extrapolation of the surroundings; a coarse pixel is blocked (never a source) when any
+   excluded or missing pixel enters it. The coarsest level is the first on which the hole's
+   inscribed radius is at most ``coarse_radius`` patches (the hole is a few patches wide),
+   unless it would get smaller than ``min_coarse_side`` or run out of source patches.
+3. On the coarsest level the hole starts with the harmonic fill (also the answer to an
+   early cancel), or optionally an onion peel (layer by layer from the edge inwards, each
+   pixel copying the centre of the source patch that best matches what is known so far).
+4. On every level, a few *EM steps*: PatchMatch sweeps (propagation and random search)
    improve the field that maps each patch overlapping the hole to a fully known source
    patch outside the hole and the exclusion (the E step), then every hole pixel becomes the
    weighted mean of the pixels that the overlapping patches' matches put there (the M step,
    *voting*), with weights exp(-d / 2 sigma^2) of each patch's mean squared distance d and
-   sigma^2 a percentile of the distances (Wexler et al.; Newson et al. 2014).
-4. The field moves to the next finer level (each match doubled, plus the pixel's parity),
+   sigma^2 a percentile of the distances (Wexler et al.; Newson et al.): the 75th on the
+   coarse levels, a low one on the finest so that the result stays sharp.
+5. The field moves to the next finer level (each match doubled, plus the pixel's parity),
    the fill is upsampled bilinearly as the starting guess, and a first vote at the finer
    level turns the inherited matches into sharp full-resolution pixels.
 
@@ -58,14 +67,15 @@ class PatchSettings:
     em_steps_coarse: int = 6  # search/vote steps on the coarsest level ...
     em_steps_fine: int = 3  # ... and on the finest one (linear in between)
     sweeps: int = 2  # PatchMatch sweeps per EM step, alternating direction
-    coarse_radius: float = 1.0  # coarsest level: hole's inscribed radius <= this x patch_size
+    coarse_radius: float = 1.5  # coarsest level: hole's inscribed radius <= this x patch_size
     min_coarse_side: int = 24  # the coarsest level's smaller side stays at least this
     search_share: float = 1.0  # random-search radius as a share of the level's longer side
     sigma_percentile: float = 75.0  # vote weight scale: this percentile of patch distances ...
     fine_sigma_percentile: float = 10.0  # ... and on the finest level (lower: sharper)
     onion: bool = False  # start the coarsest level with an onion peel (else: harmonic only)
     onion_samples: int = 1024  # random sources per pixel in the onion peel (all if fewer)
-    texture_weight: float = 1.0  # scale of the two texture channels (0: colour only)
+    texture_weight: float = 3.0  # scale of the two texture channels (0: colour only)
+    texture_guide: bool = True  # hole texture channels: smooth fill of the border's (else voted)
 
     def __post_init__(self) -> None:
         if self.patch_size < 3 or self.patch_size % 2 == 0:
@@ -145,7 +155,8 @@ class _Fill:
 class _Level:
     """One pyramid level: image, masks, source centres and the target patches."""
 
-    def __init__(self, img: np.ndarray, hole: np.ndarray, blocked: np.ndarray, scale: int, p: int):
+    def __init__(self, img: np.ndarray, hole: np.ndarray, blocked: np.ndarray, scale: int, p: int,
+                 voted: int):
         self.img, self.hole, self.blocked, self.scale = img, hole, blocked, scale  # (h, w, 3) ...
         r = p // 2
         h, w = hole.shape
@@ -162,7 +173,8 @@ class _Level:
         self.tid = np.full((h, w), -1, np.int32)
         self.tid[self.ty, self.tx] = np.arange(self.ty.size, dtype=np.int32)
         self.hy, self.hx = np.nonzero(hole)
-        img[self.hy, self.hx] = 0  # never look at what the input has in the hole
+        self.voted = voted  # channels the votes write (the rest are guides)
+        img[self.hy, self.hx, :voted] = 0  # never look at what the input has in the hole
         rows, cols = np.flatnonzero(hole.any(axis=1)), np.flatnonzero(hole.any(axis=0))
         self.box = (int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1)
         self.radius = _inscribed_radius(hole)
@@ -230,23 +242,29 @@ def _decimate(a: np.ndarray, taps: tuple[float, ...], axis: int) -> np.ndarray:
     return out
 
 
-def _half(img: np.ndarray, hole: np.ndarray, blocked: np.ndarray):
+def _half(img: np.ndarray, hole: np.ndarray, blocked: np.ndarray, voted: int):
     """Next pyramid level: a mask-normalised binomial filter and 2x decimation of the known
     pixels. A coarse pixel is missing only when no known pixel enters it (so holes shrink
     down the pyramid and their coarse values extrapolate the surroundings, a push-pull
-    fill), and blocked when any blocked pixel does."""
+    fill), and blocked when any blocked pixel does. Channels from ``voted`` on are guides,
+    defined everywhere, and filtered without the mask."""
     taps = _BINOMIAL4
     known = (~hole).astype(np.float32)  # (h, w)
     num = img * known[:, :, None]  # (h, w, C)
+    guide = img[:, :, voted:]  # (h, w, C - voted)
+    ones = np.ones(hole.shape, np.float32)
     for axis in (0, 1):
         num = _decimate(num, taps, axis)
         known = _decimate(known, taps, axis)
+        guide = _decimate(guide, taps, axis)
+        ones = _decimate(ones, taps, axis)
     bl = blocked.astype(np.float32)
     for axis in (0, 1):
         bl = _decimate(bl, taps, axis)
     small_hole = known <= 0  # (h2, w2)
     small = num / np.maximum(known, 1e-12)[:, :, None]
     small[small_hole] = 0
+    small[:, :, voted:] = guide / ones[:, :, None]
     return small.astype(np.float32), small_hole, (bl > 0) | small_hole
 
 
@@ -256,16 +274,23 @@ def _pyramid(image: np.ndarray, hole: np.ndarray, exclude: np.ndarray | None,
     p = s.patch_size
     blocked = hole if exclude is None else hole | exclude
     img = image.astype(np.float32)  # (H, W, 3)
+    voted = 3
     if s.texture_weight > 0:
-        img = np.concatenate([img, s.texture_weight * _texture(image, hole)], axis=2)  # (H, W, 5)
-    levels = [_Level(img, hole, blocked, 1, p)]
+        tex = _texture(image, hole)  # (H, W, 2)
+        if s.texture_guide:  # the hole gets the membrane fill of its border's texture
+            u8 = np.clip(np.rint(tex), 0, 255).astype(np.uint8)
+            tex = poisson_blend(u8, np.broadcast_to(np.float32(0), u8.shape), hole, raw=True)
+        else:
+            voted = 5
+        img = np.concatenate([img, s.texture_weight * tex], axis=2)  # (H, W, 5)
+    levels = [_Level(img, hole, blocked, 1, p, voted)]
     if levels[0].src_y.size == 0:
         raise MaskError("no fully known patch outside the hole and the exclusion to copy from")
     while levels[-1].radius > s.coarse_radius * p:
         cur = levels[-1]
         if min((cur.hole.shape[0] + 1) // 2, (cur.hole.shape[1] + 1) // 2) < s.min_coarse_side:
             break
-        nxt = _Level(*_half(cur.img, cur.hole, cur.blocked), cur.scale * 2, p)
+        nxt = _Level(*_half(cur.img, cur.hole, cur.blocked, voted), cur.scale * 2, p, voted)
         if nxt.src_y.size < max(16, nxt.hy.size // 4):
             break
         levels.append(nxt)
@@ -371,7 +396,8 @@ class _Synth:
                 ws = wsum[lev.hy, lev.hx]  # (M,)
                 got = ws > 0
                 hy, hx = lev.hy[got], lev.hx[got]
-                lev.img[hy, hx] = acc[hy, hx] / ws[got, None]
+                nv = lev.voted
+                lev.img[hy, hx, :nv] = acc[hy, hx, :nv] / ws[got, None]
                 self.snapshot(k)
             yield
 
@@ -387,8 +413,10 @@ class _Synth:
         lev = self.levels[k]
         self.current = k
         u8 = np.clip(np.rint(lev.img), 0, 255).astype(np.uint8)  # (h, w, C), features clipped
+        u8 = np.ascontiguousarray(u8[:, :, : lev.voted])
         smooth = poisson_blend(u8, np.broadcast_to(np.float32(0), u8.shape), lev.hole, raw=True)
-        lev.img[lev.hole] = smooth[lev.hole]  # harmonic: the fill if cancelled right away
+        lev.img[lev.hy, lev.hx, : lev.voted] = smooth[lev.hy, lev.hx]  # the fill if cancelled now
+        guides = lev.img[lev.hy, lev.hx, lev.voted :].copy()  # (M, C - voted)
         self.snapshot(k)
         yield
         h, w = lev.hole.shape
@@ -403,6 +431,7 @@ class _Synth:
                                 pix_y, pix_x, lo, hi, self.s.onion_samples, key, self.r)
                 yield
             filled[py, px] = True
+        lev.img[lev.hy, lev.hx, lev.voted :] = guides  # the peel copied whole pixels
         self.snapshot(k)
         # field of the coarsest level: the onion's matches where they are valid centres
         ny, nx = self._random_sources(lev, k)
@@ -436,8 +465,9 @@ class _Synth:
         self.nnx = np.where(ok, cx, rx).astype(np.int32)
         self.dist = np.zeros(fine.n_targets, np.float32)
         y0, y1, x0, x1 = fine.box
-        guess = _upsample2(coarse.img, fine.box)  # (y1 - y0, x1 - x0, 3)
-        np.copyto(fine.img[y0:y1, x0:x1], guess, where=fine.hole[y0:y1, x0:x1, None])
+        nv = fine.voted
+        guess = _upsample2(coarse.img[:, :, :nv], fine.box)  # (y1 - y0, x1 - x0, voted)
+        np.copyto(fine.img[y0:y1, x0:x1, :nv], guess, where=fine.hole[y0:y1, x0:x1, None])
         yield from self.distances(fine)
         yield from self.vote(fine, k)
 
