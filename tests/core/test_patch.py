@@ -14,7 +14,7 @@ from inpaint_gui.core.engines.patch import (
     PatchSettings, fill_scene, fill_thin, is_thin, scene_regions, split_thin, synthesize,
 )
 from inpaint_gui.core.engines.patch import nnf
-from inpaint_gui.core.engines.patch.synthesis import _Level
+from inpaint_gui.core.engines.patch.pyramid import Level
 from inpaint_gui.core.engines.patch.thin import component_radii, hole_components
 from inpaint_gui.core.errors import MaskError
 
@@ -44,7 +44,8 @@ def test_nnf_never_points_into_the_hole_or_the_exclusion():
     exclude = np.zeros((60, 80), bool)
     exclude[:, 60:] = True
     p, r = 7, 3
-    lev = _Level(img.astype(np.float32), hole, hole | exclude, 1, p, 3)
+    lev = Level(hole, hole | exclude, 1, p)
+    lev.img = img.astype(np.float32)
     rng = np.random.default_rng(0)
     pick = rng.integers(0, lev.src_y.size, lev.n_targets)
     nny, nnx = lev.src_y[pick].copy(), lev.src_x[pick].copy()
@@ -70,7 +71,7 @@ def test_targets_cover_every_hole_pixel_even_at_the_border():
     hole = np.zeros((30, 40), bool)
     hole[0:4, 0:5] = True  # touches two edges
     hole[20:30, 35:40] = True
-    lev = _Level(np.zeros((30, 40, 3), np.float32), hole, hole, 1, 7, 3)
+    lev = Level(hole, hole, 1, 7)
     covered = np.zeros_like(hole)
     for y, x in zip(lev.ty, lev.tx):
         covered[y - 3 : y + 4, x - 3 : x + 4] = True
@@ -130,7 +131,8 @@ def test_steps_report_progress_and_previews():
     times = [s.elapsed for s in steps]
     assert times == sorted(times)
     assert all(np.isfinite(s.energy) for s in steps[-5:])
-    for s in (steps[0], steps[len(steps) // 2], steps[-2]):
+    assert steps[0].preview is None  # (the first steps build the pyramid: no fill yet)
+    for s in (steps[len(steps) // 3], steps[len(steps) // 2], steps[-2]):
         p = s.preview
         assert p.dtype == np.uint8 and p.shape == img.shape
         assert np.array_equal(p[~hole], img[~hole])

@@ -1,4 +1,5 @@
-"""Numba kernels of the exemplar fill: PatchMatch nearest-neighbour fields and patch voting.
+"""Numba kernels of the exemplar fill: PatchMatch nearest-neighbour fields, patch voting, and
+the pyramid's reduction.
 
 A nearest-neighbour field (NNF) maps every *target* patch (a patch that overlaps the hole)
 to a *source* patch (fully known, outside the hole and the user's exclusion) of smallest
@@ -43,6 +44,7 @@ __all__ = [
     "match_distances",
     "vote",
     "onion_layer",
+    "reduce2",
 ]
 
 
@@ -260,3 +262,82 @@ def _masked_ssd(img, filled, ay, ax, by, bx, r, limit):
             return s
     return s
 
+
+
+@njit(cache=True, nogil=True)
+def reduce2(img, hole, voted, out, lo, hi):
+    """Rows [lo, hi) of the next pyramid level: out[i, j] filters fine pixels 2i-1 .. 2i+2
+    by 2j-1 .. 2j+2 (outside the image skipped) with the binomial [1 3 3 1] x [1 3 3 1].
+    Channels below ``voted`` average the known pixels only (0 where none enters), the
+    others (guides, defined everywhere) all of them. img: float32 (h, w, C); hole: bool
+    (h, w); out: float32 ((h + 1) // 2, (w + 1) // 2, C)."""
+    h, w, nc = img.shape
+    w2 = out.shape[1]
+    taps = (1.0, 3.0, 3.0, 1.0)
+    acc = np.empty(nc)
+    for i in range(lo, hi):
+        for j in range(w2):
+            for c in range(nc):
+                acc[c] = 0.0
+            w_known = 0.0
+            w_all = 0.0
+            for a in range(4):
+                y = 2 * i - 1 + a
+                if y < 0 or y >= h:
+                    continue
+                for b in range(4):
+                    x = 2 * j - 1 + b
+                    if x < 0 or x >= w:
+                        continue
+                    t = taps[a] * taps[b]
+                    w_all += t
+                    known = not hole[y, x]
+                    if known:
+                        w_known += t
+                    px = img[y, x]
+                    for c in range(nc):
+                        if c >= voted or known:
+                            acc[c] += t * px[c]
+            for c in range(nc):
+                if c >= voted:
+                    out[i, j, c] = acc[c] / w_all
+                elif w_known > 0:
+                    out[i, j, c] = acc[c] / w_known
+                else:
+                    out[i, j, c] = 0.0
+
+
+@njit(cache=True, nogil=True)
+def texture(grey, hole, out):
+    """Texture channels of ``grey`` (float32 (h, w)): out[..., 0] (out[..., 1]) is the mean
+    |horizontal| (|vertical|) difference over the pairs of known pixels that touch the 3x3
+    window around each pixel (0 where there is none). out: float32 (h, w, 2)."""
+    h, w = grey.shape
+    tot = np.zeros((2, h, w), np.float32)  # per pixel: sum and count of its known pairs
+    cnt = np.zeros((2, h, w), np.float32)
+    for y in range(h):
+        for x in range(w):
+            if hole[y, x]:
+                continue
+            if x + 1 < w and not hole[y, x + 1]:
+                d = abs(grey[y, x + 1] - grey[y, x])
+                tot[0, y, x] += d
+                tot[0, y, x + 1] += d
+                cnt[0, y, x] += 1
+                cnt[0, y, x + 1] += 1
+            if y + 1 < h and not hole[y + 1, x]:
+                d = abs(grey[y + 1, x] - grey[y, x])
+                tot[1, y, x] += d
+                tot[1, y + 1, x] += d
+                cnt[1, y, x] += 1
+                cnt[1, y + 1, x] += 1
+    for c in range(2):
+        for y in range(h):
+            for x in range(w):
+                s = 0.0
+                n = 0.0
+                for yy in range(max(y - 1, 0), min(y + 2, h)):
+                    for xx in range(max(x - 1, 0), min(x + 2, w)):
+                        s += tot[c, yy, xx]
+                        n += cnt[c, yy, xx]
+                out[y, x, c] = s / n if n > 0 else 0.0

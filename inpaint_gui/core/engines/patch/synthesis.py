@@ -51,11 +51,14 @@ from PIL import Image
 from inpaint_gui.core.blend.poisson import poisson_blend
 from inpaint_gui.core.errors import MaskError
 from inpaint_gui.core.engines.patch import nnf
+from inpaint_gui.core.engines.patch.pyramid import (
+    Level, base_pixels, plan_levels, texture_channels, upsample2,
+)
 
 __all__ = ["PatchSettings", "PatchStep", "synthesize"]
 
-# SSD evaluations per numba call: about 10-25 ms for 7x7 patches on one core
-_SSD_PER_CALL = 120_000
+# SSD evaluations per numba call: about 10-20 ms for 7x7 patches on one core
+_SSD_PER_CALL = 80_000
 _PATCH_AREA_REF = 49
 
 
@@ -152,151 +155,6 @@ class _Fill:
         return out
 
 
-class _Level:
-    """One pyramid level: image, masks, source centres and the target patches."""
-
-    def __init__(self, img: np.ndarray, hole: np.ndarray, blocked: np.ndarray, scale: int, p: int,
-                 voted: int):
-        self.img, self.hole, self.blocked, self.scale = img, hole, blocked, scale  # (h, w, 3) ...
-        r = p // 2
-        h, w = hole.shape
-        line = np.ones(p, bool)
-        usable = ~blocked  # (h, w)
-        valid = ndi.binary_erosion(usable, line[:, None], border_value=0)
-        self.valid = ndi.binary_erosion(valid, line[None, :], border_value=0)  # source centres
-        self.src_y, self.src_x = (a.astype(np.int32) for a in np.nonzero(self.valid))
-        near = ndi.binary_dilation(hole, line[:, None])
-        near = ndi.binary_dilation(near, line[None, :])  # patch centred here meets the hole
-        near[:r] = near[h - r :] = False
-        near[:, :r] = near[:, w - r :] = False
-        self.ty, self.tx = (a.astype(np.int32) for a in np.nonzero(near))
-        self.tid = np.full((h, w), -1, np.int32)
-        self.tid[self.ty, self.tx] = np.arange(self.ty.size, dtype=np.int32)
-        self.hy, self.hx = np.nonzero(hole)
-        self.voted = voted  # channels the votes write (the rest are guides)
-        img[self.hy, self.hx, :voted] = 0  # never look at what the input has in the hole
-        rows, cols = np.flatnonzero(hole.any(axis=1)), np.flatnonzero(hole.any(axis=0))
-        self.box = (int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1)
-        self.radius = _inscribed_radius(hole)
-
-    @property
-    def n_targets(self) -> int:
-        return int(self.ty.size)
-
-
-def _inscribed_radius(hole: np.ndarray) -> float:
-    """Largest distance from a hole pixel to the nearest known pixel (0 without a hole)."""
-    rows, cols = np.flatnonzero(hole.any(axis=1)), np.flatnonzero(hole.any(axis=0))
-    if rows.size == 0:
-        return 0.0
-    y0, y1 = max(rows[0] - 1, 0), min(rows[-1] + 2, hole.shape[0])
-    x0, x1 = max(cols[0] - 1, 0), min(cols[-1] + 2, hole.shape[1])
-    return float(ndi.distance_transform_edt(hole[y0:y1, x0:x1]).max())
-
-
-def _texture(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
-    """Texture channels (Newson et al. 2014): |d/dx| and |d/dy| of the grey image averaged
-    over 3x3 pixels, from known pixel pairs only; float32 (H, W, 2). Averaged down the
-    pyramid they measure at every level how textured the full-resolution pixels are, so
-    that a coarse, blurred match cannot trade texture for flat colour."""
-    grey = image.astype(np.float32).mean(axis=2)  # (H, W)
-    known = ~hole
-    out = np.empty(hole.shape + (2,), np.float32)
-    for c, axis in enumerate((1, 0)):
-        a = [slice(None), slice(None)]
-        b = [slice(None), slice(None)]
-        a[axis], b[axis] = slice(1, None), slice(None, -1)
-        a, b = tuple(a), tuple(b)
-        ok = known[a] & known[b]  # pairs of known pixels, (H, W-1) or (H-1, W)
-        mag = np.where(ok, np.abs(grey[a] - grey[b]), 0.0)
-        total = np.zeros(hole.shape, np.float32)
-        count = np.zeros(hole.shape, np.float32)
-        total[a] += mag
-        total[b] += mag
-        count[a] += ok
-        count[b] += ok
-        total = ndi.uniform_filter(total, 3, mode="nearest")
-        count = ndi.uniform_filter(count, 3, mode="nearest")
-        out[:, :, c] = np.where(count > 0, total / np.maximum(count, 1e-6), 0.0)
-    return out
-
-
-_BINOMIAL4 = (1.0, 3.0, 3.0, 1.0)  # the pyramid's anti-aliasing filter (unnormalised)
-
-
-def _decimate(a: np.ndarray, taps: tuple[float, ...], axis: int) -> np.ndarray:
-    """Filter with the even binomial ``taps`` and keep every second sample along ``axis``:
-    output i sums input 2i - m + 1 .. 2i + m (m = len(taps) / 2), zeros outside."""
-    m = len(taps) // 2
-    n = a.shape[axis]
-    n2 = (n + 1) // 2
-    pad = [(0, 0)] * a.ndim
-    pad[axis] = (m - 1, 2 * n2 - n + m)
-    a = np.pad(a, pad)
-    out = None
-    for t, wt in enumerate(taps):
-        idx = [slice(None)] * a.ndim
-        idx[axis] = slice(t, t + 2 * n2, 2)
-        term = np.float32(wt) * a[tuple(idx)]
-        out = term if out is None else out + term
-    return out
-
-
-def _half(img: np.ndarray, hole: np.ndarray, blocked: np.ndarray, voted: int):
-    """Next pyramid level: a mask-normalised binomial filter and 2x decimation of the known
-    pixels. A coarse pixel is missing only when no known pixel enters it (so holes shrink
-    down the pyramid and their coarse values extrapolate the surroundings, a push-pull
-    fill), and blocked when any blocked pixel does. Channels from ``voted`` on are guides,
-    defined everywhere, and filtered without the mask."""
-    taps = _BINOMIAL4
-    known = (~hole).astype(np.float32)  # (h, w)
-    num = img * known[:, :, None]  # (h, w, C)
-    guide = img[:, :, voted:]  # (h, w, C - voted)
-    ones = np.ones(hole.shape, np.float32)
-    for axis in (0, 1):
-        num = _decimate(num, taps, axis)
-        known = _decimate(known, taps, axis)
-        guide = _decimate(guide, taps, axis)
-        ones = _decimate(ones, taps, axis)
-    bl = blocked.astype(np.float32)
-    for axis in (0, 1):
-        bl = _decimate(bl, taps, axis)
-    small_hole = known <= 0  # (h2, w2)
-    small = num / np.maximum(known, 1e-12)[:, :, None]
-    small[small_hole] = 0
-    small[:, :, voted:] = guide / ones[:, :, None]
-    return small.astype(np.float32), small_hole, (bl > 0) | small_hole
-
-
-def _pyramid(image: np.ndarray, hole: np.ndarray, exclude: np.ndarray | None,
-             s: PatchSettings) -> list[_Level]:
-    """Levels from full resolution (index 0) to the coarsest."""
-    p = s.patch_size
-    blocked = hole if exclude is None else hole | exclude
-    img = image.astype(np.float32)  # (H, W, 3)
-    voted = 3
-    if s.texture_weight > 0:
-        tex = _texture(image, hole)  # (H, W, 2)
-        if s.texture_guide:  # the hole gets the membrane fill of its border's texture
-            u8 = np.clip(np.rint(tex), 0, 255).astype(np.uint8)
-            tex = poisson_blend(u8, np.broadcast_to(np.float32(0), u8.shape), hole, raw=True)
-        else:
-            voted = 5
-        img = np.concatenate([img, s.texture_weight * tex], axis=2)  # (H, W, 5)
-    levels = [_Level(img, hole, blocked, 1, p, voted)]
-    if levels[0].src_y.size == 0:
-        raise MaskError("no fully known patch outside the hole and the exclusion to copy from")
-    while levels[-1].radius > s.coarse_radius * p:
-        cur = levels[-1]
-        if min((cur.hole.shape[0] + 1) // 2, (cur.hole.shape[1] + 1) // 2) < s.min_coarse_side:
-            break
-        nxt = _Level(*_half(cur.img, cur.hole, cur.blocked, voted), cur.scale * 2, p, voted)
-        if nxt.src_y.size < max(16, nxt.hy.size // 4):
-            break
-        levels.append(nxt)
-    return levels
-
-
 def _em_steps(s: PatchSettings, k: int, n: int) -> int:
     """EM steps on pyramid level k (0 = full resolution) of n levels."""
     if n == 1:
@@ -319,7 +177,8 @@ class _Synth:
         self.norm = (5 if s.texture_weight > 0 else 3) * self.p * self.p
         rows, cols = np.flatnonzero(hole.any(axis=1)), np.flatnonzero(hole.any(axis=0))
         self.box = (int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1)
-        self.levels = _pyramid(image, hole, exclude, s)  # fine -> coarse
+        self.levels = plan_levels(hole, exclude, s.patch_size, s.coarse_radius,
+                                  s.min_coarse_side)  # fine -> coarse, masks only
         n = len(self.levels)
         self.em = [_em_steps(s, k, n) for k in range(n)]
         area = self.p * self.p
@@ -332,15 +191,17 @@ class _Synth:
         self.energy = float("nan")
         self.current = n - 1  # pyramid index being worked on
 
-    def _per_sweep(self, lev: _Level) -> int:
+    def _per_sweep(self, lev: Level) -> int:
         """Targets per sweep call: propagation (2) and random search (log2 radius) SSDs each."""
         return max(1, self.unit // (3 + int(np.log2(max(2, self._radius(lev))))))
 
-    def _radius(self, lev: _Level) -> int:
+    def _radius(self, lev: Level) -> int:
         return max(1, int(self.s.search_share * max(lev.hole.shape)))
 
     def _plan(self) -> int:
-        units = 0
+        units = 2 + int(self.s.texture_weight > 0)  # building the pixels
+        units += sum(len(_chunks(lev.shape[0], self._rows_per_call(k)))
+                     for k, lev in enumerate(self.levels) if k > 0)
         coarse = self.levels[-1]
         layers = ndi.distance_transform_cdt(coarse.hole, metric="chessboard")
         self.layers = [np.nonzero(layers == d) for d in range(1, int(layers.max()) + 1)]
@@ -356,18 +217,43 @@ class _Synth:
                 units += 2 * n_dist  # first vote with the inherited field
         return units
 
+    def _rows_per_call(self, k: int) -> int:
+        """Rows of level k per reduction call (16 taps per channel and pixel)."""
+        return max(1, 40 * self.unit // (self.levels[k].shape[1] * 5))
+
     # ----------------------------------------------------------------- pieces of work
+
+    def build_pixels(self):
+        """Full-resolution pixels (texture channels, guides), then each coarser level."""
+        s = self.s
+        base = self.levels[0]
+        yield  # the plan is made: a first step (and cancel check) before the pixel work
+        tex = None
+        if s.texture_weight > 0:
+            tex = texture_channels(self.image, self.hole)  # (H, W, 2)
+            yield
+        base.img, voted = base_pixels(self.image, self.hole, tex, s.texture_weight, s.texture_guide)
+        base.voted = voted
+        yield
+        for k in range(1, len(self.levels)):
+            fine, lev = self.levels[k - 1], self.levels[k]
+            lev.voted = voted
+            lev.img = np.empty(lev.shape + (fine.img.shape[2],), np.float32)  # (h, w, C)
+            for lo, hi in _chunks(lev.shape[0], self._rows_per_call(k)):
+                nnf.reduce2(fine.img, fine.hole, voted, lev.img, lo, hi)
+                yield
+            lev.img[lev.hy, lev.hx, :voted] = 0
 
     def snapshot(self, k: int) -> None:
         lev = self.levels[k]
         self.fill = _Fill(self.image, self.hole, self.box, lev.img, lev.scale)
 
-    def distances(self, lev: _Level):
+    def distances(self, lev: Level):
         for lo, hi in _chunks(lev.n_targets, self.per_pass):
             nnf.match_distances(lev.img, lev.ty, lev.tx, self.nny, self.nnx, self.dist, lo, hi, self.r)
             yield
 
-    def sweeps(self, lev: _Level, k: int, e: int):
+    def sweeps(self, lev: Level, k: int, e: int):
         radius = self._radius(lev)
         for i in range(self.s.sweeps):
             key = nnf.mix_key(self.seed, k, e, i)
@@ -379,7 +265,7 @@ class _Synth:
                 self.energy = float(self.dist.mean()) / self.norm
                 yield
 
-    def vote(self, lev: _Level, k: int):
+    def vote(self, lev: Level, k: int):
         d = self.dist / np.float32(self.norm)  # (N,) mean squared distance per value
         self.energy = float(d.mean())
         q = self.s.fine_sigma_percentile if k == 0 else self.s.sigma_percentile
@@ -443,7 +329,7 @@ class _Synth:
         self.nnx = np.where(ok, cx, nx).astype(np.int32)
         self.dist = np.zeros(lev.n_targets, np.float32)
 
-    def _random_sources(self, lev: _Level, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def _random_sources(self, lev: Level, k: int) -> tuple[np.ndarray, np.ndarray]:
         rng = np.random.default_rng([self.seed, k, 7])
         i = rng.integers(0, lev.src_y.size, lev.n_targets)
         return lev.src_y[i], lev.src_x[i]
@@ -466,32 +352,19 @@ class _Synth:
         self.dist = np.zeros(fine.n_targets, np.float32)
         y0, y1, x0, x1 = fine.box
         nv = fine.voted
-        guess = _upsample2(coarse.img[:, :, :nv], fine.box)  # (y1 - y0, x1 - x0, voted)
+        guess = upsample2(coarse.img[:, :, :nv], fine.box)  # (y1 - y0, x1 - x0, voted)
         np.copyto(fine.img[y0:y1, x0:x1, :nv], guess, where=fine.hole[y0:y1, x0:x1, None])
         yield from self.distances(fine)
         yield from self.vote(fine, k)
 
     def work(self):
+        yield from self.build_pixels()
         yield from self.coarsest_init()
         n = len(self.levels)
         yield from self.em_steps(n - 1)
         for k in range(n - 2, -1, -1):
             yield from self.upsample(k)
             yield from self.em_steps(k)
-
-
-def _upsample2(small: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
-    """Bilinear 2x upsampling of float32 ``small`` (h, w, C), only the fine ``box``
-    (y0, y1, x0, x1): float32 (y1 - y0, x1 - x0, C)."""
-    y0, y1, x0, x1 = box
-    sy0, sx0 = max(y0 // 2 - 1, 0), max(x0 // 2 - 1, 0)
-    sy1, sx1 = min(-(-y1 // 2) + 1, small.shape[0]), min(-(-x1 // 2) + 1, small.shape[1])
-    crop_box = (x0 / 2 - sx0, y0 / 2 - sy0, x1 / 2 - sx0, y1 / 2 - sy0)
-    out = np.empty((y1 - y0, x1 - x0, small.shape[2]), np.float32)
-    for c in range(small.shape[2]):
-        band = Image.fromarray(np.ascontiguousarray(small[sy0:sy1, sx0:sx1, c]))
-        out[:, :, c] = np.asarray(band.resize((x1 - x0, y1 - y0), Image.Resampling.BILINEAR, box=crop_box))
-    return out
 
 
 def _check(image, hole, exclude, settings) -> None:
@@ -544,7 +417,10 @@ def synthesize(
             break
         yield PatchStep(n - 1 - run.current, n, done, run.planned, time.perf_counter() - t0,
                         run.energy, _fill=run.fill)
-    result = run.fill.render()
+    if run.fill is not None:
+        result = run.fill.render()
+    else:  # cancelled while the pyramid was being built: the membrane fill
+        result = poisson_blend(image, np.broadcast_to(np.float32(0), image.shape), hole)
     yield PatchStep(n - 1 - run.current, n, min(done, run.planned), run.planned,
                     time.perf_counter() - t0, run.energy, done=True, cancelled=cancelled,
                     result=result)
