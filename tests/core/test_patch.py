@@ -303,3 +303,21 @@ def test_fill_scene_routes_thin_and_thick_parts():
     assert len(regions) == 1
     y0, y1, x0, x1 = regions[0]
     assert y0 <= 56 and y1 >= 84 and x0 <= 101 and x1 >= 129
+
+
+def test_fill_thin_with_max_radius_fills_only_the_thin_parts_in_place():
+    img = texture(80, 100, seed=11)
+    thin_part = scratches(80, 100) & (np.arange(100) < 50)[None, :]
+    blob = disc(80, 100, 50, 75, 12)
+    blob[27:60, 40:48] = True  # one pixel row below the 4 px scratch on rows 22-25 ...
+    thin_part = thin_part & ~ndi.binary_dilation(blob, iterations=1)
+    thin_part[22:26, 10:48] = True  # ... so it stays its own (thin) component
+    hole = thin_part | blob
+    work = img.copy()
+    out = fill_thin(work, hole, max_radius=8.0, out=work)
+    assert out is work
+    thin, thick = split_thin(hole, 8.0)
+    assert np.array_equal(out[thick], img[thick])  # left alone
+    ref = fill_thin(img, thin)
+    assert np.abs(out[thin].astype(int) - ref[thin]).max() <= 1
+    assert np.array_equal(out[~hole], img[~hole])

@@ -162,11 +162,13 @@ def _laplacian(rows_lin: np.ndarray, cols_lin: np.ndarray, shape) -> sp.csr_matr
     return sp.csr_matrix((v, (r, c)), shape=(rows_lin.size, cols_lin.size))
 
 
-def fill_thin(image: np.ndarray, hole: np.ndarray, *, tension: float | None = 1.0) -> np.ndarray:
+def fill_thin(image: np.ndarray, hole: np.ndarray, *, tension: float | None = 1.0,
+              max_radius: float | None = None, out: np.ndarray | None = None) -> np.ndarray:
     """Smooth fill of ``hole`` (meant for thin holes; see :func:`split_thin`).
 
     image: uint8 (H, W, 3) (or (H, W, C)), the whole photo; hole: bool (H, W), True =
-    missing. Returns a new uint8 image, bit-identical outside the hole.
+    missing. Returns a new uint8 image (or ``out``, which may be ``image`` itself for an
+    in-place fill), bit-identical to ``image`` outside the filled pixels.
 
     With ``tension`` t (default), the fill minimises sum (Laplacian u)^2 + t sum |grad u|^2
     over the pixels it touches: a thin plate under tension, whose Euler-Lagrange equation
@@ -174,14 +176,26 @@ def fill_thin(image: np.ndarray, hole: np.ndarray, *, tension: float | None = 1.
     around them as boundary values (it continues both values and slopes across a scratch;
     on the scratch benchmark it beats the membrane by about 0.3 dB). ``tension=None`` gives
     the harmonic (membrane) fill Lap u = 0 with one ring. One sparse LU (float64) for all
-    pixels. Raises MaskError for a mis-sized mask or a hole covering the whole photo.
+    pixels. With ``max_radius``, only the thin components (as :func:`split_thin` decides)
+    are filled, the others are left as they are, and no full-size mask is made.
+    Raises MaskError for a mis-sized mask or a hole covering the whole photo.
     """
     if image.dtype != np.uint8 or image.ndim not in (2, 3):
         raise ValueError(f"image must be uint8 (H, W[, C]), got {image.dtype} {image.shape}")
     if hole.shape != image.shape[:2]:
         raise MaskError(f"hole shape {hole.shape} does not match the image {image.shape[:2]}")
-    out = image.copy()
-    ys, xs = _pixels(hole)
+    if out is None:
+        out = image.copy()
+    elif out is not image:
+        if out.shape != image.shape or out.dtype != np.uint8:
+            raise ValueError("out must be a uint8 array shaped like image")
+        np.copyto(out, image)
+    if max_radius is None:
+        ys, xs = _pixels(hole)
+    else:
+        ys, xs, labels, radii = component_radii(hole, cap=max_radius)
+        keep = radii[labels] <= max_radius
+        ys, xs = ys[keep], xs[keep]
     if ys.size == 0:
         return out
     pix = out if out.ndim == 3 else out[:, :, None]
@@ -196,12 +210,18 @@ def fill_thin(image: np.ndarray, hole: np.ndarray, *, tension: float | None = 1.
         op = _laplacian(lin, cols, shape)  # rows: hole pixels
     else:
         inner = np.union1d(lin, ring1)  # pixels whose Laplacian sees the hole
-        cols = np.union1d(inner, _neighbours(ring1, shape)[1])
+        src, dst = _neighbours(ring1, shape)
+        cols = np.union1d(inner, dst)
         lap = _laplacian(inner, cols, shape)  # (|inner|, |cols|)
         hole_rows = _lookup(inner, lin)
+        # a ring pixel next to a hole pixel left unfilled (another component) has no
+        # Laplacian to speak of: it drops out of the energy
+        pos = np.minimum(np.searchsorted(lin, dst), lin.size - 1)
+        other = hole.reshape(-1)[dst] & (lin[pos] != dst)  # unfilled hole pixels
+        weight = np.ones(inner.size)
+        weight[_lookup(inner, ring1[np.unique(src[other])])] = 0.0
         widen = sp.csr_matrix(  # inner-indexed columns -> cols-indexed columns
-            (np.ones(inner.size), (np.arange(inner.size), _lookup(cols, inner))),
-            shape=(inner.size, cols.size))
+            (weight, (np.arange(inner.size), _lookup(cols, inner))), shape=(inner.size, cols.size))
         lap_h = lap[hole_rows]  # (n, |cols|): nonzero only on inner pixels
         op = (lap_h @ widen.T) @ lap - float(tension) * lap_h  # rows of Lap^2 - t Lap
     op = op.tocsc()
