@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 from PIL import Image
@@ -160,8 +160,8 @@ def score(result: np.ndarray, truth: np.ndarray, hole: np.ndarray) -> dict[str, 
 
 def load_photos(folder: Path, n: int | None = None) -> list[tuple[str, np.ndarray]]:
     """The photos of ``folder`` sorted by name (first ``n``): (name, uint8 (H, W, 3))."""
-    from inpaint_gui.lab.dataset import list_images
     from inpaint_gui.core.errors import InpaintError
+    from inpaint_gui.lab.dataset import list_images
 
     files = list_images(Path(folder))[: n or None]
     if not files:

@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw
 
 SCENE_MASK_KINDS = ("object", "scratches")
 
-__all__ = ["SCENE_MASK_KINDS", "blob_mask", "scratch_mask", "make_scene_mask"]
+__all__ = ["SCENE_MASK_KINDS", "blob_mask", "make_scene_mask", "scratch_mask"]
 
 
 def _rng(kind: str, seed: int, index: int) -> np.random.Generator:

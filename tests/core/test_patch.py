@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 import tracemalloc
 
 import numpy as np
@@ -11,9 +10,16 @@ import pytest
 import scipy.ndimage as ndi
 
 from inpaint_gui.core.engines.patch import (
-    PatchSettings, fill_scene, fill_thin, is_thin, scene_regions, split_thin, synthesize,
+    PatchSettings,
+    fill_scene,
+    fill_thin,
+    is_thin,
+    nnf,
+    scene_regions,
+    split_thin,
+    synthesize,
+    warm_up,
 )
-from inpaint_gui.core.engines.patch import nnf
 from inpaint_gui.core.engines.patch.pyramid import Level
 from inpaint_gui.core.engines.patch.thin import component_radii, hole_components
 from inpaint_gui.core.errors import MaskError
@@ -30,8 +36,8 @@ def disc(h: int, w: int, cy: float, cx: float, r: float) -> np.ndarray:
     return (yy - cy) ** 2 + (xx - cx) ** 2 < r * r
 
 
-def run(image, hole, settings=PatchSettings(), **kw):
-    steps = list(synthesize(image, hole, settings, **kw))
+def run(image, hole, settings=None, **kw):
+    steps = list(synthesize(image, hole, settings or PatchSettings(), **kw))
     return steps, steps[-1]
 
 
@@ -184,7 +190,9 @@ def test_exclude_is_honoured():
     img[red] = (230, 20, 20)
     hole = disc(80, 100, 40, 52, 13)  # straddles the red area's edge
     plain = run(img, hole)[1].result
-    reddish = lambda a: (a[..., 0].astype(int) - a[..., 1]) > 60  # noqa: E731
+    def reddish(a):
+        return (a[..., 0].astype(int) - a[..., 1]) > 60
+
     assert reddish(plain[hole]).any()  # without the exclusion red is used ...
     res = run(img, hole, exclude=red)[1].result
     assert not reddish(res[hole]).any()  # ... with it, never
@@ -205,6 +213,10 @@ def test_errors():
         PatchSettings(patch_size=6)
     steps = list(synthesize(img, np.zeros((40, 40), bool)))  # nothing to do
     assert len(steps) == 1 and steps[0].done and np.array_equal(steps[0].result, img)
+
+
+def test_warm_up_runs_every_kernel():
+    assert warm_up() >= 0
 
 
 def test_onion_start_also_works():
@@ -241,12 +253,12 @@ def test_components_from_the_sparse_graph_match_scipy():
 def test_split_thin_and_is_thin():
     m = scratches(100, 140)
     blob = disc(100, 140, 70, 100, 15)
-    ys, xs, labels, radii = component_radii(m | blob)
+    *_, radii = component_radii(m | blob)
     thin, thick = split_thin(m | blob)
     assert np.array_equal(thin | thick, m | blob) and not (thin & thick).any()
     assert thick[70, 100] and not thick[m & ~ndi.binary_dilation(blob, iterations=20)].any()
     assert is_thin(m) and not is_thin(m | blob) and not is_thin(np.zeros((5, 5), bool))
-    assert sorted(radii)[0] <= 3 and sorted(radii)[-1] >= 14
+    assert min(radii) <= 3 and max(radii) >= 14
 
 
 def test_fill_thin_continues_ramps_and_keeps_the_rest():

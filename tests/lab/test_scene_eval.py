@@ -7,8 +7,19 @@ import pytest
 import scipy.ndimage as ndi
 from PIL import Image
 
-from inpaint_gui.lab.scene_eval import SceneEval, crop_window, evaluate_scenes, save_figures, score
-from inpaint_gui.lab.scene_masks import SCENE_MASK_KINDS, blob_mask, make_scene_mask, scratch_mask
+from inpaint_gui.lab.scene_eval import (
+    SceneEval,
+    crop_window,
+    evaluate_scenes,
+    save_figures,
+    score,
+)
+from inpaint_gui.lab.scene_masks import (
+    SCENE_MASK_KINDS,
+    blob_mask,
+    make_scene_mask,
+    scratch_mask,
+)
 
 
 @pytest.mark.parametrize("shape", [(321, 481), (481, 321), (120, 160)])

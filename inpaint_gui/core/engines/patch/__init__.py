@@ -11,11 +11,29 @@ Pure compute (numpy, scipy, numba, Pillow): nothing here imports Qt.
 """
 
 from inpaint_gui.core.engines.patch.scene import SCENE_MARGIN, fill_scene, scene_regions
-from inpaint_gui.core.engines.patch.synthesis import PatchSettings, PatchStep, synthesize
-from inpaint_gui.core.engines.patch.thin import THIN_RADIUS, fill_thin, is_thin, split_thin
+from inpaint_gui.core.engines.patch.synthesis import (
+    PatchSettings,
+    PatchStep,
+    synthesize,
+    warm_up,
+)
+from inpaint_gui.core.engines.patch.thin import (
+    THIN_RADIUS,
+    fill_thin,
+    is_thin,
+    split_thin,
+)
 
 __all__ = [
-    "PatchSettings", "PatchStep", "synthesize",
-    "THIN_RADIUS", "fill_thin", "is_thin", "split_thin",
-    "SCENE_MARGIN", "fill_scene", "scene_regions",
+    "SCENE_MARGIN",
+    "THIN_RADIUS",
+    "PatchSettings",
+    "PatchStep",
+    "fill_scene",
+    "fill_thin",
+    "is_thin",
+    "scene_regions",
+    "split_thin",
+    "synthesize",
+    "warm_up",
 ]

@@ -39,12 +39,12 @@ _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 
 __all__ = [
-    "mix_key",
-    "sweep",
     "match_distances",
-    "vote",
+    "mix_key",
     "onion_layer",
     "reduce2",
+    "sweep",
+    "vote",
 ]
 
 

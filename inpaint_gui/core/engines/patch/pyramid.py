@@ -21,7 +21,7 @@ import scipy.ndimage as ndi
 from inpaint_gui.core.blend.poisson import poisson_blend
 from inpaint_gui.core.errors import MaskError
 
-__all__ = ["Level", "plan_levels", "base_pixels", "texture_channels", "upsample2"]
+__all__ = ["Level", "base_pixels", "plan_levels", "texture_channels", "upsample2"]
 
 
 class Level:

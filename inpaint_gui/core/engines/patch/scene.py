@@ -16,17 +16,22 @@ import threading
 import numpy as np
 
 from inpaint_gui.core.engines.patch.synthesis import PatchSettings, synthesize
-from inpaint_gui.core.engines.patch.thin import THIN_RADIUS, fill_thin, hole_components, split_thin
+from inpaint_gui.core.engines.patch.thin import (
+    THIN_RADIUS,
+    fill_thin,
+    hole_components,
+    split_thin,
+)
 from inpaint_gui.core.errors import MaskError
 
-__all__ = ["SCENE_MARGIN", "scene_regions", "fill_scene"]
+__all__ = ["SCENE_MARGIN", "fill_scene", "scene_regions"]
 
 SCENE_MARGIN = 1.0  # region = hole box grown by this x its longer side on each side
 
 
 def _grow(box: tuple[int, int, int, int], shape: tuple[int, int], margin: float, least: int):
     y0, y1, x0, x1 = box
-    g = max(int(round(margin * max(y1 - y0, x1 - x0))), least)
+    g = max(round(margin * max(y1 - y0, x1 - x0)), least)
     return max(y0 - g, 0), min(y1 + g, shape[0]), max(x0 - g, 0), min(x1 + g, shape[1])
 
 
@@ -67,7 +72,7 @@ def scene_regions(hole: np.ndarray, margin: float = SCENE_MARGIN,
 def fill_scene(
     image: np.ndarray,
     hole: np.ndarray,
-    settings: PatchSettings = PatchSettings(),
+    settings: PatchSettings | None = None,
     *,
     seed: int = 0,
     exclude: np.ndarray | None = None,
@@ -82,6 +87,7 @@ def fill_scene(
     bit-identical outside the hole. If ``cancel`` is set, the regions being synthesised get
     their best fill so far and the remaining ones the smooth fill.
     """
+    settings = settings or PatchSettings()
     if hole.shape != image.shape[:2] or hole.dtype != np.bool_:
         raise MaskError(f"hole must be bool with shape {image.shape[:2]}")
     thin, thick = split_thin(hole, max_radius)

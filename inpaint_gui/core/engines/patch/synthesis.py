@@ -40,22 +40,26 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Iterator
 
 import numpy as np
 import scipy.ndimage as ndi
 from PIL import Image
 
 from inpaint_gui.core.blend.poisson import poisson_blend
-from inpaint_gui.core.errors import MaskError
 from inpaint_gui.core.engines.patch import nnf
 from inpaint_gui.core.engines.patch.pyramid import (
-    Level, base_pixels, plan_levels, texture_channels, upsample2,
+    Level,
+    base_pixels,
+    plan_levels,
+    texture_channels,
+    upsample2,
 )
+from inpaint_gui.core.errors import MaskError
 
-__all__ = ["PatchSettings", "PatchStep", "synthesize"]
+__all__ = ["PatchSettings", "PatchStep", "synthesize", "warm_up"]
 
 # SSD evaluations per numba call: about 10-20 ms for 7x7 patches on one core
 _SSD_PER_CALL = 80_000
@@ -117,7 +121,7 @@ class PatchStep:
     done: bool = False
     cancelled: bool = False
     result: np.ndarray | None = field(default=None, repr=False, compare=False)
-    _fill: "_Fill | None" = field(default=None, repr=False, compare=False)
+    _fill: _Fill | None = field(default=None, repr=False, compare=False)
 
     @cached_property
     def preview(self) -> np.ndarray | None:
@@ -160,7 +164,7 @@ def _em_steps(s: PatchSettings, k: int, n: int) -> int:
     if n == 1:
         return s.em_steps_fine
     t = k / (n - 1)  # 0 at full resolution, 1 at the coarsest
-    return int(round(s.em_steps_fine + t * (s.em_steps_coarse - s.em_steps_fine)))
+    return round(s.em_steps_fine + t * (s.em_steps_coarse - s.em_steps_fine))
 
 
 def _chunks(n: int, per_call: int) -> list[tuple[int, int]]:
@@ -424,3 +428,17 @@ def synthesize(
     yield PatchStep(n - 1 - run.current, n, min(done, run.planned), run.planned,
                     time.perf_counter() - t0, run.energy, done=True, cancelled=cancelled,
                     result=result)
+
+
+def warm_up() -> float:
+    """Compile (first run ever, ~3 s) or load from the cache (~0.2 s) every numba kernel by
+    filling a tiny image; returns the seconds taken. Call it from a worker thread at
+    startup so that the first real fill starts at once."""
+    t0 = time.perf_counter()
+    image = np.zeros((48, 48, 3), np.uint8)
+    image[:, ::3] = 200
+    hole = np.zeros((48, 48), bool)
+    hole[14:34, 14:34] = True
+    for _ in synthesize(image, hole, PatchSettings(onion=True)):
+        pass
+    return time.perf_counter() - t0

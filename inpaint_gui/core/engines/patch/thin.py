@@ -27,12 +27,12 @@ from __future__ import annotations
 import numpy as np
 import scipy.ndimage as ndi
 import scipy.sparse as sp
-import scipy.sparse.csgraph as csgraph
 import scipy.sparse.linalg as spla
+from scipy.sparse import csgraph
 
 from inpaint_gui.core.errors import MaskError
 
-__all__ = ["THIN_RADIUS", "hole_components", "component_radii", "split_thin", "is_thin", "fill_thin"]
+__all__ = ["THIN_RADIUS", "component_radii", "fill_thin", "hole_components", "is_thin", "split_thin"]
 
 THIN_RADIUS = 8.0  # px: strokes up to ~15 px wide, and crossings of 8 px strokes, are thin
 _TILE = 128
