@@ -42,17 +42,29 @@ def add_settings_options(p: argparse.ArgumentParser) -> None:
             help_text = f"{field.spec.help} (default {default})"
             dest = f"{group}.{field.name}"
             if field.type is bool:
-                g.add_argument(field.flag, dest=dest, action=argparse.BooleanOptionalAction, default=default,
-                               help=help_text)
+                g.add_argument(
+                    field.flag, dest=dest, action=argparse.BooleanOptionalAction, default=default, help=help_text
+                )
                 continue
-            g.add_argument(field.flag, dest=dest, type=_converter(field), default=default,
-                           choices=field.spec.choices or None, metavar=field.spec.metavar, help=help_text)
+            g.add_argument(
+                field.flag,
+                dest=dest,
+                type=_converter(field),
+                default=default,
+                choices=field.spec.choices or None,
+                metavar=field.spec.metavar,
+                help=help_text,
+            )
     add_thread_option(p)
 
 
 def add_thread_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--threads", type=int, default=None,
-                   help="CPU threads for the compute (default: the cores not busy with other work, measured at start)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="CPU threads for the compute (default: the cores not busy with other work, measured at start)",
+    )
 
 
 def settings_from(args: argparse.Namespace):
@@ -79,14 +91,19 @@ def apply_threads(threads: int | None) -> None:
         return
 
     if threads < 1 or threads > cpu_count():
-        raise InpaintError(f"--threads must be between 1 and the {cpu_count()} cores this process may use, got {threads}")
+        raise InpaintError(
+            f"--threads must be between 1 and the {cpu_count()} cores this process may use, got {threads}"
+        )
     import torch
 
     torch.set_num_threads(threads)
 
 
 def settings_summary(settings) -> dict:
-    """The settings a report records: the common ones and the chosen engine's."""
+    """The settings a report records: the common ones and every engine's (their names are unique)."""
     from inpaint_gui.core.settings import to_dict
 
-    return {**to_dict(settings.common), **to_dict(settings.of(settings.common.engine))}
+    out = to_dict(settings.common)
+    for engine_settings in settings.engines.values():
+        out.update(to_dict(engine_settings))
+    return out

@@ -22,15 +22,25 @@ def _window(text: str) -> tuple[int, int, int]:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     from inpaint_gui.commands.options import add_settings_options
 
-    p = sub.add_parser("run", help="inpaint a photo headless",
-                       description="Fill the hole of MASK in IMAGE and save the result.")
+    p = sub.add_parser(
+        "run", help="inpaint a photo headless", description="Fill the hole of MASK in IMAGE and save the result."
+    )
     p.add_argument("image", type=Path, help="the photo")
     p.add_argument("--mask", type=Path, required=True, help="mask image of the same size: white (or opaque) = hole")
-    p.add_argument("-o", "--output", type=Path, required=True, help="where to save the result (format from the extension)")
-    p.add_argument("--window", type=_window, default=None, metavar="X,Y,SIZE",
-                   help="the square the face model sees (default: around each hole, with context)")
+    p.add_argument(
+        "-o", "--output", type=Path, required=True, help="where to save the result (format from the extension)"
+    )
+    p.add_argument(
+        "--window",
+        type=_window,
+        default=None,
+        metavar="X,Y,SIZE",
+        help="the square the face model sees (default: around each hole, with context)",
+    )
     p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality, 1-100 (default 95)")
-    p.add_argument("--candidates", type=Path, default=None, metavar="DIR", help="also write every candidate's fill here")
+    p.add_argument(
+        "--candidates", type=Path, default=None, metavar="DIR", help="also write every candidate's fill here"
+    )
     p.add_argument("--overwrite", action="store_true", help="allow OUT to be IMAGE or MASK itself")
     p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -42,8 +52,9 @@ def check_paths(args: argparse.Namespace) -> None:
     """Everything about the files that can be checked before any work (nothing is written)."""
     from inpaint_gui.core.image.io import check_output_path
 
-    check_output_path(args.output, quality=args.quality, input_path=args.image, mask_path=args.mask,
-                      overwrite=args.overwrite)
+    check_output_path(
+        args.output, quality=args.quality, input_path=args.image, mask_path=args.mask, overwrite=args.overwrite
+    )
     if args.candidates is not None:
         folder: Path = args.candidates
         if folder.exists() and not folder.is_dir():
@@ -69,8 +80,9 @@ def main(args: argparse.Namespace) -> int:
     mask = load_mask(args.mask, photo.image.shape[:2])
     check_mask(photo.image, mask)
     engines = Engines()
-    if settings.common.engine == "face":
-        face = settings.of("face")
+    face = settings.of("face")
+    if settings.common.engine == "face" or (settings.common.engine == "auto" and face.model != "auto"):
+        # before any work: a missing or corrupt model is an error even when auto would not need it
         engines.face.load(None if face.model == "auto" else face.model, device=device)
 
     bar = ProgressBar(1, "fill", enabled=False if args.quiet else None)
@@ -97,11 +109,15 @@ def main(args: argparse.Namespace) -> int:
         print(f"inpaint-gui: warning: {w}", file=sys.stderr)
     if args.json:
         summary = {
-            "input": str(args.image), "output": str(args.output), "engine": settings.common.engine,
-            "device": describe_device(device), "seconds": round(result.seconds, 3),
+            "input": str(args.image),
+            "output": str(args.output),
+            "engine": settings.common.engine,
+            "device": describe_device(device),
+            "seconds": round(result.seconds, 3),
             "settings": settings_summary(settings),
             "regions": [_region_summary(r) for r in result.regions],
-            "uncovered_pixels": result.uncovered_pixels, "warnings": warnings,
+            "uncovered_pixels": result.uncovered_pixels,
+            "warnings": warnings,
         }
         print(json.dumps(_json_safe(summary), indent=2, allow_nan=False))
     return 0
@@ -109,9 +125,15 @@ def main(args: argparse.Namespace) -> int:
 
 def _region_summary(r) -> dict:
     final = r.final
-    out = {"engine": r.region.engine, "label": r.region.label, "rect": list(r.region.rect),
-           "iterations": final.iteration, "chosen": r.chosen, "losses": [c.loss for c in final.candidates],
-           "seconds": round(final.elapsed, 3)}
+    out = {
+        "engine": r.region.engine,
+        "label": r.region.label,
+        "rect": list(r.region.rect),
+        "iterations": final.iteration,
+        "chosen": r.chosen,
+        "losses": [c.loss for c in final.candidates],
+        "seconds": round(final.elapsed, 3),
+    }
     out.update(dict(final.info.items()))
     return out
 

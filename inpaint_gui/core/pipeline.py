@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from inpaint_gui.core import auto
 from inpaint_gui.core.blend.poisson import poisson_blend
 from inpaint_gui.core.devices import DEVICE_CHOICES
 from inpaint_gui.core.engines import ENGINES, Engines, settings_types
@@ -32,19 +33,30 @@ from inpaint_gui.core.image.resample import _round_u8
 from inpaint_gui.core.settings import MAX_SEED, check, setting
 
 BLENDS = ("poisson", "paste")
+AUTO = "auto"
 
 
 @dataclass(frozen=True)
 class CommonSettings:
     """What every engine shares."""
 
-    engine: str = setting("face", "which fill engine fills the holes", choices=tuple(ENGINES), label="Engine")
-    blend: str = setting("poisson", "how the fill is seated: Poisson blending or a plain paste", choices=BLENDS,
-                         label="Blend")
-    device: str = setting("auto", "where the work runs: auto (CUDA when there is a GPU), cpu or cuda",
-                          choices=DEVICE_CHOICES, label="Device")
-    seed: int = setting(0, "random seed (same seed, same result on the CPU)", minimum=0, maximum=MAX_SEED,
-                        label="Seed")
+    engine: str = setting(
+        "auto",
+        "which fill engine fills the holes: auto (the face prior where the hole sits in a "
+        "face, the scene engine elsewhere and for scratches), face or scene",
+        choices=("auto", *ENGINES),
+        label="Engine",
+    )
+    blend: str = setting(
+        "poisson", "how the fill is seated: Poisson blending or a plain paste", choices=BLENDS, label="Blend"
+    )
+    device: str = setting(
+        "auto",
+        "where the work runs: auto (CUDA when there is a GPU), cpu or cuda",
+        choices=DEVICE_CHOICES,
+        label="Device",
+    )
+    seed: int = setting(0, "random seed (same seed, same result on the CPU)", minimum=0, maximum=MAX_SEED, label="Seed")
 
 
 @dataclass(frozen=True)
@@ -55,7 +67,10 @@ class InpaintSettings:
     engines: Mapping[str, Any] = field(default_factory=lambda: {n: t() for n, t in settings_types().items()})
 
     def of(self, engine: str) -> Any:
-        return self.engines[engine]
+        """``engine``'s settings (its defaults when this holds none for it)."""
+        if engine in self.engines:
+            return self.engines[engine]
+        return settings_types()[engine]()
 
     def validate(self) -> InpaintSettings:
         check(self.common)
@@ -104,22 +119,43 @@ def check_mask(image: np.ndarray, mask: np.ndarray) -> None:
         raise MaskError("the mask covers the whole photo: there is nothing to condition on")
 
 
-def plan(image: np.ndarray, mask: np.ndarray, settings: InpaintSettings, engines: Engines,
-         window: Sequence[int] | None = None) -> list[Region]:
+def plan(
+    image: np.ndarray,
+    mask: np.ndarray,
+    settings: InpaintSettings,
+    engines: Engines,
+    window: Sequence[int] | None = None,
+) -> list[Region]:
     """The regions that fill ``mask``, in order (``window``: a square the user placed)."""
     check_mask(image, mask)
     name = settings.common.engine
+    if name == AUTO and window is None:
+        return auto.plan(image, mask, settings, engines)
+    if name == AUTO:
+        name = "face"  # a placed model window is the face engine's
     return engines[name].plan(image, mask, settings.of(name), settings.common, window)
 
 
-def run(image: np.ndarray, mask: np.ndarray, region: Region, settings: InpaintSettings, engines: Engines,
-        cancel: threading.Event | None = None) -> Iterator[Step]:
+def run(
+    image: np.ndarray,
+    mask: np.ndarray,
+    region: Region,
+    settings: InpaintSettings,
+    engines: Engines,
+    cancel: threading.Event | None = None,
+) -> Iterator[Step]:
     """The engine's progress steps for ``region``; ``mask`` is what is still missing."""
     yield from engines[region.engine].run(image, mask, region, settings.of(region.engine), settings.common, cancel)
 
 
-def finish(image: np.ndarray, mask: np.ndarray, region: Region, candidate: Candidate, settings: InpaintSettings,
-           engines: Engines) -> Patch:
+def finish(
+    image: np.ndarray,
+    mask: np.ndarray,
+    region: Region,
+    candidate: Candidate,
+    settings: InpaintSettings,
+    engines: Engines,
+) -> Patch:
     """Seat ``candidate`` in the hole pixels of ``region`` that ``mask`` still marks missing."""
     fill = engines[region.engine].finish(image, region, candidate)
     sl, hole = region.hole_in(image.shape)
@@ -127,7 +163,7 @@ def finish(image: np.ndarray, mask: np.ndarray, region: Region, candidate: Candi
     origin = (sl[1].start, sl[0].start)
     if hole.any():  # work on the hole's bounding box only
         rows, cols = np.flatnonzero(hole.any(1)), np.flatnonzero(hole.any(0))
-        hole = hole[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+        hole = hole[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
         origin = (origin[0] + int(cols[0]), origin[1] + int(rows[0]))
     return seat(image, hole, origin, fill, settings.common.blend)
 
@@ -146,14 +182,15 @@ def seat(image: np.ndarray, hole: np.ndarray, origin: tuple[int, int], fill: Fil
     hh, hw = hole.shape
     fx0, fy0 = fill.rect[0], fill.rect[1]
     pixels = np.asarray(fill.pixels)
-    if is_grey(image[max(oy - 1, 0):oy + hh + 1, max(ox - 1, 0):ox + hw + 1]):  # a greyscale photo: blend luminance
+    if is_grey(image[max(oy - 1, 0) : oy + hh + 1, max(ox - 1, 0) : ox + hw + 1]):  # a greyscale photo: blend luminance
         pixels = to_grey(pixels)
     ys, xs = np.nonzero(hole)
-    if len(ys) and not (ox + xs.min() >= fx0 and oy + ys.min() >= fy0 and ox + xs.max() < fill.rect[2]
-                        and oy + ys.max() < fill.rect[3]):
+    if len(ys) and not (
+        ox + xs.min() >= fx0 and oy + ys.min() >= fy0 and ox + xs.max() < fill.rect[2] and oy + ys.max() < fill.rect[3]
+    ):
         raise ValueError(f"the fill's rectangle {fill.rect} does not cover the hole")
     if blend == "paste" or not hole.any():
-        crop = image[oy:oy + hh, ox:ox + hw].copy()
+        crop = image[oy : oy + hh, ox : ox + hw].copy()
         values = pixels[ys + oy - fy0, xs + ox - fx0]
         crop[ys, xs] = values if values.dtype == np.uint8 else _round_u8(values)
         return Patch((ox, oy), crop, hole.copy())
@@ -162,24 +199,29 @@ def seat(image: np.ndarray, hole: np.ndarray, origin: tuple[int, int], fill: Fil
     source = target.astype(np.float32)  # outside the fill's rectangle the photo guides itself
     ry0, ry1 = max(fy0, y0), min(fill.rect[3], y1)
     rx0, rx1 = max(fx0, x0), min(fill.rect[2], x1)
-    source[ry0 - y0:ry1 - y0, rx0 - x0:rx1 - x0] = pixels[ry0 - fy0:ry1 - fy0, rx0 - fx0:rx1 - fx0]
+    source[ry0 - y0 : ry1 - y0, rx0 - x0 : rx1 - x0] = pixels[ry0 - fy0 : ry1 - fy0, rx0 - fx0 : rx1 - fx0]
     ring_hole = np.zeros(target.shape[:2], bool)
-    ring_hole[oy - y0:oy - y0 + hh, ox - x0:ox - x0 + hw] = hole
+    ring_hole[oy - y0 : oy - y0 + hh, ox - x0 : ox - x0 + hw] = hole
     return Patch((x0, y0), poisson_blend(target, source, ring_hole), ring_hole)
 
 
-def apply_patch(image: np.ndarray, patch: Patch) -> np.ndarray:
-    """A copy of ``image`` with ``patch``'s filled pixels."""
-    out = image.copy()
+def apply_patch(image: np.ndarray, patch: Patch, in_place: bool = False) -> np.ndarray:
+    """``image`` with ``patch``'s filled pixels: a copy, or ``image`` itself when ``in_place``."""
+    out = image if in_place else image.copy()
     x, y = patch.origin
     h, w = patch.changed.shape
-    view = out[y:y + h, x:x + w]
+    view = out[y : y + h, x : x + w]
     view[patch.changed] = patch.pixels[patch.changed]
     return out
 
 
-def fill_batch(images: np.ndarray, masks: np.ndarray, settings: InpaintSettings, engines: Engines,
-               windows: Sequence[Sequence[int]] | None = None) -> tuple[list[Fill], dict]:
+def fill_batch(
+    images: np.ndarray,
+    masks: np.ndarray,
+    settings: InpaintSettings,
+    engines: Engines,
+    windows: Sequence[Sequence[int]] | None = None,
+) -> tuple[list[Fill], dict]:
     """Fills for many images with one hole each (evaluation), and the engine's figures;
     ``windows``: one window per image (None: the engine plans). Engines with ``fill_batch``
     do all images in one batch."""
@@ -200,9 +242,16 @@ def seat_batch(images: np.ndarray, masks: np.ndarray, fills: list[Fill], blend: 
     return np.stack([apply_patch(im, seat(im, m, (0, 0), f, blend)) for im, m, f in zip(images, masks, fills)])
 
 
-def inpaint(image: np.ndarray, mask: np.ndarray, settings: InpaintSettings, engines: Engines, *,
-            window: Sequence[int] | None = None, cancel: threading.Event | None = None,
-            on_step: Callable[[int, Region, Step], None] | None = None) -> InpaintResult:
+def inpaint(
+    image: np.ndarray,
+    mask: np.ndarray,
+    settings: InpaintSettings,
+    engines: Engines,
+    *,
+    window: Sequence[int] | None = None,
+    cancel: threading.Event | None = None,
+    on_step: Callable[[int, Region, Step], None] | None = None,
+) -> InpaintResult:
     """Fill every hole of ``mask``: each region in order, its best candidate blended in.
 
     Pixels filled by an earlier region count as known for a later one. ``on_step(index,
@@ -231,7 +280,7 @@ def inpaint(image: np.ndarray, mask: np.ndarray, settings: InpaintSettings, engi
             final = step
         assert final is not None and final.done
         patch = finish(result.image, remaining, region, final.candidates[final.best], settings, engines)
-        result.image = apply_patch(result.image, patch)
+        apply_patch(result.image, patch, in_place=True)
         remaining[sl] &= ~hole
         result.regions.append(RegionResult(region, final, final.best))
         if final.cancelled:

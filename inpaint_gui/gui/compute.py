@@ -107,12 +107,13 @@ def _warm_up(engines, resolution: int, settings: pipeline.InpaintSettings) -> No
             return
     except Exception:
         return
-    settings = dataclasses.replace(settings, common=dataclasses.replace(settings.common, engine=MODEL_ENGINE,
-                                                                        device="cpu"))
+    settings = dataclasses.replace(
+        settings, common=dataclasses.replace(settings.common, engine=MODEL_ENGINE, device="cpu")
+    )
     s = resolution
     image = np.full((2 * s, 2 * s, 3), 128, np.uint8)
     mask = np.zeros((2 * s, 2 * s), bool)
-    mask[s // 2: s, s // 2: s] = True
+    mask[s // 2 : s, s // 2 : s] = True
     region = pipeline.plan(image, mask, settings, engines)[0]
     final = None
     for final in pipeline.run(image, mask, region, live_settings(settings), engines, _StopAfter(3)):
@@ -135,8 +136,9 @@ class _StopAfter(threading.Event):
         return self._left < 0 or super().is_set()
 
 
-def plan(ctx, image: np.ndarray, mask: np.ndarray, settings: pipeline.InpaintSettings,
-         window: Sequence[int] | None) -> list:
+def plan(
+    ctx, image: np.ndarray, mask: np.ndarray, settings: pipeline.InpaintSettings, window: Sequence[int] | None
+) -> list:
     return pipeline.plan(image, mask, settings, ctx.resources, window)
 
 
@@ -148,6 +150,9 @@ def run(ctx, image: np.ndarray, mask: np.ndarray, region, settings: pipeline.Inp
     last_emit = 0.0
     final = None
     for step in pipeline.run(image, mask, region, live_settings(settings), ctx.resources, ctx.cancel):
+        if hist_losses and len(step.losses) != len(hist_losses[-1]) and not step.done:
+            hist_iter.clear()  # a new series (the engine chosen after a probe): the plot starts over
+            hist_losses.clear()
         if not hist_losses or len(step.losses) == len(hist_losses[-1]):  # a final step may list more candidates
             hist_iter.append(int(step.iteration))
             hist_losses.append(np.array(step.losses, dtype=np.float64, copy=True))
@@ -171,16 +176,23 @@ def run(ctx, image: np.ndarray, mask: np.ndarray, region, settings: pipeline.Inp
 def _update(step, hist_iter: list[int], hist_losses: list[np.ndarray]) -> RunUpdate:
     preview = step.composite(MAX_SIDE) if step.composite is not None else None
     return RunUpdate(
-        iteration=int(step.iteration), iterations=int(step.iterations),
-        losses=np.array(step.losses, dtype=np.float64, copy=True), best=int(step.best), elapsed=float(step.elapsed),
+        iteration=int(step.iteration),
+        iterations=int(step.iterations),
+        losses=np.array(step.losses, dtype=np.float64, copy=True),
+        best=int(step.best),
+        elapsed=float(step.elapsed),
         thumbnails=None if step.thumbnails is None else np.array(step.thumbnails, dtype=np.uint8, copy=True),
-        preview=preview, stage=str(step.stage), info=copy.deepcopy(step.info),
+        preview=preview,
+        stage=str(step.stage),
+        info=copy.deepcopy(step.info),
         history_iter=np.array(hist_iter, dtype=np.int64),
-        history_losses=np.stack(hist_losses) if hist_losses else np.zeros((0, len(step.losses))))
+        history_losses=np.stack(hist_losses) if hist_losses else np.zeros((0, len(step.losses))),
+    )
 
 
-def candidate_preview(ctx, image: np.ndarray, mask: np.ndarray, region, candidate,
-                      settings: pipeline.InpaintSettings) -> Preview:
+def candidate_preview(
+    ctx, image: np.ndarray, mask: np.ndarray, region, candidate, settings: pipeline.InpaintSettings
+) -> Preview:
     """The candidate pasted into the hole (what Apply would put there, before blending)."""
     pasted = dataclasses.replace(settings, common=dataclasses.replace(settings.common, blend="paste"))
     patch = pipeline.finish(image, mask, region, candidate, pasted, ctx.resources)
@@ -189,6 +201,7 @@ def candidate_preview(ctx, image: np.ndarray, mask: np.ndarray, region, candidat
     return composite(patch.changed, (x, y, x + w, y + h), patch.pixels, MAX_SIDE)
 
 
-def finish(ctx, image: np.ndarray, mask: np.ndarray, region, candidate,
-           settings: pipeline.InpaintSettings) -> pipeline.Patch:
+def finish(
+    ctx, image: np.ndarray, mask: np.ndarray, region, candidate, settings: pipeline.InpaintSettings
+) -> pipeline.Patch:
     return pipeline.finish(image, mask, region, candidate, settings, ctx.resources)

@@ -5,6 +5,8 @@ For every photo of a folder (sorted by name) and every hole kind of
 original: PSNR and SSIM over the hole's bounding box (the hole and the context it must
 agree with), over the whole image, and seconds per image. Methods:
 
+- ``auto``: the app's pipeline with the automatic engine choice (what ``inpaint-gui run`` does);
+- ``face``: the pipeline with the face engine alone (the GAN prior everywhere);
 - ``ours``: :func:`inpaint_gui.core.engines.patch.fill_scene` (thin components by the
   harmonic fast path, the others by coarse-to-fine PatchMatch synthesis);
 - ``pypatchmatch``: ``patch_match.inpaint(image, mask, patch_size=3)`` (7x7 patches), the
@@ -31,7 +33,7 @@ from PIL import Image
 from inpaint_gui.lab.metrics import psnr, ssim
 from inpaint_gui.lab.scene_masks import make_scene_mask
 
-SCENE_METHODS = ("ours", "pypatchmatch", "telea", "harmonic")
+SCENE_METHODS = ("auto", "ours", "face", "pypatchmatch", "telea", "harmonic")  # ours: the scene engine alone
 METRICS = ("psnr_bbox", "ssim_bbox", "psnr", "ssim", "seconds")
 
 Fill = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -65,20 +67,22 @@ class SceneEval:
             out.append(entry)
         return out
 
-    summarize = summary  # the name the task brief uses
-
     def table_markdown(self, indices: range | list[int] | None = None, title: str = "") -> str:
         """The summary as Markdown tables (one per kind)."""
         lines = [f"#### {title}", ""] if title else []
         entries = self.summary(indices)
         for kind in dict.fromkeys(e["kind"] for e in entries):
-            lines += [f"{kind} (n = {next(e['n'] for e in entries if e['kind'] == kind)})", "",
-                      "| method | PSNR bbox dB | SSIM bbox | PSNR dB | SSIM | s / image |",
-                      "|---|---|---|---|---|---|"]
+            lines += [
+                f"{kind} (n = {next(e['n'] for e in entries if e['kind'] == kind)})",
+                "",
+                "| method | PSNR bbox dB | SSIM bbox | PSNR dB | SSIM | s / image |",
+                "|---|---|---|---|---|---|",
+            ]
             for e in (e for e in entries if e["kind"] == kind):
                 lines.append(
                     f"| {e['method']} | {e['psnr_bbox']:.2f} ± {e['psnr_bbox_se']:.2f} | "
-                    f"{e['ssim_bbox']:.4f} | {e['psnr']:.2f} | {e['ssim']:.4f} | {e['seconds']:.3f} |")
+                    f"{e['ssim_bbox']:.4f} | {e['psnr']:.2f} | {e['ssim']:.4f} | {e['seconds']:.3f} |"
+                )
             lines.append("")
         for method, why in self.notes.items():
             lines.append(f"- {method} skipped: {why}")
@@ -93,6 +97,16 @@ def _ours(settings=None, seed: int = 0) -> Fill:
 
     s = settings or PatchSettings()
     return lambda image, hole: fill_scene(image, hole, s, seed=seed)
+
+
+def _pipeline(engine: str, seed: int = 0) -> Fill:
+    """The app's own pipeline with ``engine`` (auto: the automatic choice), default settings."""
+    from inpaint_gui.core.engines import Engines
+    from inpaint_gui.core.pipeline import CommonSettings, InpaintSettings, inpaint
+
+    engines = Engines()
+    settings = InpaintSettings(CommonSettings(engine=engine, device="cpu", seed=seed))
+    return lambda image, hole: inpaint(image, hole, settings, engines).image
 
 
 def _pypatchmatch() -> Fill:
@@ -121,6 +135,8 @@ def make_methods(methods: list[str], settings=None, seed: int = 0) -> tuple[dict
         try:
             if m == "ours":
                 fills[m] = _ours(settings, seed)
+            elif m in ("auto", "face"):
+                fills[m] = _pipeline(m, seed)
             elif m == "pypatchmatch":
                 fills[m] = _pypatchmatch()
             elif m == "telea":
@@ -131,7 +147,8 @@ def make_methods(methods: list[str], settings=None, seed: int = 0) -> tuple[dict
                 raise ValueError(f"unknown method {m!r}: choose from {', '.join(SCENE_METHODS)}")
         except ImportError as exc:
             notes[m] = f"not installed ({exc.name or exc}); pip install " + (
-                "pypatchmatch" if m == "pypatchmatch" else "opencv-python-headless")
+                "pypatchmatch" if m == "pypatchmatch" else "opencv-python-headless"
+            )
     return fills, notes
 
 
@@ -154,8 +171,12 @@ def box_mask(hole: np.ndarray) -> np.ndarray:
 def score(result: np.ndarray, truth: np.ndarray, hole: np.ndarray) -> dict[str, float]:
     """PSNR and SSIM over the hole's bounding box and over the whole image."""
     bbox = box_mask(hole)
-    return {"psnr_bbox": psnr(result, truth, bbox), "ssim_bbox": ssim(result, truth, bbox),
-            "psnr": psnr(result, truth), "ssim": ssim(result, truth)}
+    return {
+        "psnr_bbox": psnr(result, truth, bbox),
+        "ssim_bbox": ssim(result, truth, bbox),
+        "psnr": psnr(result, truth),
+        "ssim": ssim(result, truth),
+    }
 
 
 def load_photos(folder: Path, n: int | None = None) -> list[tuple[str, np.ndarray]]:
@@ -217,13 +238,15 @@ def evaluate_scenes(
     settings=None,
     figure_photos: list[int] | None = None,
     result: SceneEval | None = None,
+    skip: int = 0,
 ) -> SceneEval:
     """Fill every photo (the first ``n`` by name) for every hole kind with every method.
 
     Holes come from :func:`make_scene_mask` (kind, ``seed``, photo index). ``on_progress``
     gets (done, total, message). ``figure_photos``: photo indices shown in the figures
     (default: the first six). ``result`` gathers the rows as they finish, so an interrupted
-    run keeps what completed. Returns a :class:`SceneEval`; use ``.summary(indices)`` for a
+    run keeps what completed. ``skip``: leave out the first photos (their holes stay numbered
+    by the photo's place in the folder). Returns a :class:`SceneEval`; use ``.summary(indices)`` for a
     subset (e.g. the held-out photos) and ``.table_markdown``.
     """
     photos = load_photos(Path(photos_dir), n)
@@ -232,16 +255,19 @@ def evaluate_scenes(
     result.notes.update(notes)
     shown = list(range(min(6, len(photos)))) if figure_photos is None else figure_photos
     say = on_progress or (lambda done, total, msg: None)
-    if "ours" in fills:  # load the compiled kernels before anything is timed
-        tiny = np.zeros((48, 48, 3), np.uint8)
-        tiny[:, ::2] = 200
-        hole = np.zeros((48, 48), bool)
-        hole[16:32, 16:32] = True
-        fills["ours"](tiny, hole)
-    total, done = len(mask_kinds) * len(photos) * len(fills), 0
+    tiny = np.zeros((160, 160, 3), np.uint8)
+    tiny[:, ::2] = 200
+    tiny_hole = np.zeros((160, 160), bool)
+    tiny_hole[64:96, 64:96] = True
+    for m in ("ours", "auto", "face"):  # compile the kernels and load the models before anything is timed
+        if m in fills:
+            fills[m](tiny, tiny_hole)
+    total, done = len(mask_kinds) * (len(photos) - min(skip, len(photos))) * len(fills), 0
     for kind in mask_kinds:
         fig_rows: list[list[np.ndarray]] = []
         for index, (name, truth) in enumerate(photos):
+            if index < skip:
+                continue
             hole = make_scene_mask(kind, truth.shape[:2], seed, index)
             damaged = truth.copy()
             damaged[hole] = 0  # no method may see the missing pixels
@@ -255,9 +281,15 @@ def evaluate_scenes(
                 t0 = time.perf_counter()
                 out = fill(damaged, hole)
                 seconds = time.perf_counter() - t0
-                row = {"photo": name, "index": index, "kind": kind, "method": method,
-                       "seconds": seconds, **score(out, truth, hole),
-                       "outside_unchanged": bool(np.array_equal(out[~hole], damaged[~hole]))}
+                row = {
+                    "photo": name,
+                    "index": index,
+                    "kind": kind,
+                    "method": method,
+                    "seconds": seconds,
+                    **score(out, truth, hole),
+                    "outside_unchanged": bool(np.array_equal(out[~hole], damaged[~hole])),
+                }
                 result.rows.append(row)
                 if crop is not None:
                     crop.append(out[y0:y1, x0:x1])

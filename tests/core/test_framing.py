@@ -6,7 +6,7 @@ import pytest
 from inpaint_gui.core.engines import Engines
 from inpaint_gui.core.engines.gan.engine import FaceEngine
 from inpaint_gui.core.engines.gan.framing import MARGIN, MAX_HOLE, MIN_KNOWN, Problem, candidate_windows, framing_search
-from inpaint_gui.core.engines.gan.search import SearchSettings
+from inpaint_gui.core.engines.gan.settings import SearchSettings
 from inpaint_gui.core.errors import MaskError
 from inpaint_gui.core.image.resample import to_model, to_model_padded
 from inpaint_gui.core.pipeline import CommonSettings, InpaintSettings, inpaint, plan
@@ -51,7 +51,7 @@ def test_a_hole_too_large_for_any_framing_is_a_clear_error():
     image = photo()
     mask = np.zeros(image.shape[:2], bool)
     mask[5:115, 5:155] = True
-    settings = InpaintSettings(CommonSettings(device="cpu"), {"face": FAST})
+    settings = InpaintSettings(CommonSettings(device="cpu", engine="face"), {"face": FAST})
     with pytest.raises(MaskError, match=r"too large for the face prior.*largest fillable hole is about \d+x\d+ px"):
         plan(image, mask, settings, Engines(face=FaceEngine(tiny_model())))
 
@@ -91,7 +91,7 @@ def test_the_face_engine_searches_framings_by_default_and_reports_them(model):
     image = photo()
     mask = np.zeros(image.shape[:2], bool)
     mask[50:70, 60:90] = True
-    settings = InpaintSettings(CommonSettings(device="cpu"), {"face": FAST})
+    settings = InpaintSettings(CommonSettings(device="cpu", engine="face"), {"face": FAST})
     result = inpaint(image, mask, settings, Engines(face=FaceEngine(model)))
     final = result.regions[0].final
     info = final.info
@@ -108,10 +108,10 @@ def test_fixed_framing_and_a_placed_window_search_one_window(model):
     mask = np.zeros(image.shape[:2], bool)
     mask[50:70, 60:90] = True
     engines = Engines(face=FaceEngine(model))
-    fixed = InpaintSettings(CommonSettings(device="cpu"), {"face": SearchSettings(framing="fixed")})
+    fixed = InpaintSettings(CommonSettings(device="cpu", engine="face"), {"face": SearchSettings(framing="fixed")})
     (region,) = plan(image, mask, fixed, engines)
     assert region.plan.framings == () and region.rect[2] - region.rect[0] == region.plan.window[2]
-    auto = InpaintSettings(CommonSettings(device="cpu"), {"face": SearchSettings()})
+    auto = InpaintSettings(CommonSettings(device="cpu", engine="face"), {"face": SearchSettings()})
     (placed,) = plan(image, mask, auto, engines, window=(40, 30, 70))
     assert placed.plan.framings == () and placed.plan.window == (40, 30, 70)
 
@@ -120,7 +120,7 @@ def test_a_framing_past_the_border_fills_only_inside_the_photo(model):
     image = photo()
     mask = np.zeros(image.shape[:2], bool)
     mask[2:22, 130:158] = True
-    settings = InpaintSettings(CommonSettings(device="cpu"), {"face": FAST})
+    settings = InpaintSettings(CommonSettings(device="cpu", engine="face"), {"face": FAST})
     result = inpaint(image, mask, settings, Engines(face=FaceEngine(model)))
     assert result.image.shape == image.shape
     assert np.array_equal(result.image[~mask], image[~mask]) and not np.array_equal(result.image[mask], image[mask])
@@ -133,6 +133,9 @@ def test_auto_model_choice_by_window_size(tmp_path, monkeypatch):
         m = tiny_model(resolution=res, nz=8, width=4)
         save_model(tmp_path / name, m.generator, m.discriminator, {"name": name})
     monkeypatch.setenv(WEIGHTS_ENV, str(tmp_path))
+    import inpaint_gui.core.engines.gan.weights as weights
+
+    monkeypatch.setattr(weights, "weights_dirs", lambda: [tmp_path])  # only these two, not the shipped ones
     engine = FaceEngine()
     auto = SearchSettings()
     assert engine.model_for(auto, 96).name == "celeba128" and engine.model_for(auto, 95).name == "celeba64"
@@ -140,7 +143,7 @@ def test_auto_model_choice_by_window_size(tmp_path, monkeypatch):
     image = photo(300, 300)
     mask = np.zeros(image.shape[:2], bool)
     mask[120:170, 120:180] = True
-    settings = InpaintSettings(CommonSettings(device="cpu"), {"face": SearchSettings(framing="fixed")})
+    settings = InpaintSettings(CommonSettings(device="cpu", engine="face"), {"face": SearchSettings(framing="fixed")})
     (region,) = plan(image, mask, settings, Engines(face=engine))
     assert region.plan.window[2] >= 96 and region.plan.model == "celeba128"
     (tmp_path / "celeba128" / "model.json").unlink()  # not installed: the 64 model fills every window

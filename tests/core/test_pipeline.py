@@ -7,7 +7,7 @@ from inpaint_gui.core.blend.poisson import poisson_blend_direct
 from inpaint_gui.core.engines import Engines
 from inpaint_gui.core.engines.base import Fill
 from inpaint_gui.core.engines.gan.engine import FaceEngine, plan_windows
-from inpaint_gui.core.engines.gan.search import SearchSettings
+from inpaint_gui.core.engines.gan.settings import SearchSettings
 from inpaint_gui.core.errors import MaskError
 from inpaint_gui.core.image.resample import from_model
 from inpaint_gui.core.pipeline import CommonSettings, InpaintSettings, apply_patch, inpaint, plan, seat
@@ -17,6 +17,8 @@ FAST = SearchSettings(iterations=20, restarts=2, lr=0.05, framing="fixed")  # on
 
 
 def settings(search=FAST, **common):
+    """The face engine (these tests are about its pipeline), on the CPU."""
+    common.setdefault("engine", "face")
     return InpaintSettings(CommonSettings(device="cpu", **common), {"face": search})
 
 
@@ -36,7 +38,7 @@ def seat_window(image, mask, window, fill_small, blend):
     """Seat a model-resolution fill in the hole inside ``window`` (what the face engine hands over)."""
     x, y, size = window
     fill = Fill((x, y, x + size, y + size), from_model(fill_small, size))
-    return apply_patch(image, seat(image, mask[y:y + size, x:x + size], (x, y), fill, blend))
+    return apply_patch(image, seat(image, mask[y : y + size, x : x + size], (x, y), fill, blend))
 
 
 def test_seat_poisson_matches_a_direct_solve_inside_the_window():
@@ -159,7 +161,7 @@ def test_cancel_keeps_the_best_so_far(engines):
 def test_plan_windows_small_photo():
     mask = np.zeros((40, 50), bool)
     mask[10:20, 10:20] = True
-    (x, y, size), = plan_windows(mask, 64)
+    ((x, y, size),) = plan_windows(mask, 64)
     assert size == 40 and 0 <= x <= 10 and y == 0
 
 

@@ -73,7 +73,9 @@ class DialogRecorder:
     def install(self, monkeypatch) -> None:
         from inpaint_gui.gui import dialogs
 
-        monkeypatch.setattr(dialogs, "error", lambda parent, title, text, details=None: self.errors.append((title, text)))
+        monkeypatch.setattr(
+            dialogs, "error", lambda parent, title, text, details=None: self.errors.append((title, text))
+        )
         monkeypatch.setattr(dialogs, "info", lambda parent, title, text: self.infos.append((title, text)))
 
         def ask_unsaved(parent, name):
@@ -118,12 +120,15 @@ def qsettings(tmp_path):
 
 @pytest.fixture
 def make_window(qtbot, qsettings, tiny_model):
-    """Factory for a shown main window using the tiny model (closed by qtbot at the end)."""
+    """Factory for a shown main window using the tiny model and the face engine (``engine=None``:
+    the default choice), closed by qtbot at the end."""
     from inpaint_gui.gui.main_window import MainWindow
 
-    def make(model=tiny_model):
+    def make(model=tiny_model, engine="face"):
         w = MainWindow(model=model, qsettings=qsettings)
         qtbot.addWidget(w)
+        if engine is not None:  # most tests are about the face engine's mechanics with the tiny model
+            w.store.set_value("common", "engine", engine)
         w.resize(1000, 700)
         w.show()
         qtbot.waitExposed(w)

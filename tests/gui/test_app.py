@@ -44,8 +44,15 @@ def test_run_app_opens_photo_mask_and_model(qapp, tmp_path, monkeypatch, tiny_mo
         w.close()
 
     QTimer.singleShot(0, check)
-    QTimer.singleShot(30000, lambda: [w.close() for w in QApplication.topLevelWidgets()])  # safety net
-    assert run_app(str(p), str(tmp_path / "mask.png"), str(folder)) == 0
+    # a safety net that must not outlive this test: a stray timer would close a later test's window
+    net = QTimer()
+    net.setSingleShot(True)
+    net.timeout.connect(lambda: [w.close() for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)])
+    net.start(30000)
+    try:
+        assert run_app(str(p), str(tmp_path / "mask.png"), str(folder)) == 0
+    finally:
+        net.stop()
     np.testing.assert_array_equal(seen["image"], photo())
     np.testing.assert_array_equal(seen["mask"], m)
     assert "tiny-saved" in seen["label"] and seen["hook"]

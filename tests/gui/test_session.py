@@ -23,7 +23,7 @@ class FakeEngine:
     title = "Fake engine"
 
     def __init__(self):
-        from inpaint_gui.core.engines.gan.search import SearchSettings
+        from inpaint_gui.core.engines.gan.settings import SearchSettings
 
         self.settings_type = SearchSettings
         self.windows: list = []  # the ``window`` of every plan
@@ -46,7 +46,7 @@ class FakeEngine:
         else:
             ys, xs = np.nonzero(mask)
             rect = (max(0, xs.min() - 6), max(0, ys.min() - 2), min(w, xs.max() + 7), min(h, ys.max() + 3))
-        hole = mask[rect[1]:rect[3], rect[0]:rect[2]].copy()
+        hole = mask[rect[1] : rect[3], rect[0] : rect[2]].copy()
         if not hole.any():
             raise MaskError("the fake region holds no hole")
         return [Region(self.name, rect, hole, f"fake {rect[0]},{rect[1]}", None)]
@@ -59,12 +59,24 @@ class FakeEngine:
             if cancel is not None and cancel.is_set():
                 break
             time.sleep(self.step_delay)
-            yield Step(i, 5, np.array([1.0 / i, 2.0 / i]), 0, 0.01 * i, thumbnails=thumbs + i,
-                       info={"window": [i, i, 20]})
-        candidates = [Candidate(0, "framing A · restart 1", 0.2, thumbs, payload=(10, 200, 30)),
-                      Candidate(1, "framing B · restart 2", 0.4, thumbs + 50, payload=(200, 10, 30))]
-        yield Step(5, 5, np.array([0.2, 0.4]), 0, 0.05, thumbnails=thumbs, done=True, candidates=candidates,
-                   info={"model": "fake-model", "window": [3, 3, 20]})
+            yield Step(
+                i, 5, np.array([1.0 / i, 2.0 / i]), 0, 0.01 * i, thumbnails=thumbs + i, info={"window": [i, i, 20]}
+            )
+        candidates = [
+            Candidate(0, "framing A · restart 1", 0.2, thumbs, payload=(10, 200, 30)),
+            Candidate(1, "framing B · restart 2", 0.4, thumbs + 50, payload=(200, 10, 30)),
+        ]
+        yield Step(
+            5,
+            5,
+            np.array([0.2, 0.4]),
+            0,
+            0.05,
+            thumbnails=thumbs,
+            done=True,
+            candidates=candidates,
+            info={"model": "fake-model", "window": [3, 3, 20]},
+        )
 
     def finish(self, image, region, candidate):
         from inpaint_gui.core.engines.base import Fill
@@ -100,8 +112,12 @@ def faked(fake, make_window, tmp_path, qtbot):
 
 
 def run_to_candidates(qtbot, w):
-    with qtbot.waitSignal(w.session.update_shown, timeout=10000, check_params_cb=lambda u: u.done):
-        w.session.inpaint()
+    """Run and wait for the candidates; an error the session reports fails the test with its text."""
+    errors = []
+    w.session.error.connect(lambda title, message: errors.append(f"{title}: {message}"))
+    w.session.inpaint()
+    qtbot.waitUntil(lambda: w.session.result is not None or bool(errors), timeout=30000)
+    assert not errors, errors
     return w.session.result
 
 

@@ -76,8 +76,14 @@ def test_evaluate_scenes_on_a_tiny_folder(tmp_path):
         photo = np.clip(128 + 300 * noise, 0, 255).astype(np.uint8)
         Image.fromarray(photo).save(tmp_path / f"p{i}.png")
     seen = []
-    res = evaluate_scenes(tmp_path, ["object", "scratches"], ["ours", "harmonic", "telea", "pypatchmatch"],
-                          seed=0, n=2, on_progress=lambda d, t, m: seen.append((d, t)))
+    res = evaluate_scenes(
+        tmp_path,
+        ["object", "scratches"],
+        ["ours", "harmonic", "telea", "pypatchmatch"],
+        seed=0,
+        n=2,
+        on_progress=lambda d, t, m: seen.append((d, t)),
+    )
     assert isinstance(res, SceneEval) and res.photos == ["p0.png", "p1.png"]
     ran = {r["method"] for r in res.rows}
     assert {"ours", "harmonic"} <= ran
@@ -101,3 +107,39 @@ def test_unknown_method():
         from inpaint_gui.lab.scene_eval import make_methods
 
         make_methods(["nope"])
+
+
+def test_eval_photos_from_the_command_line(tmp_path):
+    from tests.cli_helpers import cli
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(3):
+        noise = ndi.gaussian_filter(rng.standard_normal((96, 128, 3)), (2, 2, 0))
+        Image.fromarray(np.clip(128 + 300 * noise, 0, 255).astype(np.uint8)).save(photos / f"p{i}.png")
+    out = tmp_path / "out"
+    r = cli(
+        "eval",
+        "--photos",
+        photos,
+        "--skip",
+        "1",
+        "--methods",
+        "auto,ours,harmonic",
+        "--masks",
+        "scratches",
+        "--out",
+        out,
+        "--quiet",
+    )
+    assert r.returncode == 0, r.stderr
+    import json
+
+    report = json.loads((out / "metrics.json").read_text())
+    assert report["config"]["n"] == 2 and {row["photo"] for row in report["rows"]} == {"p1.png", "p2.png"}
+    assert {row["method"] for row in report["rows"]} == {"auto", "ours", "harmonic"}
+    assert all(row["outside_unchanged"] for row in report["rows"])
+    assert "| auto |" in (out / "table.md").read_text() and (out / "scene_scratches.png").is_file()
+    bad = cli("eval", "--photos", photos, "--methods", "auto,magic", "--out", out)
+    assert bad.returncode == 2 and "unknown scene method magic" in bad.stderr and "Traceback" not in bad.stderr

@@ -11,6 +11,7 @@ from typing import Any
 
 ENGINES = {
     "face": ("inpaint_gui.core.engines.gan.engine", "FaceEngine"),
+    "scene": ("inpaint_gui.core.engines.patch.engine", "SceneEngine"),
 }
 
 

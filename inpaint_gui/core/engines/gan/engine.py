@@ -32,7 +32,8 @@ from inpaint_gui.core.engines.gan.framing import (
     framing_search,
     too_large_message,
 )
-from inpaint_gui.core.engines.gan.search import SearchSettings, context_weights, latent_search, search_batch
+from inpaint_gui.core.engines.gan.search import context_weights, latent_search, search_batch
+from inpaint_gui.core.engines.gan.settings import SearchSettings
 from inpaint_gui.core.engines.gan.weights import LoadedModel, default_model_name, find_model, load_model
 from inpaint_gui.core.errors import MaskError, WeightsError
 from inpaint_gui.core.image.colour import is_grey
@@ -42,6 +43,7 @@ from inpaint_gui.core.image.windows import Window, auto_windows, validate_window
 
 DEFAULT_CONTEXT = 0.5  # context on each side of the hole, as a share of the hole's extent
 AUTO_MODELS = ((128, "celeba128"), (64, "celeba64"))  # model="auto": the shipped face models, largest first
+FACE_CHECK_TOP = 3  # the face check's verdict: the mean of its best windows
 AUTO_MIN_SHARE = 0.75  # ... a model serves windows of at least this share of its resolution (96 px for 128)
 
 
@@ -52,12 +54,13 @@ class FacePlan:
     framings: tuple[Frame, ...] = ()  # the framings to search; empty: the fixed window
 
 
-def plan_windows(mask: np.ndarray, resolution: int, window: Sequence[int] | None = None,
-                 context: float = DEFAULT_CONTEXT) -> list[Window]:
+def plan_windows(
+    mask: np.ndarray, resolution: int, window: Sequence[int] | None = None, context: float = DEFAULT_CONTEXT
+) -> list[Window]:
     """The user's window (validated) or one automatic window per group of nearby holes."""
     if window is not None:
         x, y, size = validate_window(window, mask.shape)
-        if not mask[y:y + size, x:x + size].any():
+        if not mask[y : y + size, x : x + size].any():
             raise MaskError(f"the window {x},{y},{size} contains no hole pixel: place it over the hole")
         return [(x, y, size)]
     return auto_windows(mask, context=context, min_size=min(resolution, *mask.shape))
@@ -66,13 +69,21 @@ def plan_windows(mask: np.ndarray, resolution: int, window: Sequence[int] | None
 def _box(hole: np.ndarray, offset: tuple[int, int]) -> tuple[int, int, int, int]:
     """(y0, y1, x0, x1) of ``hole``'s pixels, shifted by ``offset`` = (x, y)."""
     rows, cols = np.flatnonzero(hole.any(1)), np.flatnonzero(hole.any(0))
-    return (int(rows[0]) + offset[1], int(rows[-1]) + 1 + offset[1], int(cols[0]) + offset[0],
-            int(cols[-1]) + 1 + offset[0])
+    return (
+        int(rows[0]) + offset[1],
+        int(rows[-1]) + 1 + offset[1],
+        int(cols[0]) + offset[0],
+        int(cols[-1]) + 1 + offset[0],
+    )
 
 
 def _union(windows: Sequence[Window]) -> tuple[int, int, int, int]:
-    return (min(w[0] for w in windows), min(w[1] for w in windows), max(w[0] + w[2] for w in windows),
-            max(w[1] + w[2] for w in windows))
+    return (
+        min(w[0] for w in windows),
+        min(w[1] for w in windows),
+        max(w[0] + w[2] for w in windows),
+        max(w[1] + w[2] for w in windows),
+    )
 
 
 class FaceEngine:
@@ -84,6 +95,7 @@ class FaceEngine:
 
     def __init__(self, model: LoadedModel | str | Path | None = None):
         self._models: dict[str, LoadedModel] = {}
+        self._check = None  # the face check (facecheck.py), loaded on first use
         self.default: str | None = None
         if model is not None:
             self.load(model)
@@ -134,13 +146,14 @@ class FaceEngine:
         return model
 
     # -- the protocol ------------------------------------------------------------------------------
-    def plan(self, image: np.ndarray, mask: np.ndarray, settings: SearchSettings, common,
-             window: Sequence[int] | None = None) -> list[Region]:
+    def plan(
+        self, image: np.ndarray, mask: np.ndarray, settings: SearchSettings, common, window: Sequence[int] | None = None
+    ) -> list[Region]:
         smallest = self.model_for(settings, 0).resolution  # the smallest window side the models plan for
         framing = settings.framing == "auto" and window is None
         regions = []
         for x, y, size in plan_windows(mask, smallest, window):
-            hole = mask[y:y + size, x:x + size]
+            hole = mask[y : y + size, x : x + size]
             frames: tuple[Frame, ...] = ()
             if framing and not _is_tile(hole, size, mask.shape):
                 box = _box(hole, (x, y))
@@ -151,7 +164,7 @@ class FaceEngine:
             model = self.model_for(settings, sides[len(sides) // 2])  # by the median framing
             rect = _union([(x, y, size)] + [f.window for f in frames])
             region_hole = np.zeros((rect[3] - rect[1], rect[2] - rect[0]), bool)
-            region_hole[y - rect[1]:y - rect[1] + size, x - rect[0]:x - rect[0] + size] = hole
+            region_hole[y - rect[1] : y - rect[1] + size, x - rect[0] : x - rect[0] + size] = hole
             label = f"window {x},{y},{size}" if not frames else f"{len(frames)} framings around {x},{y},{size}"
             regions.append(Region(self.name, rect, region_hole, label, FacePlan((x, y, size), model.name, frames)))
         return regions
@@ -160,8 +173,15 @@ class FaceEngine:
         grey = image is not None and is_grey(image)
         return replace(settings, seed=common.seed, device=common.device, grey=grey)
 
-    def run(self, image: np.ndarray, mask: np.ndarray, region: Region, settings: SearchSettings, common,
-            cancel: threading.Event | None = None) -> Iterator[Step]:
+    def run(
+        self,
+        image: np.ndarray,
+        mask: np.ndarray,
+        region: Region,
+        settings: SearchSettings,
+        common,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[Step]:
         plan: FacePlan = region.plan
         model = self.model(plan.model)
         search = self._search_settings(settings, common, image[region.hole_in(image.shape)[0]])
@@ -171,23 +191,39 @@ class FaceEngine:
             return
         win = plan.window
         x, y, size = win
-        if mask[y:y + size, x:x + size].all():
-            raise MaskError(f"the hole covers the whole window {win}: there is nothing to condition on "
-                            "(use a larger window)")
+        if mask[y : y + size, x : x + size].all():
+            raise MaskError(
+                f"the hole covers the whole window {win}: there is nothing to condition on (use a larger window)"
+            )
         image_small, mask_small = to_model(image, mask, win, model.resolution)
         weight = float(context_weights(mask_small, search.weighting, search.weight_window).sum()) * 3
         window_hole = holes.window(win)
         for s in latent_search(model, image_small, mask_small, search, cancel):
-            step = Step(s.iteration, s.iterations, s.total, s.best, s.elapsed, thumbnails=s.previews,
-                        composite=_composer(window_hole, win, s.previews[s.best]) if s.previews is not None else None,
-                        stage=region.label, done=s.done, cancelled=s.cancelled,
-                        info={"model": model.name, "window": list(win), "contextual": s.contextual,
-                              "perceptual": s.perceptual, "total": s.total})
+            step = Step(
+                s.iteration,
+                s.iterations,
+                s.total,
+                s.best,
+                s.elapsed,
+                thumbnails=s.previews,
+                composite=_composer(window_hole, win, s.previews[s.best]) if s.previews is not None else None,
+                stage=region.label,
+                done=s.done,
+                cancelled=s.cancelled,
+                info={
+                    "model": model.name,
+                    "window": list(win),
+                    "contextual": s.contextual,
+                    "perceptual": s.perceptual,
+                    "total": s.total,
+                },
+            )
             if s.done:
-                step.candidates = [Candidate(k, f"restart {k + 1}", float(s.total[k]), s.previews[k],
-                                             (win, s.previews[k])) for k in range(len(s.total))]
-                step.info.update(stopped_early=s.stopped_early,
-                                 fit=float(s.contextual[s.best]) / weight * GREY_LEVELS)
+                step.candidates = [
+                    Candidate(k, f"restart {k + 1}", float(s.total[k]), s.previews[k], (win, s.previews[k]))
+                    for k in range(len(s.total))
+                ]
+                step.info.update(stopped_early=s.stopped_early, fit=float(s.contextual[s.best]) / weight * GREY_LEVELS)
             yield step
 
     def _run_framings(self, image, mask, region, plan: FacePlan, model, search, holes, cancel) -> Iterator[Step]:
@@ -197,10 +233,19 @@ class FaceEngine:
             if not isinstance(item, FramingResult):
                 win = frames[item.best].window
                 best = int(np.argmin(item.total)) if item.previews is not None else 0
-                yield Step(item.iteration, item.iterations, item.total, best, item.elapsed, thumbnails=item.previews,
-                           composite=_composer(holes.window(win), win, item.previews[best])
-                           if item.previews is not None else None,
-                           stage=item.stage, info={"model": model.name, "window": list(win)})
+                yield Step(
+                    item.iteration,
+                    item.iterations,
+                    item.total,
+                    best,
+                    item.elapsed,
+                    thumbnails=item.previews,
+                    composite=_composer(holes.window(win), win, item.previews[best])
+                    if item.previews is not None
+                    else None,
+                    stage=item.stage,
+                    info={"model": model.name, "window": list(win)},
+                )
                 continue
             yield self._framing_final(item, frames, region, model, holes)
 
@@ -211,30 +256,82 @@ class FaceEngine:
             x, y, s = frames[f_index].window
             for k in range(result.fills[0].shape[1]):
                 fill = result.fills[0][rank, k]
-                candidates.append(Candidate(len(candidates), f"framing {x},{y},{s} · restart {k + 1}",
-                                            float(result.contextual[0][rank, k]), fill, ((x, y, s), fill)))
+                candidates.append(
+                    Candidate(
+                        len(candidates),
+                        f"framing {x},{y},{s} · restart {k + 1}",
+                        float(result.contextual[0][rank, k]),
+                        fill,
+                        ((x, y, s), fill),
+                    )
+                )
         k = result.fills[0].shape[1]
         best = int(np.argmin(result.total[0][0]))  # the best framing's best restart
         chosen = frames[order[0]].window
         losses = np.array([c.loss for c in candidates])
-        tried = [{"window": list(f.window), "loss": float(result.normalised[0][i]), "score": float(result.scores[0][i]),
-                  "detail": float(result.detail[0][i]), "cuts": int(result.rounds[0][i]),
-                  "hole_share": round(f.hole_share, 3)} for i, f in enumerate(frames)]
-        info = {"model": model.name, "window": list(chosen), "fit": float(result.contextual[0][0, best]),
-                "framings": tried, "chosen": list(chosen), "total": result.total[0][0],
-                "iterations_per_framing": result.iterations_run[0]}
-        return Step(result.iterations, result.iterations, losses, best, result.seconds,
-                    thumbnails=np.stack([c.thumbnail for c in candidates]),
-                    composite=_composer(holes.window(chosen), chosen, result.fills[0][0, best]),
-                    stage=region.label, done=True, cancelled=result.cancelled, candidates=candidates, info=info)
+        tried = [
+            {
+                "window": list(f.window),
+                "loss": float(result.normalised[0][i]),
+                "score": float(result.scores[0][i]),
+                "detail": float(result.detail[0][i]),
+                "cuts": int(result.rounds[0][i]),
+                "hole_share": round(f.hole_share, 3),
+            }
+            for i, f in enumerate(frames)
+        ]
+        info = {
+            "model": model.name,
+            "window": list(chosen),
+            "fit": float(result.contextual[0][0, best]),
+            "framings": tried,
+            "chosen": list(chosen),
+            "total": result.total[0][0],
+            "iterations_per_framing": result.iterations_run[0],
+        }
+        return Step(
+            result.iterations,
+            result.iterations,
+            losses,
+            best,
+            result.seconds,
+            thumbnails=np.stack([c.thumbnail for c in candidates]),
+            composite=_composer(holes.window(chosen), chosen, result.fills[0][0, best]),
+            stage=region.label,
+            done=True,
+            cancelled=result.cancelled,
+            candidates=candidates,
+            info=info,
+        )
+
+    def face_probability(self, image: np.ndarray, mask: np.ndarray, region: Region) -> float:
+        """How likely the region's context is a face framed as the models were trained: the
+        mean of the face check's ``FACE_CHECK_TOP`` highest probabilities over the windows the
+        region would search (its framings, or its one window). A face is seen by several
+        nearby framings; a lone window that happens to fire is not enough (measured in the
+        README, "Engine choice"). For the automatic engine choice (``core/auto.py``)."""
+        from inpaint_gui.core.engines.gan.facecheck import load_check
+
+        if self._check is None:
+            self._check = load_check()
+        plan: FacePlan = region.plan
+        windows = [f.window for f in plan.framings] or [plan.window]
+        p = np.sort(self._check.probabilities(image, mask, windows))[::-1]
+        return float(p[:FACE_CHECK_TOP].mean())
 
     def finish(self, image: np.ndarray, region: Region, candidate: Candidate) -> Fill:
         (x, y, size), fill = candidate.payload
         return Fill((x, y, x + size, y + size), from_model(fill, size))
 
     # -- many images at once (evaluation) -----------------------------------------------------
-    def fill_batch(self, images: np.ndarray, masks: np.ndarray, settings: SearchSettings, common,
-                   windows: Sequence[Sequence[int]] | None = None) -> tuple[list[Fill], dict]:
+    def fill_batch(
+        self,
+        images: np.ndarray,
+        masks: np.ndarray,
+        settings: SearchSettings,
+        common,
+        windows: Sequence[Sequence[int]] | None = None,
+    ) -> tuple[list[Fill], dict]:
         """One hole per image (uint8 (B, H, W, 3), bool (B, H, W)), every image's work in one
         batched search: fixed windows (``windows``, one per image, or the automatic ones) in
         one, framing searches (the default) in another. The best candidate's fill per image, and
@@ -291,12 +388,12 @@ class _RegionHoles:
         self.origin = (x0, y0)
         sl, hole = region.hole_in(mask.shape)
         self.hole = np.zeros_like(region.hole)
-        self.hole[sl[0].start - y0:sl[0].stop - y0, sl[1].start - x0:sl[1].stop - x0] = hole & mask[sl]
+        self.hole[sl[0].start - y0 : sl[0].stop - y0, sl[1].start - x0 : sl[1].stop - x0] = hole & mask[sl]
 
     def window(self, window: Window) -> np.ndarray:
         x, y, s = window
         ox, oy = self.origin
-        return self.hole[y - oy:y - oy + s, x - ox:x - ox + s]
+        return self.hole[y - oy : y - oy + s, x - ox : x - ox + s]
 
 
 def _composer(hole: np.ndarray, window: Window, fill_small: np.ndarray):

@@ -1,0 +1,139 @@
+"""The face check: is this window a face, framed the way the face prior was trained?
+
+The automatic engine choice asks it of the framings the face engine would search. A small
+CNN looks at the window's known pixels at 32x32 (the hole and anything past the photo's border
+zeroed, plus the hole as a fourth channel) and answers with a probability. It was trained
+(``inpaint_gui.lab.train_facecheck``) on the training faces framed as the generator saw them
+(jittered a little) against the same faces framed wrongly (zoomed in, shifted) and square
+crops of natural photos, all with random holes; its card (``weights/facecheck/card.json``) holds
+the data, the held-out confusion table and the sha256 of the weights, which load with
+``weights_only=True``.
+
+The contextual loss of a short latent search was tried first and does not separate faces from
+photos (README, "Engine choice"): a smooth wall is as easy for G to explain as a cheek.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+from PIL import Image
+
+from inpaint_gui.core.engines.gan.weights import sha256_file, weights_dirs
+from inpaint_gui.core.errors import WeightsError
+
+CHECK_NAME = "facecheck"
+CARD = "card.json"
+WEIGHTS_FILE = "facecheck.pt"
+FACE_THRESHOLD = 0.5  # p(face) at or above this: the face engine fills the hole
+
+
+@dataclass(frozen=True)
+class FaceCheckConfig:
+    size: int = 32  # the window is judged at size x size
+    width: int = 16  # channels of the first block (doubled per block)
+
+
+class _Block(nn.Sequential):
+    def __init__(self, c_in: int, c_out: int):
+        super().__init__(nn.Conv2d(c_in, c_out, 3, 2, 1), nn.BatchNorm2d(c_out), nn.LeakyReLU(0.1))
+
+
+class FaceCheck(nn.Module):
+    def __init__(self, config: FaceCheckConfig = FaceCheckConfig()):
+        super().__init__()
+        self.config = config
+        w = config.width
+        self.stem = nn.Sequential(nn.Conv2d(4, w, 3, 1, 1), nn.LeakyReLU(0.1))
+        self.blocks = nn.Sequential(_Block(w, 2 * w), _Block(2 * w, 4 * w), _Block(4 * w, 4 * w))
+        side = config.size // 8
+        self.head = nn.Linear(4 * w * side * side, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # x: (B, 4, S, S): RGB in [-1, 1] with the hole zeroed, then the hole (1) as a channel
+        h = self.blocks(self.stem(x))  # (B, 4w, S/8, S/8)
+        return self.head(h.flatten(1)).squeeze(1)  # (B,) logits
+
+
+def window_pixels(image: np.ndarray, mask: np.ndarray, window: tuple[int, int, int], size: int = 32):
+    """The window ``(x, y, side)`` of ``image`` at ``size`` px (area-averaged) and its hole
+    there: the photo's hole plus whatever lies past the border. ``(uint8 (size, size, 3), bool
+    (size, size))``."""
+    x, y, s = (int(v) for v in window)
+    h, w = mask.shape
+    crop = np.zeros((s, s, 3), np.uint8)
+    missing = np.ones((s, s), np.uint8)
+    x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + s, w), min(y + s, h)
+    if x1 > x0 and y1 > y0:
+        crop[y0 - y : y1 - y, x0 - x : x1 - x] = image[y0:y1, x0:x1]
+        missing[y0 - y : y1 - y, x0 - x : x1 - x] = mask[y0:y1, x0:x1]
+    small = np.asarray(Image.fromarray(crop).resize((size, size), Image.BOX))
+    hole = np.asarray(Image.fromarray(missing * 255).resize((size, size), Image.BOX)) >= 64
+    return small, hole
+
+
+def to_input(pixels: np.ndarray, holes: np.ndarray) -> torch.Tensor:
+    """(B, S, S, 3) uint8 and (B, S, S) bool -> the network's (B, 4, S, S) input."""
+    x = torch.from_numpy(np.ascontiguousarray(pixels)).permute(0, 3, 1, 2).float() / 127.5 - 1  # (B, 3, S, S)
+    m = torch.from_numpy(np.ascontiguousarray(holes)).float()[:, None]  # (B, 1, S, S)
+    return torch.cat([x * (1 - m), m], 1)
+
+
+@dataclass
+class LoadedCheck:
+    net: FaceCheck
+    card: dict
+
+    @torch.no_grad()
+    def probabilities(self, image: np.ndarray, mask: np.ndarray, windows: list) -> np.ndarray:
+        """p(a face framed as trained) for each window ``(x, y, side)``."""
+        if not windows:
+            return np.zeros(0)
+        size = self.net.config.size
+        parts = [window_pixels(image, mask, win, size) for win in windows]
+        x = to_input(np.stack([p for p, _ in parts]), np.stack([m for _, m in parts]))
+        return torch.sigmoid(self.net(x)).numpy().astype(np.float64)
+
+
+def find_check(name: str = CHECK_NAME) -> Path:
+    for d in weights_dirs():
+        if (d / name / CARD).is_file():
+            return d / name
+    raise WeightsError(
+        f"the face check ({name}/{CARD}) is not installed in any of {', '.join(str(d) for d in weights_dirs())}"
+    )
+
+
+def load_check(folder: Path | None = None) -> LoadedCheck:
+    """Load and verify the shipped face check (card, size and sha256, ``weights_only``)."""
+    folder = find_check() if folder is None else Path(folder)
+    try:
+        card = json.loads((folder / CARD).read_text())
+        config = FaceCheckConfig(**card["config"])
+        expected = card["files"][WEIGHTS_FILE]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise WeightsError(f"{folder / CARD}: not a face-check card ({exc})") from None
+    path = folder / WEIGHTS_FILE
+    if not path.is_file() or sha256_file(path) != expected:
+        raise WeightsError(f"{path}: missing or its sha256 does not match {CARD}")
+    net = FaceCheck(config)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        net.load_state_dict(state, strict=True)
+    except Exception as exc:
+        raise WeightsError(f"{path}: cannot load ({str(exc).splitlines()[0]})") from None
+    if not all(torch.isfinite(p).all() for p in net.state_dict().values() if p.is_floating_point()):
+        raise WeightsError(f"{path}: holds NaN or infinite weights")
+    return LoadedCheck(net.eval(), card)
+
+
+def save_check(folder: Path, net: FaceCheck, card: dict) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.save(net.state_dict(), folder / WEIGHTS_FILE)
+    card = {**card, "config": asdict(net.config), "files": {WEIGHTS_FILE: sha256_file(folder / WEIGHTS_FILE)}}
+    (folder / CARD).write_text(json.dumps(card, indent=1) + "\n")

@@ -1,0 +1,246 @@
+"""The scene engine: exemplar-based fill for objects, smooth fill for scratches, as a fill engine.
+
+Plan: the hole splits into *thin* parts (scratches, dust: no pixel farther than
+``thin_radius`` from the photo) and *thick* ones (objects). Thin parts become tiles of at most
+``THIN_TILE`` pixels a side (a scratch across a large photo never needs a large window), filled
+at once by the smooth thin-plate fill of ``thin.fill_thin``. Each group of thick components
+becomes one region, its bounding box grown by ``source_margin`` x its longer side: the
+patches are copied from there. Thin regions come first, so a thick region never copies from
+a pixel that was a hole.
+Run: ``synthesis.synthesize`` once per candidate (seeds ``seed``, ``seed + 1``, ...), its
+coarse-to-fine progress streamed as steps. Finish: the chosen fill over the region.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+from PIL import Image
+
+from inpaint_gui.core.engines.base import Candidate, Fill, Region, Step
+from inpaint_gui.core.engines.patch.scene import scene_regions
+from inpaint_gui.core.engines.patch.synthesis import PatchSettings, synthesize
+from inpaint_gui.core.engines.patch.thin import fill_thin, split_thin
+from inpaint_gui.core.image.preview import composite
+from inpaint_gui.core.settings import setting
+
+THIN_TILE = 1024  # the side of the tiles a long thin hole is cut into
+THUMB = 96  # candidate thumbnails, pixels on the longer side
+
+
+@dataclass(frozen=True)
+class SceneSettings:
+    """The scene engine's settings (see ``core.settings``)."""
+
+    patch_size: int = setting(
+        7,
+        "side of the square patches compared and copied (odd)",
+        minimum=3,
+        maximum=31,
+        odd=True,
+        step=2,
+        label="Patch size",
+    )
+    seeds: int = setting(
+        2,
+        "fills offered to choose from, one per seed (seed, seed + 1, ...)",
+        minimum=1,
+        maximum=8,
+        label="Fills (seeds)",
+    )
+    source_margin: float = setting(
+        1.0,
+        "where patches are copied from: the hole's box grown by this x its longer side on every side",
+        minimum=0.2,
+        maximum=10.0,
+        step=0.25,
+        decimals=2,
+        label="Source margin",
+    )
+    thin_radius: float = setting(
+        8.0,
+        "parts of the hole no pixel of which is farther than this (px) from the photo "
+        "take the fast smooth fill (scratches, dust); 0 = never",
+        minimum=0.0,
+        maximum=64.0,
+        step=1.0,
+        decimals=1,
+        label="Thin up to (px)",
+    )
+
+
+@dataclass(frozen=True)
+class ScenePlan:
+    kind: str  # "thin" (smooth fill) or "patch" (exemplar synthesis)
+    never: np.ndarray | None = None  # bool over the region: pixels that were hole, never a source
+
+
+def _tiles(thin: np.ndarray, margin: int) -> list[tuple[int, int, int, int]]:
+    """(y0, y1, x0, x1) cores of THIN_TILE tiles over ``thin``'s bounding box that hold thin pixels."""
+    rows, cols = np.flatnonzero(thin.any(1)), np.flatnonzero(thin.any(0))
+    y_lo, y_hi, x_lo, x_hi = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    out = []
+    for y0 in range(y_lo, y_hi, THIN_TILE):
+        for x0 in range(x_lo, x_hi, THIN_TILE):
+            y1, x1 = min(y0 + THIN_TILE, y_hi), min(x0 + THIN_TILE, x_hi)
+            if thin[y0:y1, x0:x1].any():
+                out.append((y0, y1, x0, x1))
+    return out
+
+
+class SceneEngine:
+    """Fills any hole from the photo's own texture; no model to load."""
+
+    name = "scene"
+    title = "Scene (exemplar patches, PatchMatch)"
+    settings_type = SceneSettings
+
+    def plan(
+        self, image: np.ndarray, mask: np.ndarray, settings: SceneSettings, common, window: Sequence[int] | None = None
+    ) -> list[Region]:
+        h, w = mask.shape
+        thin, thick = (
+            split_thin(mask, settings.thin_radius) if settings.thin_radius > 0 else (np.zeros_like(mask), mask)
+        )
+        regions = []
+        margin = int(np.ceil(2 * settings.thin_radius)) + 2  # the known ring the smooth fill reads
+        if thin.any():
+            for y0, y1, x0, x1 in _tiles(thin, margin):
+                ry0, ry1, rx0, rx1 = max(y0 - margin, 0), min(y1 + margin, h), max(x0 - margin, 0), min(x1 + margin, w)
+                hole = np.zeros((ry1 - ry0, rx1 - rx0), bool)
+                hole[y0 - ry0 : y1 - ry0, x0 - rx0 : x1 - rx0] = thin[y0:y1, x0:x1]
+                regions.append(Region(self.name, (rx0, ry0, rx1, ry1), hole, f"scratches {x0},{y0}", ScenePlan("thin")))
+        if thick.any():
+            least = 4 * settings.patch_size
+            for y0, y1, x0, x1 in scene_regions(thick, settings.source_margin, least=least):
+                hole = thick[y0:y1, x0:x1].copy()
+                never = mask[y0:y1, x0:x1] & ~hole  # other holes inside: no exemplars
+                regions.append(
+                    Region(
+                        self.name,
+                        (x0, y0, x1, y1),
+                        hole,
+                        f"region {x0},{y0} {x1 - x0}x{y1 - y0}",
+                        ScenePlan("patch", never if never.any() else None),
+                    )
+                )
+        return regions
+
+    def run(
+        self,
+        image: np.ndarray,
+        mask: np.ndarray,
+        region: Region,
+        settings: SceneSettings,
+        common,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[Step]:
+        sl, hole = region.hole_in(image.shape)
+        hole = hole & mask[sl]
+        crop = np.ascontiguousarray(image[sl])
+        rect = (sl[1].start, sl[0].start, sl[1].stop, sl[0].stop)
+        if region.plan.kind == "thin":
+            start = time.perf_counter()
+            fill = fill_thin(crop, hole)
+            candidate = Candidate(0, "smooth fill", 0.0, _thumbnail(fill, hole), fill)
+            yield Step(
+                1,
+                1,
+                np.zeros(1),
+                0,
+                time.perf_counter() - start,
+                thumbnails=candidate.thumbnail[None],
+                composite=_composer(hole, rect, fill),
+                stage=region.label,
+                done=True,
+                candidates=[candidate],
+                info={"engine": self.name, "kind": "thin"},
+            )
+            return
+        yield from self._synthesize(crop, hole, rect, region, settings, common, cancel)
+
+    def _synthesize(self, crop, hole, rect, region, settings: SceneSettings, common, cancel) -> Iterator[Step]:
+        n = settings.seeds
+        patch = replace(PatchSettings(), patch_size=settings.patch_size)
+        exclude = region.plan.never
+        if exclude is not None:
+            exclude = exclude[: crop.shape[0], : crop.shape[1]]
+        losses = np.full(n, np.nan)
+        done: list[Candidate] = []
+        start = time.perf_counter()
+        cancelled = False
+        for k in range(n):
+            last = None
+            for step in synthesize(crop, hole, patch, seed=common.seed + k, exclude=exclude, cancel=cancel):
+                last = step
+                losses[k] = step.energy
+                total = step.iterations * n
+                if not step.done:
+                    yield Step(
+                        k * step.iterations + step.iteration,
+                        total,
+                        losses.copy(),
+                        k,
+                        time.perf_counter() - start,
+                        thumbnails=None,
+                        composite=_lazy(step, hole, rect),
+                        stage=f"candidate {k + 1} of {n}: level {step.level + 1} of {step.levels}",
+                        info={"engine": self.name, "kind": "patch"},
+                    )
+            assert last is not None and last.result is not None
+            done.append(
+                Candidate(k, f"seed {common.seed + k}", float(last.energy), _thumbnail(last.result, hole), last.result)
+            )
+            if last.cancelled or (cancel is not None and cancel.is_set()):
+                cancelled = True
+                break
+        best = int(np.argmin([c.loss for c in done]))
+        yield Step(
+            len(done),
+            n,
+            np.array([c.loss for c in done]),
+            best,
+            time.perf_counter() - start,
+            thumbnails=np.stack([c.thumbnail for c in done]),
+            composite=_composer(hole, rect, done[best].payload),
+            stage=region.label,
+            done=True,
+            cancelled=cancelled,
+            candidates=done,
+            info={"engine": self.name, "kind": "patch"},
+        )
+
+    def finish(self, image: np.ndarray, region: Region, candidate: Candidate) -> Fill:
+        sl, _ = region.hole_in(image.shape)
+        return Fill((sl[1].start, sl[0].start, sl[1].stop, sl[0].stop), candidate.payload.astype(np.float32))
+
+
+def _thumbnail(fill: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """uint8 (t, t, 3): the fill around the hole's box, squared and scaled to THUMB."""
+    rows, cols = np.flatnonzero(hole.any(1)), np.flatnonzero(hole.any(0))
+    if not len(rows):
+        return np.zeros((THUMB, THUMB, 3), np.uint8)
+    cy, cx = (rows[0] + rows[-1]) / 2, (cols[0] + cols[-1]) / 2
+    side = int(max(rows[-1] - rows[0], cols[-1] - cols[0]) * 1.5) + 8
+    y0 = int(min(max(cy - side / 2, 0), max(fill.shape[0] - side, 0)))
+    x0 = int(min(max(cx - side / 2, 0), max(fill.shape[1] - side, 0)))
+    crop = np.ascontiguousarray(fill[y0 : y0 + side, x0 : x0 + side])
+    return np.asarray(Image.fromarray(crop).resize((THUMB, THUMB), Image.Resampling.BILINEAR))
+
+
+def _composer(hole: np.ndarray, rect, fill: np.ndarray):
+    return lambda max_side: composite(hole, rect, fill, max_side)
+
+
+def _lazy(step, hole: np.ndarray, rect):
+    """A composite of a synthesis step's preview, rendered only when a screen asks for it."""
+
+    def render(max_side: int):
+        preview = step.preview
+        return None if preview is None else composite(hole, rect, preview, max_side)
+
+    return render
