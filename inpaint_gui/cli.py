@@ -66,8 +66,13 @@ _NEGATIVE_VALUE = re.compile(r"-(\d|\.\d)[\d.,eE+\-]*")
 
 
 def _options_taking_a_value(parser: argparse.ArgumentParser) -> set[str]:
-    return {opt for action in parser._actions if action.option_strings and action.nargs in (None, 1)
-            for opt in action.option_strings if opt.startswith("--")}
+    return {
+        opt
+        for action in parser._actions
+        if action.option_strings and action.nargs in (None, 1)
+        for opt in action.option_strings
+        if opt.startswith("--")
+    }
 
 
 def join_negative_values(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
@@ -96,8 +101,12 @@ def join_negative_values(parser: argparse.ArgumentParser, argv: list[str]) -> li
 
 
 def _gui_parser() -> argparse.ArgumentParser:
-    p = CliParser(prog="inpaint-gui", description="Open the inpainting window (see also: "
-                  + ", ".join(SUBCOMMANDS) + " — run `inpaint-gui COMMAND --help`).")
+    p = CliParser(
+        prog="inpaint-gui",
+        description="Open the inpainting window (see also: "
+        + ", ".join(SUBCOMMANDS)
+        + " — run `inpaint-gui COMMAND --help`).",
+    )
     p.add_argument("photo", nargs="?", help="photo to open")
     p.add_argument("--mask", help="mask to load with the photo (white or opaque strokes = hole)")
     p.add_argument("--model", default=None, help="model name in weights/ or a model folder")

@@ -18,8 +18,16 @@ def format_seconds(seconds: float) -> str:
 class ProgressBar:
     """``update(done, **fields)`` redraws at most every ``min_interval`` seconds."""
 
-    def __init__(self, total: int, label: str = "", enabled: bool | None = None, stream=None,
-                 min_interval: float = 0.2, width: int = 24, unit: str = "it"):
+    def __init__(
+        self,
+        total: int,
+        label: str = "",
+        enabled: bool | None = None,
+        stream=None,
+        min_interval: float = 0.2,
+        width: int = 24,
+        unit: str = "it",
+    ):
         self.total, self.label, self.unit = max(1, total), label, unit
         self.stream = stream or sys.stderr
         self.enabled = self.stream.isatty() if enabled is None else enabled

@@ -18,8 +18,12 @@ if "--headed" not in sys.argv:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--headed", action="store_true", default=False,
-                     help="show Qt windows on the real display instead of the offscreen platform")
+    parser.addoption(
+        "--headed",
+        action="store_true",
+        default=False,
+        help="show Qt windows on the real display instead of the offscreen platform",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:

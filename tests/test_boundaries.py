@@ -46,7 +46,9 @@ def test_importing_the_package_loads_neither_torch_nor_qt():
 
 
 def test_no_module_is_too_long():
-    long = [f"{p.relative_to(PACKAGE)}: {n}" for p in PACKAGE.rglob("*.py") if (n := len(p.read_text().splitlines())) > 650]
+    long = [
+        f"{p.relative_to(PACKAGE)}: {n}" for p in PACKAGE.rglob("*.py") if (n := len(p.read_text().splitlines())) > 650
+    ]
     assert long == []
 
 
@@ -97,7 +99,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         stack.append(n)
         for m in sorted(graph.get(n, ())):
             if state.get(m) == 1:
-                return stack[stack.index(m):] + [m]
+                return stack[stack.index(m) :] + [m]
             if m not in state:
                 found = visit(m)
                 if found:
@@ -121,10 +123,17 @@ def test_the_cycle_finder_sees_imports_inside_functions_and_type_checking(tmp_pa
     src = tmp_path / "inpaint_gui" / "gui"
     src.mkdir(parents=True)
     f = src / "x.py"
-    f.write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from inpaint_gui.gui.y import Y\n"
-                 "def f():\n    from inpaint_gui.gui import z\n    import inpaint_gui.gui.w.thing\n")
-    modules = {"inpaint_gui.gui.x": f, "inpaint_gui.gui.y": f, "inpaint_gui.gui.z": f, "inpaint_gui.gui.w": f,
-               "inpaint_gui.gui": f}
+    f.write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from inpaint_gui.gui.y import Y\n"
+        "def f():\n    from inpaint_gui.gui import z\n    import inpaint_gui.gui.w.thing\n"
+    )
+    modules = {
+        "inpaint_gui.gui.x": f,
+        "inpaint_gui.gui.y": f,
+        "inpaint_gui.gui.z": f,
+        "inpaint_gui.gui.w": f,
+        "inpaint_gui.gui": f,
+    }
     global PACKAGE
     saved, PACKAGE = PACKAGE, tmp_path / "inpaint_gui"
     try:

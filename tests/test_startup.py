@@ -42,20 +42,25 @@ def test_no_display_at_all():
         app.check_display({"QT_QPA_PLATFORM": "xcb"}, "linux", everything)
 
 
-@pytest.mark.parametrize("env", [
-    {"QT_QPA_PLATFORM": "offscreen"},  # the tests' platform
-    {"QT_QPA_PLATFORM": "wayland", "DISPLAY": ":0"},
-    {"QT_QPA_PLATFORM": "vnc:size=800x600"},
-    {"WAYLAND_DISPLAY": "wayland-0"},
-    {"WAYLAND_DISPLAY": "wayland-0", "DISPLAY": ":0", "XDG_SESSION_TYPE": "wayland"},
-])
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"QT_QPA_PLATFORM": "offscreen"},  # the tests' platform
+        {"QT_QPA_PLATFORM": "wayland", "DISPLAY": ":0"},
+        {"QT_QPA_PLATFORM": "vnc:size=800x600"},
+        {"WAYLAND_DISPLAY": "wayland-0"},
+        {"WAYLAND_DISPLAY": "wayland-0", "DISPLAY": ":0", "XDG_SESSION_TYPE": "wayland"},
+    ],
+)
 def test_other_platforms_are_left_to_qt(env):
     app.check_display(env, "linux", lacking(*app.XCB_LIBRARIES))
 
 
 def test_xcb_requested_is_checked():
-    for env in ({"QT_QPA_PLATFORM": "xcb", "DISPLAY": ":0"},
-                {"DISPLAY": ":0", "WAYLAND_DISPLAY": "wayland-0", "XDG_SESSION_TYPE": "x11"}):
+    for env in (
+        {"QT_QPA_PLATFORM": "xcb", "DISPLAY": ":0"},
+        {"DISPLAY": ":0", "WAYLAND_DISPLAY": "wayland-0", "XDG_SESSION_TYPE": "x11"},
+    ):
         with pytest.raises(DisplayError, match="libxcb-icccm4"):
             app.check_display(env, "linux", lacking("libxcb-icccm.so.4"))
 

@@ -14,11 +14,27 @@ def test_tune_writes_a_paired_sweep(tmp_path):
     faces = write_random_images(tmp_path / "faces", 4, seed=1)
     out = tmp_path / "sweep"
     main = runpy.run_path(str(TOOLS / "tune.py"))["main"]  # defines main() without running it
-    assert main(["--images", str(faces), "--n", "3", "--model", str(model),
-                 "--only", "defaults,2 restarts", "--base", "iterations=40", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "--images",
+                str(faces),
+                "--n",
+                "3",
+                "--model",
+                str(model),
+                "--only",
+                "defaults,2 restarts",
+                "--base",
+                "iterations=40",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     report = json.loads((out / "sweep.json").read_text())
-    assert [r["setting"] for r in report["rows"]] == [
-        "harmonic fill (reference)", "defaults", "2 restarts"]
+    assert [r["setting"] for r in report["rows"]] == ["harmonic fill (reference)", "defaults", "2 restarts"]
     capped = report["rows"][2]
     assert capped["settings"]["restarts"] == 2 and 0 < capped["mean_iterations"] <= 40
     assert len(capped["per_image_psnr"]) == 3 and report["n"] == 3

@@ -87,7 +87,9 @@ def main() -> None:
     block[500:1500, 500:1500] = True
     timed("mask edit of a 1000x1000 block (diff + caches)", lambda: (doc.set_mask(block, "b"), doc.undo()), repeat=3)
     timed("invert the whole 24 MP mask", lambda: doc.set_mask(~doc.mask, "invert"), repeat=3)
-    print(f"undo stack after these steps: {doc.undo_stack.nbytes / 1e6:.1f} MB for {len(doc.undo_stack.commands)} steps")
+    print(
+        f"undo stack after these steps: {doc.undo_stack.nbytes / 1e6:.1f} MB for {len(doc.undo_stack.commands)} steps"
+    )
 
 
 if __name__ == "__main__":

@@ -104,8 +104,12 @@ def main(argv: list[str] | None = None) -> int:
         w.session.inpaint()
         w.canvas.zoom_to_window()
         target = int(args.iterations * args.progress)
-        done = pump(lambda: not w.session.busy or (w.session.last_update is not None
-                                                   and w.session.last_update.iteration >= target), 600)
+        done = pump(
+            lambda: (
+                not w.session.busy or (w.session.last_update is not None and w.session.last_update.iteration >= target)
+            ),
+            600,
+        )
         pump(lambda: False, 0.3)  # let the last preview paint
         if not done:
             print("screenshot: the search did not get far enough in time; grabbing anyway")

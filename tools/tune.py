@@ -32,7 +32,11 @@ SWEEP: dict[str, dict] = {
     "2 restarts": {"restarts": 2},
     "cosine lr": {"lr_schedule": "cosine", "iterations": 500},
     "paper recipe: lr 0.01 from plain draws for 1500 iterations": {
-        "lr": 0.01, "init_samples": 1, "stop_patience": 0, "iterations": 1500},
+        "lr": 0.01,
+        "init_samples": 1,
+        "stop_patience": 0,
+        "iterations": 1500,
+    },
 }
 
 
@@ -45,8 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", default=None, help="comma-separated SWEEP names to run (default: all)")
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--threads", type=int, default=None)
-    p.add_argument("--base", default="", help="settings every row starts from, e.g. restarts=4,iterations=300 "
-                                               "(default: the app's defaults)")
+    p.add_argument(
+        "--base",
+        default="",
+        help="settings every row starts from, e.g. restarts=4,iterations=300 (default: the app's defaults)",
+    )
     p.add_argument("--out", type=Path, default=Path("sweep"))
     args = p.parse_args(argv)
 
@@ -65,15 +72,29 @@ def main(argv: list[str] | None = None) -> int:
     kinds = args.masks.split(",")
     chosen = args.only.split(",") if args.only else list(SWEEP)
     args.out.mkdir(parents=True, exist_ok=True)
-    report = {"images": str(args.images), "n": len(images), "first": names[0], "last": names[-1], "model": model.name,
-              "device": describe_device(torch.device("cpu")), "masks": kinds, "rows": []}
+    report = {
+        "images": str(args.images),
+        "n": len(images),
+        "first": names[0],
+        "last": names[-1],
+        "model": model.name,
+        "device": describe_device(torch.device("cpu")),
+        "masks": kinds,
+        "rows": [],
+    }
 
     def record(label: str, settings, result) -> None:
         for e in result.summary():
             per_image = [r for r in result.rows if r["mask"] == e["mask"] and r["method"] == e["method"]]
-            report["rows"].append({"setting": label, **({"settings": settings_summary(settings)} if settings else {}), **e,
-                                   "per_image_psnr": [round(r["psnr"], 4) for r in per_image],
-                                   "per_image_ssim": [round(r["ssim"], 5) for r in per_image]})
+            report["rows"].append(
+                {
+                    "setting": label,
+                    **({"settings": settings_summary(settings)} if settings else {}),
+                    **e,
+                    "per_image_psnr": [round(r["psnr"], 4) for r in per_image],
+                    "per_image_ssim": [round(r["ssim"], 5) for r in per_image],
+                }
+            )
         (args.out / "sweep.json").write_text(json.dumps(report, indent=1) + "\n")
         (args.out / "sweep.md").write_text(table(report))
 
@@ -82,7 +103,9 @@ def main(argv: list[str] | None = None) -> int:
 
     base = with_face(parse_base(args.base))
     report["base"] = settings_summary(base)
-    record("harmonic fill (reference)", None, evaluate(engines, images, names, kinds, ["harmonic"], base, batch=args.batch))
+    record(
+        "harmonic fill (reference)", None, evaluate(engines, images, names, kinds, ["harmonic"], base, batch=args.batch)
+    )
     for label in chosen:
         settings = with_face(replace(base.of("face"), **SWEEP[label]))
         t0 = time.perf_counter()
@@ -94,8 +117,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def parse_base(text: str):
-    """"restarts=4,lr=0.05" -> the face engine's settings with those changed (checked)."""
-    from inpaint_gui.core.engines.gan.search import SearchSettings
+    """ "restarts=4,lr=0.05" -> the face engine's settings with those changed (checked)."""
+    from inpaint_gui.core.engines.gan.settings import SearchSettings
     from inpaint_gui.core.settings import from_mapping
 
     values = dict(item.partition("=")[::2] for item in filter(None, text.split(",")))
@@ -111,16 +134,22 @@ def paired(a: list[float], b: list[float]) -> str:
 
 
 def table(report: dict) -> str:
-    lines = [f"Sweep on {report['n']} faces ({report['first']} .. {report['last']}), model `{report['model']}`, "
-             f"{report['device']}; full pipeline, one setting changed at a time from `defaults` = {report.get('base')}. "
-             "Mean ± standard error; the difference to the defaults is paired over the same faces.", "",
-             "| mask | setting | PSNR dB | SSIM | PSNR vs defaults | s / image | iterations |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        f"Sweep on {report['n']} faces ({report['first']} .. {report['last']}), model `{report['model']}`, "
+        f"{report['device']}; full pipeline, one setting changed at a time from `defaults` = {report.get('base')}. "
+        "Mean ± standard error; the difference to the defaults is paired over the same faces.",
+        "",
+        "| mask | setting | PSNR dB | SSIM | PSNR vs defaults | s / image | iterations |",
+        "|---|---|---|---|---|---|---|",
+    ]
     defaults = {r["mask"]: r for r in report["rows"] if r["setting"] == "defaults"}
     for r in report["rows"]:
         ref = defaults.get(r["mask"])
         delta = paired(r["per_image_psnr"], ref["per_image_psnr"]) if ref is not None and r is not ref else "-"
-        lines.append(f"| {r['mask']} | {r['setting']} | {r['psnr']:.2f} ± {r['psnr_se']:.2f} | {r['ssim']:.3f} ± {r['ssim_se']:.3f} "
-                     f"| {delta} | {r['seconds_per_image']:.2f} | {r.get('mean_iterations', '-')} |")
+        lines.append(
+            f"| {r['mask']} | {r['setting']} | {r['psnr']:.2f} ± {r['psnr_se']:.2f} | {r['ssim']:.3f} ± {r['ssim_se']:.3f} "
+            f"| {delta} | {r['seconds_per_image']:.2f} | {r.get('mean_iterations', '-')} |"
+        )
     return "\n".join(lines) + "\n"
 
 

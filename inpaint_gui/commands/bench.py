@@ -13,25 +13,34 @@ QUICK = {"parts": "matmul,search", "batches": "1,8", "seconds": 0.4}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("bench", help="benchmark against references measured in the same run",
-                       description="Latent-search throughput vs the textbook loop and the machine's matrix-product "
-                                   "rate; Poisson blending vs a direct solve (and OpenCV when installed); an "
-                                   "end-to-end run on the bundled sample. Every figure is set against a reference "
-                                   "measured in the same run: compare ratios, not absolute speeds, across machines.")
+    p = sub.add_parser(
+        "bench",
+        help="benchmark against references measured in the same run",
+        description="Latent-search throughput vs the textbook loop and the machine's matrix-product "
+        "rate; Poisson blending vs a direct solve (and OpenCV when installed); an "
+        "end-to-end run on the bundled sample. Every figure is set against a reference "
+        "measured in the same run: compare ratios, not absolute speeds, across machines.",
+    )
     p.add_argument("--parts", default=None, help=f"comma-separated, from {','.join(PARTS)} (default: all)")
     p.add_argument("--model", default=None, help="model for the search parts (default: celeba64)")
     p.add_argument("--batches", default=None, help="restart counts for the search throughput (default 1,8,32,64)")
-    p.add_argument("--variants", default="ours",
-                   help="the project's search variants to time, comma-separated, from ours, ours-unfused, ours-bf16, "
-                        "ours-tf32, ours-compiled, ours-no-graph, or 'all' (default: ours)")
+    p.add_argument(
+        "--variants",
+        default="ours",
+        help="the project's search variants to time, comma-separated, from ours, ours-unfused, ours-bf16, "
+        "ours-tf32, ours-compiled, ours-no-graph, or 'all' (default: ours)",
+    )
     p.add_argument("--device", default="auto", help="auto (CPU, and CUDA when present), cpu or cuda")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
     p.add_argument("--seconds", type=float, default=None, help="minimum timing per measurement (default 2)")
     p.add_argument("--poisson-size", default="4000x3000", help="photo size for the Poisson bench")
     p.add_argument("--no-direct", action="store_true", help="skip the slow direct sparse solve")
-    p.add_argument("--quick", action="store_true",
-                   help=f"a small configuration (about 30 s): --parts {QUICK['parts']} --batches {QUICK['batches']} "
-                        f"--seconds {QUICK['seconds']}, unless given")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"a small configuration (about 30 s): --parts {QUICK['parts']} --batches {QUICK['batches']} "
+        f"--seconds {QUICK['seconds']}, unless given",
+    )
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
     p.set_defaults(func=main)
 
@@ -50,8 +59,11 @@ def _options(args: argparse.Namespace) -> tuple[list[str], list[int], float, lis
     from inpaint_gui.core.errors import InpaintError
     from inpaint_gui.lab.bench import SEARCH_VARIANTS
 
-    quick = QUICK if args.quick else {"parts": ",".join(p for p in PARTS if p != "threads"), "batches": "1,8,32,64",
-                                      "seconds": 2.0}
+    quick = (
+        QUICK
+        if args.quick
+        else {"parts": ",".join(p for p in PARTS if p != "threads"), "batches": "1,8,32,64", "seconds": 2.0}
+    )
     parts = [p.strip() for p in (args.parts or quick["parts"]).split(",") if p.strip()]
     if bad := [p for p in parts if p not in PARTS]:
         raise InpaintError(f"unknown bench part {', '.join(bad)}: choose from {', '.join(PARTS)}")
@@ -61,8 +73,11 @@ def _options(args: argparse.Namespace) -> tuple[list[str], list[int], float, lis
         raise InpaintError("--batches takes integers like 1,8,32") from None
     if any(b < 1 for b in batches):
         raise InpaintError("--batches must be positive")
-    variants = list(SEARCH_VARIANTS) if args.variants.strip() == "all" else [
-        v.strip() for v in args.variants.split(",") if v.strip()]
+    variants = (
+        list(SEARCH_VARIANTS)
+        if args.variants.strip() == "all"
+        else [v.strip() for v in args.variants.split(",") if v.strip()]
+    )
     if bad := [v for v in variants if v not in SEARCH_VARIANTS]:
         raise InpaintError(f"unknown search variant {', '.join(bad)}: choose from {', '.join(SEARCH_VARIANTS)} or all")
     seconds = args.seconds if args.seconds is not None else quick["seconds"]
@@ -84,21 +99,35 @@ def main(args: argparse.Namespace) -> int:
         raise InpaintError("--poisson-size takes WIDTHxHEIGHT, like 4000x3000") from None
     apply_threads(args.threads)
     devices = _devices(args.device)
-    report: dict = {"machine": {"platform": platform.platform(), "python": platform.python_version(),
-                                "torch": torch.__version__, "threads": torch.get_num_threads()}}
+    report: dict = {
+        "machine": {
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "threads": torch.get_num_threads(),
+        }
+    }
     say = (lambda *a: None) if args.json else (lambda *a: print(*a, flush=True))
-    say(f"inpaint-gui bench: torch {torch.__version__}, {torch.get_num_threads()} CPU threads"
+    say(
+        f"inpaint-gui bench: torch {torch.__version__}, {torch.get_num_threads()} CPU threads"
         + (f", {torch.cuda.get_device_name()}" if "cuda" in devices else "")
-        + ". Every figure is set against a reference measured in this run.")
+        + ". Every figure is set against a reference measured in this run."
+    )
     if "matmul" in parts or "search" in parts:
-        report["matmul_gflops"] = {d: round(bench.matmul_gflops(device=torch.device(d), min_seconds=seconds / 2), 1)
-                                   for d in devices}
-        say("\nCeiling: float32 matrix product (1024 x 1024) "
-            + ", ".join(f"{d} {v} GFLOP/s" for d, v in report["matmul_gflops"].items()))
+        report["matmul_gflops"] = {
+            d: round(bench.matmul_gflops(device=torch.device(d), min_seconds=seconds / 2), 1) for d in devices
+        }
+        say(
+            "\nCeiling: float32 matrix product (1024 x 1024) "
+            + ", ".join(f"{d} {v} GFLOP/s" for d, v in report["matmul_gflops"].items())
+        )
     if "search" in parts:
         model = load_model(args.model or default_model_name())
-        report["search_model"] = {"name": model.name, **model.config.to_dict(),
-                                  "gflop_per_restart_iteration": round(bench.iteration_flops(model) / 1e9, 4)}
+        report["search_model"] = {
+            "name": model.name,
+            **model.config.to_dict(),
+            "gflop_per_restart_iteration": round(bench.iteration_flops(model) / 1e9, 4),
+        }
         rows = []
         for d in devices:
             ours = [v for v in variants if d == "cuda" or v not in ("ours-tf32", "ours-no-graph")]
@@ -106,17 +135,26 @@ def main(args: argparse.Namespace) -> int:
         for d in devices:  # measured again after the search: the ceiling is the better of the two
             again = bench.matmul_gflops(device=torch.device(d), min_seconds=seconds / 2)
             report["matmul_gflops"][d] = round(max(report["matmul_gflops"][d], again), 1)
-        say("Ceiling measured again after the search: "
-            + ", ".join(f"{d} {v} GFLOP/s" for d, v in report["matmul_gflops"].items()))
+        say(
+            "Ceiling measured again after the search: "
+            + ", ".join(f"{d} {v} GFLOP/s" for d, v in report["matmul_gflops"].items())
+        )
         for r in rows:
             r["share_of_matmul"] = round(r["gflops"] / report["matmul_gflops"][r["device"]], 3)
         report["search"] = rows
-        say(f"\nLatent search throughput, model {model.name} ({report['search_model']['gflop_per_restart_iteration']} "
-            "GFLOP per restart-iteration: G and D forward, backward into z)")
-        say("  reference = the textbook PyTorch loop on the same model; share_of_matmul = achieved GFLOP/s over the "
-            "ceiling above; vs_reference = speed-up over the reference at the same batch")
-        _table(say, rows, ["device", "batch", "loop", "restart_it_s", "gflops", "share_of_matmul", "vs_reference",
-                           "setup_s"])
+        say(
+            f"\nLatent search throughput, model {model.name} ({report['search_model']['gflop_per_restart_iteration']} "
+            "GFLOP per restart-iteration: G and D forward, backward into z)"
+        )
+        say(
+            "  reference = the textbook PyTorch loop on the same model; share_of_matmul = achieved GFLOP/s over the "
+            "ceiling above; vs_reference = speed-up over the reference at the same batch"
+        )
+        _table(
+            say,
+            rows,
+            ["device", "batch", "loop", "restart_it_s", "gflops", "share_of_matmul", "vs_reference", "setup_s"],
+        )
     if "poisson" in parts:
         from inpaint_gui.lab.bench_poisson import run_poisson_bench
 
@@ -126,8 +164,11 @@ def main(args: argparse.Namespace) -> int:
         _table(say, rows, list(rows[0].keys()) if rows else [])
     if "run" in parts:
         repo = Path(__file__).resolve().parents[2]
-        common = ["--device", devices[-1]] + (["--model", args.model] if args.model else []) + (
-            ["--threads", str(args.threads)] if args.threads else [])
+        common = (
+            ["--device", devices[-1]]
+            + (["--model", args.model] if args.model else [])
+            + (["--threads", str(args.threads)] if args.threads else [])
+        )
         ours = bench.end_to_end_run(repo, common)
         fixed = bench.end_to_end_run(repo, common + ["--framing", "fixed"])
         paper = bench.end_to_end_run(repo, common + ["--framing", "fixed", *bench.PAPER_RECIPE])
@@ -139,8 +180,10 @@ def main(args: argparse.Namespace) -> int:
         say(f"The same with one fixed window (--framing fixed, the default before the framing search): {fixed}")
         say(f"The paper's recipe on the fixed window ({' '.join(bench.PAPER_RECIPE)}): {paper}")
         if "framing_over_fixed" in report["run"]:
-            say(f"Time to result: the framing search takes {report['run']['framing_over_fixed']}x the fixed window's; "
-                f"the paper's recipe {report['run']['paper_over_fixed']}x")
+            say(
+                f"Time to result: the framing search takes {report['run']['framing_over_fixed']}x the fixed window's; "
+                f"the paper's recipe {report['run']['paper_over_fixed']}x"
+            )
     if "threads" in parts:
         repo = Path(__file__).resolve().parents[2]
         common = ["--device", "cpu"] + (["--model", args.model] if args.model else [])

@@ -12,13 +12,18 @@ import numpy as np
 
 from inpaint_gui.core.errors import InpaintError
 
-CELEBA_LICENCE = ("CelebA (Liu et al. 2015) is available for non-commercial research purposes only; "
-                  "these weights were trained on it and are likewise for non-commercial research use only.")
+CELEBA_LICENCE = (
+    "CelebA (Liu et al. 2015) is available for non-commercial research purposes only; "
+    "these weights were trained on it and are likewise for non-commercial research use only."
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train a DCGAN prior on a folder of images",
-                       description="Train a DCGAN (Radford et al.) on a folder of images and export it as a model folder.")
+    p = sub.add_parser(
+        "train",
+        help="train a DCGAN prior on a folder of images",
+        description="Train a DCGAN (Radford et al.) on a folder of images and export it as a model folder.",
+    )
     p.add_argument("data_dir", type=Path, help="folder of training images (searched recursively)")
     p.add_argument("--out", type=Path, required=True, help="model folder to write, e.g. weights/myfaces")
     p.add_argument("--size", type=int, default=64, choices=(32, 64, 128), help="model resolution (default 64)")
@@ -32,16 +37,24 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
     p.add_argument("--resume", type=Path, default=None, help="checkpoint to continue from")
-    p.add_argument("--init-from", default=None, metavar="MODEL",
-                   help="start from a smaller model's layers (a name in weights/ or a model folder)")
+    p.add_argument(
+        "--init-from",
+        default=None,
+        metavar="MODEL",
+        help="start from a smaller model's layers (a name in weights/ or a model folder)",
+    )
     p.add_argument("--checkpoint", type=Path, default=None, help="checkpoint path (default OUT/../<name>.ckpt)")
     p.add_argument("--max-minutes", type=float, default=None, help="stop (and export) after this much wall time")
     p.add_argument("--sample-every", type=int, default=500)
     p.add_argument("--cache-dir", type=Path, default=None, help="decoded-image cache (default ~/.cache/inpaint-gui)")
     p.add_argument("--data-name", default=None, help="data set name for the model card (default: the folder's name)")
-    p.add_argument("--licence", default=None, help="licence text for the model card (default: CelebA's when the data is CelebA)")
+    p.add_argument(
+        "--licence", default=None, help="licence text for the model card (default: CelebA's when the data is CelebA)"
+    )
     p.add_argument("--half", action="store_true", help="store fp16 weights")
-    p.add_argument("--export-only", action="store_true", help="with --resume: export the checkpoint's models, no training")
+    p.add_argument(
+        "--export-only", action="store_true", help="with --resume: export the checkpoint's models, no training"
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=main)
@@ -66,12 +79,23 @@ def main(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     data = load_image_set(args.data_dir, args.size, cache_dir=cache_dir)
     if len(data) < args.batch:
-        raise InpaintError(f"{args.data_dir}: found {len(data)} readable images, need at least one batch ({args.batch})")
+        raise InpaintError(
+            f"{args.data_dir}: found {len(data)} readable images, need at least one batch ({args.batch})"
+        )
     log = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=sys.stderr, flush=True))
-    log(f"data: {len(data)} images ({data.skipped} unreadable skipped) at {args.size}x{args.size} "
-        f"in {time.perf_counter() - t0:.1f}s; device {describe_device(device)}")
-    settings = TrainSettings(epochs=args.epochs, batch=args.batch, lr=args.lr, label_smoothing=args.label_smoothing,
-                             seed=args.seed, sample_every=args.sample_every, checkpoint_every=args.sample_every)
+    log(
+        f"data: {len(data)} images ({data.skipped} unreadable skipped) at {args.size}x{args.size} "
+        f"in {time.perf_counter() - t0:.1f}s; device {describe_device(device)}"
+    )
+    settings = TrainSettings(
+        epochs=args.epochs,
+        batch=args.batch,
+        lr=args.lr,
+        label_smoothing=args.label_smoothing,
+        seed=args.seed,
+        sample_every=args.sample_every,
+        checkpoint_every=args.sample_every,
+    )
     trainer = Trainer(config, data, settings, device)
     out: Path = args.out
     ckpt_path = args.checkpoint or out.parent / f"{out.name}.ckpt"
@@ -102,8 +126,13 @@ def main(args: argparse.Namespace) -> int:
 
     def on_step(t: Trainer) -> None:
         st = t.state
-        bar.update(st.step, epoch=f"{st.step / t.steps_per_epoch:.2f}", D=st.loss_d, G=st.loss_g,
-                   img_s=f"{st.images_seen / max(st.seconds, 1e-9):.0f}")
+        bar.update(
+            st.step,
+            epoch=f"{st.step / t.steps_per_epoch:.2f}",
+            D=st.loss_d,
+            G=st.loss_g,
+            img_s=f"{st.images_seen / max(st.seconds, 1e-9):.0f}",
+        )
 
     def on_sample(t: Trainer) -> None:
         save_png(samples_dir / f"step{t.state.step:07d}.png", image_grid(t.samples()))
@@ -112,12 +141,18 @@ def main(args: argparse.Namespace) -> int:
         t.save_checkpoint(ckpt_path)
         if not bar.enabled and not args.quiet:
             st = t.state
-            log(f"step {st.step}/{t.total_steps} epoch {st.step / t.steps_per_epoch:.2f} "
-                f"D {st.loss_d:.3f} G {st.loss_g:.3f} {st.images_seen / max(st.seconds, 1e-9):.0f} img/s")
+            log(
+                f"step {st.step}/{t.total_steps} epoch {st.step / t.steps_per_epoch:.2f} "
+                f"D {st.loss_d:.3f} G {st.loss_g:.3f} {st.images_seen / max(st.seconds, 1e-9):.0f} img/s"
+            )
 
     try:
-        trainer.run(on_step, on_sample, on_checkpoint,
-                    should_stop=(lambda: time.perf_counter() > deadline) if deadline else None)
+        trainer.run(
+            on_step,
+            on_sample,
+            on_checkpoint,
+            should_stop=(lambda: time.perf_counter() > deadline) if deadline else None,
+        )
     except KeyboardInterrupt:
         bar.close()
         trainer.save_checkpoint(ckpt_path)
@@ -126,8 +161,10 @@ def main(args: argparse.Namespace) -> int:
     bar.close()
     trainer.save_checkpoint(ckpt_path)
     export(trainer, out, data, device, args, hardware_description(device))
-    log(f"exported {out} after {trainer.state.step} steps ({trainer.state.images_seen} images, "
-        f"{trainer.state.seconds / 60:.1f} min); checkpoint {ckpt_path}")
+    log(
+        f"exported {out} after {trainer.state.step} steps ({trainer.state.images_seen} images, "
+        f"{trainer.state.seconds / 60:.1f} min); checkpoint {ckpt_path}"
+    )
     return 0
 
 
@@ -169,16 +206,28 @@ def export(trainer, out: Path, data, device, args: argparse.Namespace, hardware:
         "name": out.name,
         "description": f"DCGAN prior at {trainer.config.resolution}x{trainer.config.resolution} trained on {data_name}",
         "latent_prior": "uniform[-1, 1]",
-        "data": {"name": data_name, "images": len(data), "unreadable_skipped": data.skipped,
-                 "preprocessing": f"centre square crop, area resize to {trainer.config.resolution}, horizontal flips"},
+        "data": {
+            "name": data_name,
+            "images": len(data),
+            "unreadable_skipped": data.skipped,
+            "preprocessing": f"centre square crop, area resize to {trainer.config.resolution}, horizontal flips",
+        },
         "licence": licence,
         "training": {
-            "command": st.command, "resumed_with": st.resumed_with,
+            "command": st.command,
+            "resumed_with": st.resumed_with,
             "initialised_from": st.initialised_from or None,
-            "steps": st.step, "batch": s.batch, "images_seen": st.images_seen,
-            "epochs": round(st.images_seen / len(data), 3), "optimizer": f"Adam lr={s.lr} betas=({s.beta1}, 0.999)",
-            "label_smoothing": s.label_smoothing, "seed": s.seed, "hardware": hardware,
-            "wall_seconds": round(st.seconds, 1), "final_loss_d": round(st.loss_d, 4), "final_loss_g": round(st.loss_g, 4),
+            "steps": st.step,
+            "batch": s.batch,
+            "images_seen": st.images_seen,
+            "epochs": round(st.images_seen / len(data), 3),
+            "optimizer": f"Adam lr={s.lr} betas=({s.beta1}, 0.999)",
+            "label_smoothing": s.label_smoothing,
+            "seed": s.seed,
+            "hardware": hardware,
+            "wall_seconds": round(st.seconds, 1),
+            "final_loss_d": round(st.loss_d, 4),
+            "final_loss_g": round(st.loss_g, 4),
             "loss_history_every_100_steps": st.history[-200:],
         },
         "weights_dtype": "float16" if args.half else "float32",

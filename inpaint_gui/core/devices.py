@@ -49,6 +49,7 @@ def cpu_count() -> int:
 def busy_cores(sample_seconds: float = 0.1) -> float:
     """How many cores other work keeps busy right now (from /proc/stat over ``sample_seconds``;
     0 where that cannot be read)."""
+
     def snapshot() -> tuple[int, int] | None:
         try:
             with open("/proc/stat") as f:

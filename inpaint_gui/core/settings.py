@@ -119,8 +119,9 @@ def check_value(field: Field, value: Any) -> Any:
         raise SettingsError(f"{name} must be one of {', '.join(map(str, spec.choices))}, got {value!r}")
     if field.type in (int, float):
         lo, hi = spec.minimum, spec.maximum
-        bad = (lo is not None and (value <= lo if spec.exclusive_minimum else value < lo)) or \
-              (hi is not None and value > hi)
+        bad = (lo is not None and (value <= lo if spec.exclusive_minimum else value < lo)) or (
+            hi is not None and value > hi
+        )
         if bad:
             raise SettingsError(f"{name} must be {_describe_range(field)}, got {value:g}")
         if spec.odd and value % 2 == 0:

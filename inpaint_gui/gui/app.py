@@ -75,8 +75,9 @@ def missing_xcb_libraries(load: Callable[[str], bool] = _loadable) -> list[str]:
     return [soname for soname in XCB_LIBRARIES if not load(soname)]
 
 
-def check_display(environ: Mapping[str, str] | None = None, platform: str | None = None,
-                  load: Callable[[str], bool] = _loadable) -> None:
+def check_display(
+    environ: Mapping[str, str] | None = None, platform: str | None = None, load: Callable[[str], bool] = _loadable
+) -> None:
     """Raise DisplayError (one line) where Qt would abort the process instead of opening a window.
 
     On Linux, when Qt will use its X11 (xcb) plugin -- QT_QPA_PLATFORM unset or "xcb", and not
@@ -95,14 +96,18 @@ def check_display(environ: Mapping[str, str] | None = None, platform: str | None
     if not first and wayland and (env.get("XDG_SESSION_TYPE") == "wayland" or not display):
         return  # Qt tries its Wayland plugin first here
     if not display:
-        raise DisplayError("the window cannot open: there is no display (DISPLAY and WAYLAND_DISPLAY are not set); "
-                           f"start it from a desktop session, {_HEADLESS}")
+        raise DisplayError(
+            "the window cannot open: there is no display (DISPLAY and WAYLAND_DISPLAY are not set); "
+            f"start it from a desktop session, {_HEADLESS}"
+        )
     missing = missing_xcb_libraries(load)
     if missing:
         packages = " ".join(dict.fromkeys(XCB_LIBRARIES[s] for s in missing))
-        raise DisplayError(f"the window cannot open: Qt's X11 plugin needs system libraries that are missing "
-                           f"({', '.join(missing)}); install them with `sudo apt install {packages}` "
-                           f"(Debian/Ubuntu), {_HEADLESS}")
+        raise DisplayError(
+            f"the window cannot open: Qt's X11 plugin needs system libraries that are missing "
+            f"({', '.join(missing)}); install them with `sudo apt install {packages}` "
+            f"(Debian/Ubuntu), {_HEADLESS}"
+        )
 
 
 def _setup_logging() -> None:
@@ -144,10 +149,13 @@ def install_excepthook(parent_getter=lambda: None):
             from inpaint_gui.gui import dialogs
 
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else exc_type.__name__
-            dialogs.error(parent_getter(), "Unexpected error",
-                          f"Something went wrong: {exc_type.__name__}: {message}\n\n"
-                          f"Your photo and mask are unchanged. Details were written to {log_path()}.",
-                          details=text)
+            dialogs.error(
+                parent_getter(),
+                "Unexpected error",
+                f"Something went wrong: {exc_type.__name__}: {message}\n\n"
+                f"Your photo and mask are unchanged. Details were written to {log_path()}.",
+                details=text,
+            )
         except Exception:
             previous(exc_type, exc, tb)
         finally:
@@ -163,12 +171,19 @@ def _style(app) -> None:
     app.setStyle("Fusion")
     pal = QPalette()
     dark, mid, text = QColor(45, 45, 48), QColor(60, 60, 64), QColor(225, 225, 225)
-    for role, col in ((QPalette.ColorRole.Window, dark), (QPalette.ColorRole.WindowText, text),
-                      (QPalette.ColorRole.Base, QColor(32, 32, 35)), (QPalette.ColorRole.AlternateBase, mid),
-                      (QPalette.ColorRole.ToolTipBase, mid), (QPalette.ColorRole.ToolTipText, text),
-                      (QPalette.ColorRole.Text, text), (QPalette.ColorRole.Button, mid),
-                      (QPalette.ColorRole.ButtonText, text), (QPalette.ColorRole.Highlight, QColor(70, 120, 200)),
-                      (QPalette.ColorRole.HighlightedText, QColor(255, 255, 255))):
+    for role, col in (
+        (QPalette.ColorRole.Window, dark),
+        (QPalette.ColorRole.WindowText, text),
+        (QPalette.ColorRole.Base, QColor(32, 32, 35)),
+        (QPalette.ColorRole.AlternateBase, mid),
+        (QPalette.ColorRole.ToolTipBase, mid),
+        (QPalette.ColorRole.ToolTipText, text),
+        (QPalette.ColorRole.Text, text),
+        (QPalette.ColorRole.Button, mid),
+        (QPalette.ColorRole.ButtonText, text),
+        (QPalette.ColorRole.Highlight, QColor(70, 120, 200)),
+        (QPalette.ColorRole.HighlightedText, QColor(255, 255, 255)),
+    ):
         pal.setColor(role, col)
     pal.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, QColor(120, 120, 120))
     pal.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor(120, 120, 120))
@@ -208,8 +223,12 @@ def run_app(photo_path: str | None = None, mask_path: str | None = None, model: 
     if photo_path:
         QTimer.singleShot(0, lambda: window.open_photo(photo_path, mask_path))
     elif mask_path:
-        QTimer.singleShot(0, lambda: dialogs.error(
-            window, "No photo", "A mask was given without a photo; open the photo first, then Mask > Load Mask."))
+        QTimer.singleShot(
+            0,
+            lambda: dialogs.error(
+                window, "No photo", "A mask was given without a photo; open the photo first, then Mask > Load Mask."
+            ),
+        )
     try:
         return int(app.exec())
     finally:

@@ -29,8 +29,29 @@ from inpaint_gui.gui.undo import Rect
 
 Window = tuple[int, int, int]
 
-ZOOM_STEPS = (1 / 32, 1 / 24, 1 / 16, 1 / 12, 1 / 8, 1 / 6, 1 / 4, 1 / 3, 1 / 2, 2 / 3, 1.0,
-              1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0)
+ZOOM_STEPS = (
+    1 / 32,
+    1 / 24,
+    1 / 16,
+    1 / 12,
+    1 / 8,
+    1 / 6,
+    1 / 4,
+    1 / 3,
+    1 / 2,
+    2 / 3,
+    1.0,
+    1.5,
+    2.0,
+    3.0,
+    4.0,
+    6.0,
+    8.0,
+    12.0,
+    16.0,
+    24.0,
+    32.0,
+)
 MIN_ZOOM, MAX_ZOOM = ZOOM_STEPS[0], ZOOM_STEPS[-1]
 TOOLS = ("brush", "eraser", "rect", "window")
 SMOOTH_BELOW = 4.0  # zoom under which the photo is drawn with bilinear filtering
@@ -328,16 +349,19 @@ class Canvas(QAbstractScrollArea):
         p.fillRect(clip, QColor(48, 48, 52))
         if self.doc is None or self.photo_pyr is None or self.mask_pyr is None:
             p.setPen(QColor(170, 170, 170))
-            p.drawText(self.viewport().rect(), Qt.AlignmentFlag.AlignCenter,
-                       "Open a photo (Ctrl+O) or drop one here")
+            p.drawText(self.viewport().rect(), Qt.AlignmentFlag.AlignCenter, "Open a photo (Ctrl+O) or drop one here")
             p.end()
             return
         o = self.origin()
         # visible image rectangle (image pixels) of the exposed area, with a small margin
         tl = self.to_image(QPointF(clip.left(), clip.top()))
         br = self.to_image(QPointF(clip.right() + 1, clip.bottom() + 1))
-        vis = (max(0, math.floor(tl.x()) - 2), max(0, math.floor(tl.y()) - 2),
-               min(self.doc.width, math.ceil(br.x()) + 2), min(self.doc.height, math.ceil(br.y()) + 2))
+        vis = (
+            max(0, math.floor(tl.x()) - 2),
+            max(0, math.floor(tl.y()) - 2),
+            min(self.doc.width, math.ceil(br.x()) + 2),
+            min(self.doc.height, math.ceil(br.y()) + 2),
+        )
         p.setClipRect(clip)
         p.translate(o)
         p.scale(self.zoom, self.zoom)
@@ -357,8 +381,9 @@ class Canvas(QAbstractScrollArea):
                 if previewing:  # the hole inside the preview shows the candidate, not the overlay
                     x0, y0, x1, y1 = self.preview_rect
                     region = QRegion(QRect(vis[0], vis[1], vis[2] - vis[0], vis[3] - vis[1]))
-                    p.setClipRegion(region.subtracted(QRegion(QRect(x0, y0, x1 - x0, y1 - y0))),
-                                    Qt.ClipOperation.IntersectClip)
+                    p.setClipRegion(
+                        region.subtracted(QRegion(QRect(x0, y0, x1 - x0, y1 - y0))), Qt.ClipOperation.IntersectClip
+                    )
                 p.setOpacity(self.overlay_opacity)
                 if k == 0:
                     img, _keep = self.mask_pyr.level0_image(vis)
@@ -366,8 +391,7 @@ class Canvas(QAbstractScrollArea):
                 else:
                     self._draw_level(p, self.mask_pyr.qimages[k], k, vis)
                 p.restore()
-            if self.frame is not None and self.face_guide is not None and self.show_face_guide \
-                    and self.preview is None:
+            if self.frame is not None and self.face_guide is not None and self.show_face_guide and self.preview is None:
                 x0, y0, x1, y1 = self.frame
                 p.setOpacity(0.22)
                 p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
@@ -425,8 +449,9 @@ class Canvas(QAbstractScrollArea):
                 p.drawRect(QRectF(c.x() - 4, c.y() - 4, 8, 8))
         f = self.frame
         w, h = f[2] - f[0], f[3] - f[1]
-        label = (f"model window {w} px" if w == h else f"region {w}×{h} px") + \
-            (" (locked)" if self.window_user_placed else " (auto)")
+        label = (f"model window {w} px" if w == h else f"region {w}×{h} px") + (
+            " (locked)" if self.window_user_placed else " (auto)"
+        )
         p.setPen(QColor(255, 210, 60))
         p.drawText(QPointF(r.left() + 4, r.top() - 6 if r.top() > 18 else r.top() + 16), label)
 

@@ -318,4 +318,3 @@ def _clamp_window(w: tuple[int, int, int], width: int, height: int) -> tuple[int
     x = max(0, min(x, width - s))
     y = max(0, min(y, height - s))
     return (int(x), int(y), int(s))
-

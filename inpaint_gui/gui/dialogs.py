@@ -39,12 +39,14 @@ def info(parent: QWidget | None, title: str, text: str) -> None:
 
 
 def ask_unsaved(parent: QWidget | None, name: str) -> str:
-    """"save", "discard" or "cancel" for a photo with unsaved changes."""
-    box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved changes",
-                      f"{name} has changes that are not saved.", parent=parent)
+    """ "save", "discard" or "cancel" for a photo with unsaved changes."""
+    box = QMessageBox(
+        QMessageBox.Icon.Warning, "Unsaved changes", f"{name} has changes that are not saved.", parent=parent
+    )
     box.setInformativeText("Save them before going on?")
-    box.setStandardButtons(QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
-                           | QMessageBox.StandardButton.Cancel)
+    box.setStandardButtons(
+        QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel
+    )
     box.setDefaultButton(QMessageBox.StandardButton.Save)
     answer = box.exec()
     if answer == QMessageBox.StandardButton.Save:

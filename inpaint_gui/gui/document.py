@@ -100,8 +100,9 @@ class Document(QObject):
         self.push(cmd)
         return True
 
-    def apply_patch(self, origin: tuple[int, int], pixels: np.ndarray, region: np.ndarray,
-                    label: str = "Apply fill") -> bool:
+    def apply_patch(
+        self, origin: tuple[int, int], pixels: np.ndarray, region: np.ndarray, label: str = "Apply fill"
+    ) -> bool:
         """Write ``pixels`` (uint8 (h, w, 3)) at ``origin`` (x, y) and clear the hole in ``region``.
 
         ``region`` is bool (h, w): the hole pixels that were filled. Only pixels that differ are

@@ -17,8 +17,14 @@ from inpaint_gui.gui.maskops import grow
 
 
 class EditOps:
-    def __init__(self, docs: DocumentHolder, canvas, qsettings: QSettings, dialog_parent: QWidget | None,
-                 may_change_photo: Callable[[], bool] = lambda: True):
+    def __init__(
+        self,
+        docs: DocumentHolder,
+        canvas,
+        qsettings: QSettings,
+        dialog_parent: QWidget | None,
+        may_change_photo: Callable[[], bool] = lambda: True,
+    ):
         self.docs = docs
         self.canvas = canvas
         self.qs = qsettings
@@ -51,8 +57,14 @@ class EditOps:
         doc = self.docs.doc
         if doc is None:
             return
-        n = dialogs.get_int(self.parent, "Grow hole", "Grow the hole by (pixels; negative shrinks):",
-                            int(self.qs.value("grow_pixels", 4)), -500, 500)
+        n = dialogs.get_int(
+            self.parent,
+            "Grow hole",
+            "Grow the hole by (pixels; negative shrinks):",
+            int(self.qs.value("grow_pixels", 4)),
+            -500,
+            500,
+        )
         if n is None or n == 0:
             return
         self.qs.setValue("grow_pixels", n)

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 MAX_RECENT = 10
 SAMPLE_NAMES = ("sample.png", "sample.jpg", "sample.jpeg", "sample.webp", "astronaut.png")
 _IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".webp")
-PHOTO_FILTER_EXTS = ("*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp *.gif *.ppm *.pgm")
+PHOTO_FILTER_EXTS = "*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp *.gif *.ppm *.pgm"
 
 
 def _resource_dirs() -> list[Path]:
@@ -52,8 +52,12 @@ def sample_photo_path() -> Path | None:
     for folder in _resource_dirs():
         if folder.is_dir():
             for p in sorted(folder.iterdir()):
-                if (p.suffix.lower() in _IMAGE_EXTS and p.is_file() and not p.stem.endswith("_mask")
-                        and not p.stem.startswith("screenshot")):
+                if (
+                    p.suffix.lower() in _IMAGE_EXTS
+                    and p.is_file()
+                    and not p.stem.endswith("_mask")
+                    and not p.stem.startswith("screenshot")
+                ):
                     return p
     return None
 
@@ -223,8 +227,9 @@ class FileOps(QObject):
     def open_dialog(self) -> None:
         doc = self.docs.doc
         start = str(doc.path.parent) if doc and doc.path else str(self.qs.value("last_dir", ""))
-        path = dialogs.open_file(self.parent_widget, "Open photo", start,
-                                 f"Images ({PHOTO_FILTER_EXTS});;All files (*)")
+        path = dialogs.open_file(
+            self.parent_widget, "Open photo", start, f"Images ({PHOTO_FILTER_EXTS});;All files (*)"
+        )
         if path:
             self.open_photo(path)
 
@@ -242,22 +247,38 @@ class FileOps(QObject):
             return False
         path = Path(path)
         mask = Path(mask_path) if mask_path is not None else None
-        return self.after_unsaved(lambda: self._start(
-            "open", f"Opening {path.name}…", partial(_read_photo, path=path, mask_path=mask),
-            partial(self._opened, path), "Cannot open"))
+        return self.after_unsaved(
+            lambda: self._start(
+                "open",
+                f"Opening {path.name}…",
+                partial(_read_photo, path=path, mask_path=mask),
+                partial(self._opened, path),
+                "Cannot open",
+            )
+        )
 
     def _opened(self, path: Path, result) -> None:
         photo, mask = result
-        doc = Document(photo.image, mask, path=path, alpha=photo.alpha, icc_profile=photo.icc_profile,
-                       exif=photo.exif, format=photo.format, dpi=getattr(photo, "dpi", None), photo=photo)
+        doc = Document(
+            photo.image,
+            mask,
+            path=path,
+            alpha=photo.alpha,
+            icc_profile=photo.icc_profile,
+            exif=photo.exif,
+            format=photo.format,
+            dpi=getattr(photo, "dpi", None),
+            photo=photo,
+        )
         self.docs.set(doc)
         self.qs.setValue("last_dir", str(path.parent))
         self.add_recent(path)
         notes = list(getattr(photo, "warnings", []) or [])
         if mask is not None and (large := _hole_warning(mask, None)) is not None:
             notes.insert(0, large)
-        self.status.emit(f"Opened {path.name} ({photo.width}×{photo.height})" +
-                         (f" — note: {notes[0]}" if notes else ""), 8000)
+        self.status.emit(
+            f"Opened {path.name} ({photo.width}×{photo.height})" + (f" — note: {notes[0]}" if notes else ""), 8000
+        )
 
     # -- save -----------------------------------------------------------------------
     def save(self, then: Callable[[], object] | None = None) -> bool:
@@ -270,7 +291,8 @@ class FileOps(QObject):
         elif doc.path is not None:
             target = default_save_path(doc.path)
             if target.exists() and not dialogs.confirm(
-                    self.parent_widget, "Replace file?", f"{target.name} already exists. Replace it?", "Replace"):
+                self.parent_widget, "Replace file?", f"{target.name} already exists. Replace it?", "Replace"
+            ):
                 return self.save_as(then)
         else:
             return self.save_as(then)
@@ -281,8 +303,12 @@ class FileOps(QObject):
         if doc is None:
             return False
         suggestion = doc.save_path or (default_save_path(doc.path) if doc.path else Path("inpainted.png"))
-        path = dialogs.save_file(self.parent_widget, "Save photo as", str(suggestion),
-                                 "PNG (*.png);;JPEG (*.jpg *.jpeg);;WebP (*.webp);;TIFF (*.tif *.tiff);;BMP (*.bmp)")
+        path = dialogs.save_file(
+            self.parent_widget,
+            "Save photo as",
+            str(suggestion),
+            "PNG (*.png);;JPEG (*.jpg *.jpeg);;WebP (*.webp);;TIFF (*.tif *.tiff);;BMP (*.bmp)",
+        )
         if not path:
             return False
         target = Path(path)
@@ -290,8 +316,9 @@ class FileOps(QObject):
             target = target.with_suffix(".png")
         quality = int(self.qs.value("jpeg_quality", 95))
         if target.suffix.lower() in (".jpg", ".jpeg", ".webp"):
-            q = dialogs.get_int(self.parent_widget, "Quality", f"{target.suffix[1:].upper()} quality (1-100):",
-                                quality, 1, 100)
+            q = dialogs.get_int(
+                self.parent_widget, "Quality", f"{target.suffix[1:].upper()} quality (1-100):", quality, 1, 100
+            )
             if q is None:
                 return False
             quality = q
@@ -305,15 +332,22 @@ class FileOps(QObject):
             return False
         target = Path(target)
         if _same_file(target, doc.path) and not dialogs.confirm(
-                self.parent_widget, "Overwrite the original?",
-                f"This replaces the original photo {target.name}. The original cannot be recovered.",
-                "Overwrite original"):
+            self.parent_widget,
+            "Overwrite the original?",
+            f"This replaces the original photo {target.name}. The original cannot be recovered.",
+            "Overwrite original",
+        ):
             return False
         image = doc.image.copy()  # what is saved, even if the photo changes meanwhile
         key = doc.image_key()
         like_input = doc.photo.save_options() if doc.photo is not None else {}  # mode, depth, lossless WebP
-        meta = dict(like_input, alpha=None if doc.alpha is None else doc.alpha.copy(), icc_profile=doc.icc_profile,
-                    exif=doc.exif, dpi=doc.dpi)
+        meta = dict(
+            like_input,
+            alpha=None if doc.alpha is None else doc.alpha.copy(),
+            icc_profile=doc.icc_profile,
+            exif=doc.exif,
+            dpi=doc.dpi,
+        )
 
         def saved(notes) -> None:
             doc.mark_saved(target, key)
@@ -322,9 +356,13 @@ class FileOps(QObject):
             if then is not None:
                 then()
 
-        return self._start("save", f"Saving {target.name}…",
-                           partial(_write_photo, target=target, image=image, doc_meta=meta, quality=quality),
-                           saved, "Cannot save")
+        return self._start(
+            "save",
+            f"Saving {target.name}…",
+            partial(_write_photo, target=target, image=image, doc_meta=meta, quality=quality),
+            saved,
+            "Cannot save",
+        )
 
     # -- masks ----------------------------------------------------------------------
     def load_mask_dialog(self) -> None:
@@ -347,11 +385,18 @@ class FileOps(QObject):
                 return  # another photo was opened meanwhile
             doc.set_mask(mask, "Load mask")
             large = _hole_warning(mask, path.name)
-            self.status.emit(f"Loaded mask {path.name}: {int(mask.sum())} hole pixels"
-                             + (f" — warning: {large}" if large else ""), 8000)
+            self.status.emit(
+                f"Loaded mask {path.name}: {int(mask.sum())} hole pixels" + (f" — warning: {large}" if large else ""),
+                8000,
+            )
 
-        return self._start("load-mask", f"Loading mask {path.name}…",
-                           partial(_read_mask, path=path, shape=doc.image.shape), loaded, "Cannot load mask")
+        return self._start(
+            "load-mask",
+            f"Loading mask {path.name}…",
+            partial(_read_mask, path=path, shape=doc.image.shape),
+            loaded,
+            "Cannot load mask",
+        )
 
     def save_mask_dialog(self) -> None:
         doc = self.docs.doc
@@ -370,9 +415,16 @@ class FileOps(QObject):
         if target.suffix.lower() != ".png":
             target = target.with_suffix(".png")
         if _same_file(target, doc.path) and not dialogs.confirm(
-                self.parent_widget, "Overwrite the original?",
-                f"{target.name} is the open photo. Replace it with the mask?", "Overwrite original"):
+            self.parent_widget,
+            "Overwrite the original?",
+            f"{target.name} is the open photo. Replace it with the mask?",
+            "Overwrite original",
+        ):
             return False
-        return self._start("save-mask", f"Saving mask {target.name}…",
-                           partial(_write_mask, target=target, mask=doc.mask.copy()),
-                           lambda _r: self.status.emit(f"Saved mask {target}", 6000), "Cannot save mask")
+        return self._start(
+            "save-mask",
+            f"Saving mask {target.name}…",
+            partial(_write_mask, target=target, mask=doc.mask.copy()),
+            lambda _r: self.status.emit(f"Saved mask {target}", 6000),
+            "Cannot save mask",
+        )

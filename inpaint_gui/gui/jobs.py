@@ -151,9 +151,16 @@ class JobRunner(QObject):
         self.worker_thread.start()
 
     # -- requests ----------------------------------------------------------------------
-    def submit(self, kind: str, fn: Callable[[JobContext], Any], lane: str | None = None, *,
-               on_progress: Callable[[Any], None] | None = None, on_finished: Callable[[Any], None] | None = None,
-               on_failed: Callable[[str], None] | None = None) -> int:
+    def submit(
+        self,
+        kind: str,
+        fn: Callable[[JobContext], Any],
+        lane: str | None = None,
+        *,
+        on_progress: Callable[[Any], None] | None = None,
+        on_finished: Callable[[Any], None] | None = None,
+        on_failed: Callable[[str], None] | None = None,
+    ) -> int:
         """Queue ``fn`` as a job; returns its id. A job on ``lane`` discards the lane's previous job."""
         if self._stopped:
             raise RuntimeError(f"the {self.name} runner is shut down")

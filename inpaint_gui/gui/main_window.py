@@ -68,8 +68,9 @@ class MainWindow(QMainWindow):
         self._build_docks()
         self.files = FileOps(self.docs, self.file_jobs, self.qs, self)
         self.edit = EditOps(self.docs, self.canvas, self.qs, self, lambda: not self.session.finishing)
-        self.session = InpaintSession(self.docs, self.canvas, self.candidates, self.loss_plot, self.store,
-                                      self.compute, self)
+        self.session = InpaintSession(
+            self.docs, self.canvas, self.candidates, self.loss_plot, self.store, self.compute, self
+        )
         self._build_status()
         self._build_actions()
         self._build_menus()
@@ -132,8 +133,14 @@ class MainWindow(QMainWindow):
         self.pos_label = QLabel()
         self.zoom_label = QLabel("100%")
         self.model_label = QLabel()
-        for w in (self.job_label, self.progress_bar, self.region_label, self.pos_label, self.zoom_label,
-                  self.model_label):
+        for w in (
+            self.job_label,
+            self.progress_bar,
+            self.region_label,
+            self.pos_label,
+            self.zoom_label,
+            self.model_label,
+        ):
             sb.addPermanentWidget(w)
 
     def _action(self, text: str, slot, shortcut=None, tip: str = "", checkable: bool = False) -> QAction:
@@ -158,8 +165,9 @@ class MainWindow(QMainWindow):
         f, c, e, s = self.files, self.canvas, self.edit, self.session
         self.act_open = self._action("&Open…", f.open_dialog, QKeySequence.StandardKey.Open, "Open a photo")
         self.act_sample = self._action("Open &sample photo", f.open_sample, None, "Open the bundled face photo")
-        self.act_save = self._action("&Save", f.save, QKeySequence.StandardKey.Save,
-                                     "Save beside the original as <name>_inpainted")
+        self.act_save = self._action(
+            "&Save", f.save, QKeySequence.StandardKey.Save, "Save beside the original as <name>_inpainted"
+        )
         self.act_save_as = self._action("Save &As…", f.save_as, "Ctrl+Shift+S", "Save under a new name or format")
         self.act_load_mask = self._action("&Load Mask…", f.load_mask_dialog, "Ctrl+M", "Load a mask image")
         self.act_save_mask = self._action("Save Mas&k…", f.save_mask_dialog, "Ctrl+Shift+M", "Save the mask as PNG")
@@ -175,30 +183,42 @@ class MainWindow(QMainWindow):
         self.act_zoom_out = self._action("Zoom &Out", c.zoom_out, "Ctrl+-", "Zoom out")
         self.act_fit = self._action("&Fit in Window", c.fit, "Ctrl+0", "Show the whole photo")
         self.act_actual = self._action("&Actual Pixels", c.zoom_actual, "Ctrl+1", "100%")
-        self.act_zoom_window = self._action("Zoom to Model &Window", c.zoom_to_window, "Ctrl+2",
-                                            "Show the model window large")
+        self.act_zoom_window = self._action(
+            "Zoom to Model &Window", c.zoom_to_window, "Ctrl+2", "Show the model window large"
+        )
         self.act_guide = self._action("Show Face &Guide", self.toggle_guide, None, "Faint framing guide", True)
         self.act_guide.setChecked(True)
         self.tool_group = QActionGroup(self)
         self.tool_actions: dict[str, QAction] = {}
-        for name, text, key in (("brush", "&Brush", "B"), ("eraser", "&Eraser", "E"),
-                                ("rect", "&Rectangle", "R"), ("window", "Model &Window", "W")):
-            a = self._action(text, lambda _checked=False, n=name: c.set_tool(n), key, f"{text.replace('&', '')} tool",
-                             True)
+        for name, text, key in (
+            ("brush", "&Brush", "B"),
+            ("eraser", "&Eraser", "E"),
+            ("rect", "&Rectangle", "R"),
+            ("window", "Model &Window", "W"),
+        ):
+            a = self._action(
+                text, lambda _checked=False, n=name: c.set_tool(n), key, f"{text.replace('&', '')} tool", True
+            )
             self.tool_group.addAction(a)
             self.tool_actions[name] = a
         self.tool_actions["brush"].setChecked(True)
         self.act_bigger = self._action("Bigger Brush", c.bigger_brush, "]", "Bigger brush")
         self.act_smaller = self._action("Smaller Brush", c.smaller_brush, "[", "Smaller brush")
-        self.act_inpaint = self._action("&Inpaint", s.inpaint, ["Ctrl+Return", "Ctrl+Enter"],
-                                        "Fill the hole of the framed region with the chosen engine")
+        self.act_inpaint = self._action(
+            "&Inpaint",
+            s.inpaint,
+            ["Ctrl+Return", "Ctrl+Enter"],
+            "Fill the hole of the framed region with the chosen engine",
+        )
         self.act_cancel = self._action("&Cancel", s.cancel, "Esc", "Stop the run, keep the best candidates so far")
         self.act_apply = self._action("&Apply", s.apply, ["Return", "Enter"], "Blend the chosen candidate in")
         self.act_discard = self._action("&Discard", s.discard, None, "Drop the candidates")
-        self.act_autowin = self._action("Auto-place &Window", s.auto_window, "Ctrl+Shift+W",
-                                        "Place the model window around the hole automatically")
-        self.act_lock = self._action("&Lock Window", s.set_locked, "Ctrl+L",
-                                     "Fill with the window as placed (placing it by hand locks it)", True)
+        self.act_autowin = self._action(
+            "Auto-place &Window", s.auto_window, "Ctrl+Shift+W", "Place the model window around the hole automatically"
+        )
+        self.act_lock = self._action(
+            "&Lock Window", s.set_locked, "Ctrl+L", "Fill with the window as placed (placing it by hand locks it)", True
+        )
         self.act_about = self._action("&About", self.about, None, "About inpaint-gui")
 
     def _build_menus(self) -> None:
@@ -215,15 +235,47 @@ class MainWindow(QMainWindow):
         for a in (None, self.act_save, self.act_save_as, None, self.act_model, None, self.act_quit):
             m.addSeparator() if a is None else m.addAction(a)
         menu("&Edit", (self.act_undo, self.act_redo))
-        menu("&Mask", (self.act_clear, self.act_invert, self.act_grow, None, self.act_load_mask, self.act_save_mask,
-                       None, self.act_color))
-        m = menu("&View", (self.act_zoom_in, self.act_zoom_out, self.act_fit, self.act_actual, self.act_zoom_window,
-                           None, self.act_guide, None))
+        menu(
+            "&Mask",
+            (
+                self.act_clear,
+                self.act_invert,
+                self.act_grow,
+                None,
+                self.act_load_mask,
+                self.act_save_mask,
+                None,
+                self.act_color,
+            ),
+        )
+        m = menu(
+            "&View",
+            (
+                self.act_zoom_in,
+                self.act_zoom_out,
+                self.act_fit,
+                self.act_actual,
+                self.act_zoom_window,
+                None,
+                self.act_guide,
+                None,
+            ),
+        )
         m.addAction(self.candidates_dock.toggleViewAction())
         m.addAction(self.settings_dock.toggleViewAction())
         menu("&Tools", list(self.tool_actions.values()) + [None, self.act_bigger, self.act_smaller])
-        menu("&Inpaint", (self.act_inpaint, self.act_cancel, self.act_apply, self.act_discard, None,
-                          self.act_autowin, self.act_lock))
+        menu(
+            "&Inpaint",
+            (
+                self.act_inpaint,
+                self.act_cancel,
+                self.act_apply,
+                self.act_discard,
+                None,
+                self.act_autowin,
+                self.act_lock,
+            ),
+        )
         menu("&Help", (self.act_about,))
         self.rebuild_recent_menu()
 
@@ -277,7 +329,8 @@ class MainWindow(QMainWindow):
         # the settings: one store, edited by the dock and the toolbar's engine box
         self.settings_panel.changed.connect(self.store.set)
         editor_changed(self.engine_box).connect(
-            lambda *_: self.store.set_value(COMMON, "engine", editor_value(self._engine_field, self.engine_box)))
+            lambda *_: self.store.set_value(COMMON, "engine", editor_value(self._engine_field, self.engine_box))
+        )
         self.store.changed.connect(self._settings_changed)
         # the document: canvas first, then whoever plans for it
         self.docs.changed.connect(self._document_changed)
@@ -333,9 +386,12 @@ class MainWindow(QMainWindow):
     def about(self) -> None:
         from inpaint_gui import __version__
 
-        dialogs.info(self, "About inpaint-gui",
-                     f"inpaint-gui {__version__}\n\nImage inpainting: a face engine (a latent search in a DCGAN "
-                     "prior, Yeh et al., CVPR 2017), then Poisson blending.")
+        dialogs.info(
+            self,
+            "About inpaint-gui",
+            f"inpaint-gui {__version__}\n\nImage inpainting: a face engine (a latent search in a DCGAN "
+            "prior, Yeh et al., CVPR 2017), then Poisson blending.",
+        )
 
     # -- status and state --------------------------------------------------------------------
     def update_title(self) -> None:

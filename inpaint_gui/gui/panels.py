@@ -61,8 +61,9 @@ class CandidatesPanel(QListWidget):
         self.currentRowChanged.connect(self._row_changed)
         self._emit = True
 
-    def show_candidates(self, previews: np.ndarray, losses: np.ndarray, best: int, live: bool,
-                        labels: list[str] | None = None) -> None:
+    def show_candidates(
+        self, previews: np.ndarray, losses: np.ndarray, best: int, live: bool, labels: list[str] | None = None
+    ) -> None:
         """Update thumbnails (uint8 (K, s, s, 3)), losses (K,) and labels in place."""
         k = len(previews)
         self._emit = False
@@ -75,8 +76,11 @@ class CandidatesPanel(QListWidget):
                 self.addItem(item)
             for i in range(k):
                 item = self.item(i)
-                pix = QPixmap.fromImage(rgb_qimage(previews[i]).scaled(
-                    THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
+                pix = QPixmap.fromImage(
+                    rgb_qimage(previews[i]).scaled(
+                        THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+                    )
+                )
                 if i == best:
                     p = QPainter(pix)
                     p.setPen(QPen(QColor(255, 210, 60), 4))
@@ -169,7 +173,9 @@ class LossPlot(QWidget):
 
         def pt(it: float, v: float) -> QPointF:
             ly = math.log10(max(v, 10**lo))
-            return QPointF(plot.left() + plot.width() * it / x_max, plot.bottom() - plot.height() * (ly - lo) / (hi - lo))
+            return QPointF(
+                plot.left() + plot.width() * it / x_max, plot.bottom() - plot.height() * (ly - lo) / (hi - lo)
+            )
 
         k = self.totals.shape[1]
         order = [i for i in range(k) if i != self.best] + ([self.best] if 0 <= self.best < k else [])
@@ -195,8 +201,11 @@ class LossPlot(QWidget):
         digits = 3 + max(0, min(4, int(-math.floor(math.log10(max(hi - lo, 1e-6))))))
         p.drawText(QRectF(0, top - 4, left - 4, 14), Qt.AlignmentFlag.AlignRight, f"{10**hi:.{digits}g}")
         p.drawText(QRectF(0, plot.bottom() - 10, left - 4, 14), Qt.AlignmentFlag.AlignRight, f"{10**lo:.{digits}g}")
-        p.drawText(QRectF(plot.left(), plot.bottom() + 2, plot.width(), 14), Qt.AlignmentFlag.AlignRight,
-                   f"iteration {int(self.iters.max())}/{self.iterations}")
+        p.drawText(
+            QRectF(plot.left(), plot.bottom() + 2, plot.width(), 14),
+            Qt.AlignmentFlag.AlignRight,
+            f"iteration {int(self.iters.max())}/{self.iterations}",
+        )
         p.end()
 
 
@@ -210,8 +219,9 @@ class WelcomePage(QWidget):
         for b in (self.open_button, self.sample_button):
             b.setMinimumSize(200, 40)
         title = QLabel("<h2>inpaint-gui</h2>")
-        hint = QLabel("Open a photo, brush over what should go, press Ctrl+Return.<br>"
-                      "You can also drop a photo on this window.")
+        hint = QLabel(
+            "Open a photo, brush over what should go, press Ctrl+Return.<br>You can also drop a photo on this window."
+        )
         for lab in (title, hint):
             lab.setAlignment(Qt.AlignmentFlag.AlignCenter)
         lay = QVBoxLayout(self)

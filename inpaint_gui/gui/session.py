@@ -113,7 +113,9 @@ class InpaintSession(QObject):
     @property
     def ready(self) -> bool:
         """The chosen engine can work (the face engine needs its model)."""
-        return not self.loading and (self.model is not None or self.store.settings.common.engine != compute.MODEL_ENGINE)
+        return not self.loading and (
+            self.model is not None or self.store.settings.common.engine != compute.MODEL_ENGINE
+        )
 
     def _submit(self, kind: str, fn, **callbacks) -> int | None:
         if self._closed:
@@ -142,8 +144,12 @@ class InpaintSession(QObject):
     # -- the model ----------------------------------------------------------------------------
     def load_model(self, spec: object) -> None:
         """Load a model by name or folder (None: the default) or adopt a loaded one."""
-        self._submit("load", partial(compute.load_model, spec=spec, settings=self.store.settings),
-                     on_finished=self._model_loaded, on_failed=self._model_failed)
+        self._submit(
+            "load",
+            partial(compute.load_model, spec=spec, settings=self.store.settings),
+            on_finished=self._model_loaded,
+            on_failed=self._model_failed,
+        )
         self.model_changed.emit(None)
         self.state_changed.emit()
 
@@ -232,8 +238,12 @@ class InpaintSession(QObject):
         image, mask = self._copies()
         key = self._key()
         window = key[2]
-        self._submit("plan", partial(compute.plan, image=image, mask=mask, settings=key[3], window=window),
-                     on_finished=partial(self._planned, key), on_failed=partial(self._plan_failed, key))
+        self._submit(
+            "plan",
+            partial(compute.plan, image=image, mask=mask, settings=key[3], window=window),
+            on_finished=partial(self._planned, key),
+            on_failed=partial(self._plan_failed, key),
+        )
         self.state_changed.emit()
 
     def _planned(self, key, regions: list) -> None:
@@ -246,8 +256,10 @@ class InpaintSession(QObject):
             self.canvas.set_frame(region_rect(self.region), user=False)
         self._show_region()
         if len(self.regions) > 1:
-            self.status.emit(f"The hole has {len(self.regions)} separate parts: each Apply fills one, "
-                             "then the next is planned.", 6000)
+            self.status.emit(
+                f"The hole has {len(self.regions)} separate parts: each Apply fills one, then the next is planned.",
+                6000,
+            )
         if self._run_after_plan:
             self._run_after_plan = False
             if self.region is None:
@@ -314,8 +326,13 @@ class InpaintSession(QObject):
         self.previews_seen = 0
         self.last_update = None
         image, mask = self._copies()
-        self._submit("run", partial(compute.run, image=image, mask=mask, region=region, settings=self.store.settings),
-                     on_progress=self._run_progress, on_finished=self._run_finished, on_failed=self._run_failed)
+        self._submit(
+            "run",
+            partial(compute.run, image=image, mask=mask, region=region, settings=self.store.settings),
+            on_progress=self._run_progress,
+            on_finished=self._run_finished,
+            on_failed=self._run_failed,
+        )
         self.progress.emit(0, 0, f"Starting: {region.label or region.engine}…")
         self.state_changed.emit()
 
@@ -353,10 +370,19 @@ class InpaintSession(QObject):
             self.canvas.set_preview(*self._previews[index])
         else:
             image, mask = self._copies()
-            self._submit("preview", partial(compute.candidate_preview, image=image, mask=mask, region=self.region,
-                                            candidate=c, settings=self.store.settings),
-                         on_finished=partial(self._preview_ready, r, index),
-                         on_failed=lambda m: self.status.emit(f"No preview: {m}", 6000))
+            self._submit(
+                "preview",
+                partial(
+                    compute.candidate_preview,
+                    image=image,
+                    mask=mask,
+                    region=self.region,
+                    candidate=c,
+                    settings=self.store.settings,
+                ),
+                on_finished=partial(self._preview_ready, r, index),
+                on_failed=lambda m: self.status.emit(f"No preview: {m}", 6000),
+            )
         self.state_changed.emit()
 
     def _preview_ready(self, result, index: int, preview) -> None:
@@ -375,11 +401,22 @@ class InpaintSession(QObject):
         candidate = r.candidates[index]
         image, mask = self._copies()
         self._discard("preview")
-        self._submit("finish", partial(compute.finish, image=image, mask=mask, region=self.region, candidate=candidate,
-                                       settings=self.store.settings),
-                     on_finished=partial(self._finished, self.docs.doc), on_failed=self._finish_failed)
-        self.progress.emit(0, 0, f"Applying {candidate.label or f'candidate {index + 1}'} "
-                                 f"({self.store.settings.common.blend})…")
+        self._submit(
+            "finish",
+            partial(
+                compute.finish,
+                image=image,
+                mask=mask,
+                region=self.region,
+                candidate=candidate,
+                settings=self.store.settings,
+            ),
+            on_finished=partial(self._finished, self.docs.doc),
+            on_failed=self._finish_failed,
+        )
+        self.progress.emit(
+            0, 0, f"Applying {candidate.label or f'candidate {index + 1}'} ({self.store.settings.common.blend})…"
+        )
         self.state_changed.emit()
 
     # -- job results ----------------------------------------------------------------------------
@@ -397,9 +434,12 @@ class InpaintSession(QObject):
         if u.thumbnails is not None:
             self.candidates.show_candidates(u.thumbnails, u.losses, u.best, live=True)
         self.loss_plot.set_data(u.history_iter, u.history_losses, u.best, u.iterations)
-        self.progress.emit(u.iteration, u.iterations,
-                           f"{u.stage + ' · ' if u.stage else ''}iteration {u.iteration}/{u.iterations} · "
-                           f"{u.rate:.0f} it/s · {format_seconds(u.eta)} left · best loss {u.losses[u.best]:.4g}")
+        self.progress.emit(
+            u.iteration,
+            u.iterations,
+            f"{u.stage + ' · ' if u.stage else ''}iteration {u.iteration}/{u.iterations} · "
+            f"{u.rate:.0f} it/s · {format_seconds(u.eta)} left · best loss {u.losses[u.best]:.4g}",
+        )
         self.update_shown.emit(u)
 
     def _run_finished(self, u: compute.RunUpdate) -> None:
@@ -415,17 +455,28 @@ class InpaintSession(QObject):
         if u.preview is not None:
             self._previews[best] = (preview_qimage(u.preview), u.preview.rect)
         self._show_frame(u)
-        self.candidates.show_candidates([c.thumbnail for c in u.candidates], np.array([c.loss for c in u.candidates]),
-                                        best, live=False, labels=[c.label for c in u.candidates])
+        self.candidates.show_candidates(
+            [c.thumbnail for c in u.candidates],
+            np.array([c.loss for c in u.candidates]),
+            best,
+            live=False,
+            labels=[c.label for c in u.candidates],
+        )
         self.loss_plot.set_data(u.history_iter, u.history_losses, best, u.iterations)
         self.candidates.select_silently(best)
         self.selected = -1
         self.choose(best)
         self._show_region(u.info)
-        what = f"Cancelled at iteration {u.iteration}/{u.iterations}" if u.cancelled else \
-            f"Done: {u.iteration} iterations in {u.elapsed:.1f} s"
-        self.status.emit(f"{what}; best is {u.candidates[best].label or best + 1} (loss {u.candidates[best].loss:.4g}). "
-                         "Click a candidate to preview it, Return to apply, Discard to drop.", 0)
+        what = (
+            f"Cancelled at iteration {u.iteration}/{u.iterations}"
+            if u.cancelled
+            else f"Done: {u.iteration} iterations in {u.elapsed:.1f} s"
+        )
+        self.status.emit(
+            f"{what}; best is {u.candidates[best].label or best + 1} (loss {u.candidates[best].loss:.4g}). "
+            "Click a candidate to preview it, Return to apply, Discard to drop.",
+            0,
+        )
         self.update_shown.emit(u)
         self.state_changed.emit()
 
@@ -441,7 +492,7 @@ class InpaintSession(QObject):
             return  # another photo was opened meanwhile
         x, y = patch.origin
         h, w = patch.changed.shape
-        current = doc.image[y:y + h, x:x + w]
+        current = doc.image[y : y + h, x : x + w]
         pixels = np.where(patch.changed[..., None], patch.pixels, current)  # only the hole changes
         applied = self.region
         self._clear_candidates()
@@ -453,8 +504,12 @@ class InpaintSession(QObject):
         except ValueError as exc:  # the photo changed size meanwhile (cannot happen today)
             self.error.emit("Cannot apply", str(exc))
         else:
-            self.status.emit("Fill applied (Ctrl+Z undoes it)." if changed else
-                             "Nothing was left to fill in this region; the photo is unchanged.", 5000)
+            self.status.emit(
+                "Fill applied (Ctrl+Z undoes it)."
+                if changed
+                else "Nothing was left to fill in this region; the photo is unchanged.",
+                5000,
+            )
         self._idle()
 
     def _finish_failed(self, message: str) -> None:

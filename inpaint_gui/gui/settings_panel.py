@@ -129,8 +129,9 @@ class SettingsForm(QWidget):
 
     changed = Signal(object)  # dict[str, settings object]
 
-    def __init__(self, groups: Iterable[tuple[str, type]], values: dict[str, Any] | None = None,
-                 parent: QWidget | None = None):
+    def __init__(
+        self, groups: Iterable[tuple[str, type]], values: dict[str, Any] | None = None, parent: QWidget | None = None
+    ):
         super().__init__(parent)
         self.groups = list(groups)
         self.boxes: dict[str, QGroupBox] = {}

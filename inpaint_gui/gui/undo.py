@@ -176,9 +176,7 @@ class UndoStack:
         self._trim()
 
     def _trim(self) -> None:
-        while len(self.commands) > 1 and (
-            len(self.commands) > self.max_steps or self.nbytes > self.max_bytes
-        ):
+        while len(self.commands) > 1 and (len(self.commands) > self.max_steps or self.nbytes > self.max_bytes):
             dropped = self.commands.pop(0)
             self.index -= 1
             if dropped.changes_image:

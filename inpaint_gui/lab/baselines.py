@@ -41,14 +41,10 @@ def tv_fill(
     """
     img = np.asarray(image)
     if img.dtype != np.uint8 or img.ndim not in (2, 3):
-        raise ValueError(
-            f"image must be uint8 (H, W) or (H, W, C), got {img.dtype} {img.shape}"
-        )
+        raise ValueError(f"image must be uint8 (H, W) or (H, W, C), got {img.dtype} {img.shape}")
     mask = np.asarray(mask)
     if mask.dtype != np.bool_ or mask.shape != img.shape[:2]:
-        raise MaskError(
-            f"mask must be bool with shape {img.shape[:2]}, got {mask.dtype} {mask.shape}"
-        )
+        raise MaskError(f"mask must be bool with shape {img.shape[:2]}, got {mask.dtype} {mask.shape}")
     if iterations < 0:
         raise ValueError("iterations must be >= 0")
     out = img.copy()

@@ -21,7 +21,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from inpaint_gui.core.engines.gan.search import SearchSettings, _Search
+from inpaint_gui.core.engines.gan.search import _Search
+from inpaint_gui.core.engines.gan.settings import SearchSettings
 from inpaint_gui.core.engines.gan.weights import LoadedModel
 
 
@@ -38,8 +39,9 @@ def _timed(fn, min_seconds: float, warmup: int = 2, max_reps: int = 10_000) -> t
     return (time.perf_counter() - start) / reps, reps
 
 
-def matmul_gflops(n: int = 1024, min_seconds: float = 1.0, device: torch.device = torch.device("cpu"),
-                  rounds: int = 3) -> float:
+def matmul_gflops(
+    n: int = 1024, min_seconds: float = 1.0, device: torch.device = torch.device("cpu"), rounds: int = 3
+) -> float:
     """Sustained float32 GEMM rate of this machine (all threads torch uses): the best of
     ``rounds`` timings, as a ceiling should be (other processes only ever slow it down)."""
     a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
@@ -61,12 +63,30 @@ def forward_flops(model: LoadedModel) -> float:
         nonlocal macs
         if isinstance(module, nn.ConvTranspose2d):
             x = inputs[0]
-            macs += x.shape[1] * module.out_channels * module.kernel_size[0] * module.kernel_size[1] * x.shape[2] * x.shape[3]
+            macs += (
+                x.shape[1]
+                * module.out_channels
+                * module.kernel_size[0]
+                * module.kernel_size[1]
+                * x.shape[2]
+                * x.shape[3]
+            )
         elif isinstance(module, nn.Conv2d):
-            macs += module.in_channels * output.shape[1] * module.kernel_size[0] * module.kernel_size[1] * output.shape[2] * output.shape[3]
+            macs += (
+                module.in_channels
+                * output.shape[1]
+                * module.kernel_size[0]
+                * module.kernel_size[1]
+                * output.shape[2]
+                * output.shape[3]
+            )
 
-    handles = [m.register_forward_hook(hook) for net in (model.generator, model.discriminator) for m in net.modules()
-               if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
+    handles = [
+        m.register_forward_hook(hook)
+        for net in (model.generator, model.discriminator)
+        for m in net.modules()
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))
+    ]
     try:
         with torch.no_grad():
             device = model.device
@@ -88,7 +108,7 @@ def _problem(model: LoadedModel, batch: int, seed: int = 0):
     rng = np.random.default_rng(seed)
     image = rng.integers(0, 256, (s, s, 3)).astype(np.uint8)
     mask = np.zeros((s, s), bool)
-    mask[s // 4: 3 * s // 4, s // 4: 3 * s // 4] = True
+    mask[s // 4 : 3 * s // 4, s // 4 : 3 * s // 4] = True
     return image, mask
 
 
@@ -132,8 +152,9 @@ SEARCH_VARIANTS: dict[str, dict] = {
 }
 
 
-def _our_step(model: LoadedModel, image: np.ndarray, mask: np.ndarray, batch: int, lam: float, device: str,
-              options: dict):
+def _our_step(
+    model: LoadedModel, image: np.ndarray, mask: np.ndarray, batch: int, lam: float, device: str, options: dict
+):
     """(step function, setup seconds): construction plus the first step (compile, capture)."""
     t0 = time.perf_counter()
     settings = SearchSettings(restarts=batch, lam=lam, device=device, iterations=10**9, stop_patience=0, **options)
@@ -149,8 +170,15 @@ def _our_step(model: LoadedModel, image: np.ndarray, mask: np.ndarray, batch: in
     return step, time.perf_counter() - t0
 
 
-def search_throughput(model: LoadedModel, batches=(1, 8, 32, 64), lam: float = 0.003, device: str = "cpu",
-                      min_seconds: float = 2.0, variants=("ours",), rounds: int = 2) -> list[dict]:
+def search_throughput(
+    model: LoadedModel,
+    batches=(1, 8, 32, 64),
+    lam: float = 0.003,
+    device: str = "cpu",
+    min_seconds: float = 2.0,
+    variants=("ours",),
+    rounds: int = 2,
+) -> list[dict]:
     """Restart-iterations per second and GFLOP/s of the reference loop and of each variant of
     the project's search. Each is timed ``rounds`` times, interleaved, for ``min_seconds / rounds``
     and its best time is kept (load from other processes drifts; the best is the least disturbed)."""
@@ -169,11 +197,17 @@ def search_throughput(model: LoadedModel, batches=(1, 8, 32, 64), lam: float = 0
             for name, (fn, _) in steps.items():
                 best[name] = min(best[name], _timed(fn, min_seconds / max(1, rounds), warmup=1)[0])
         for name, (_, setup) in steps.items():
-            rows.append({"device": device, "batch": batch, "loop": name,
-                         "restart_it_s": round(batch / best[name], 1),
-                         "gflops": round(batch * flops / best[name] / 1e9, 2),
-                         "vs_reference": round(best["reference"] / best[name], 2),
-                         "setup_s": round(setup, 2)})
+            rows.append(
+                {
+                    "device": device,
+                    "batch": batch,
+                    "loop": name,
+                    "restart_it_s": round(batch / best[name], 1),
+                    "gflops": round(batch * flops / best[name] / 1e9, 2),
+                    "vs_reference": round(best["reference"] / best[name], 2),
+                    "setup_s": round(setup, 2),
+                }
+            )
     return rows
 
 
@@ -188,8 +222,20 @@ def end_to_end_run(repo: Path, extra: list[str] | None = None) -> dict:
 
     sample, mask = repo / "resources" / "astronaut.png", repo / "resources" / "astronaut_mask.png"
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "inpaint_gui", "run", str(sample), "--mask", str(mask), "-o", f"{tmp}/out.png",
-               "--json", "--quiet", *(extra or [])]
+        cmd = [
+            sys.executable,
+            "-m",
+            "inpaint_gui",
+            "run",
+            str(sample),
+            "--mask",
+            str(mask),
+            "-o",
+            f"{tmp}/out.png",
+            "--json",
+            "--quiet",
+            *(extra or []),
+        ]
         before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -198,10 +244,15 @@ def end_to_end_run(repo: Path, extra: list[str] | None = None) -> dict:
     if proc.returncode != 0:
         return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"}
     summary = json.loads(proc.stdout)
-    return {"wall_seconds": round(wall, 2), "search_seconds": summary["regions"][0]["seconds"],
-            "iterations": summary["regions"][0]["iterations"], "restarts": summary["settings"]["restarts"],
-            "framings": len(summary["regions"][0].get("framings", [])) or 1,
-            "peak_rss_mib": round(max(peak_kib, before) / 1024, 1), "device": summary["device"]}
+    return {
+        "wall_seconds": round(wall, 2),
+        "search_seconds": summary["regions"][0]["seconds"],
+        "iterations": summary["regions"][0]["iterations"],
+        "restarts": summary["settings"]["restarts"],
+        "framings": len(summary["regions"][0].get("framings", [])) or 1,
+        "peak_rss_mib": round(max(peak_kib, before) / 1024, 1),
+        "device": summary["device"],
+    }
 
 
 def thread_defaults(repo: Path, extra: list[str] | None = None) -> dict:
@@ -219,7 +270,9 @@ def thread_defaults(repo: Path, extra: list[str] | None = None) -> dict:
             hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(max(1, n // 2))]
             time.sleep(0.5)
         try:
-            out[load] = {name: end_to_end_run(repo, (extra or []) + args).get("wall_seconds") for name, args in variants.items()}
+            out[load] = {
+                name: end_to_end_run(repo, (extra or []) + args).get("wall_seconds") for name, args in variants.items()
+            }
         finally:
             for h in hogs:
                 h.kill()

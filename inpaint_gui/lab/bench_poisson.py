@@ -29,9 +29,7 @@ def synthetic_photo(width: int, height: int, seed: int = 0) -> np.ndarray:
     img[..., 2] = 200 - 90 * x * y + 20 * np.sin(9 * (x + y) + phase[2])
     # fine texture (stripes at a few scales) and noise
     img += (12 * np.sin(width / 9.0 * x + 3 * np.sin(height / 40.0 * y + phase[3])))[..., None]
-    img += (8 * np.sin(height / 5.0 * y + phase[4]) * np.cos(width / 13.0 * x + phase[5]))[
-        ..., None
-    ]
+    img += (8 * np.sin(height / 5.0 * y + phase[4]) * np.cos(width / 13.0 * x + phase[5]))[..., None]
     img += rng.normal(0.0, 6.0, img.shape).astype(np.float32)
     return np.clip(np.rint(img), 0, 255).astype(np.uint8)
 
@@ -125,9 +123,7 @@ def run_poisson_bench(
             row["direct_s"] = round(direct_s, 3)
             row["ours_over_direct"] = round(ours_s / direct_s, 4)
             row["max_abs_diff_vs_direct"] = float(np.abs(ours - ref).max())
-            row["max_abs_diff_vs_direct_uint8"] = int(
-                np.abs(ours_u8.astype(np.int16) - ref_u8).max()
-            )
+            row["max_abs_diff_vs_direct_uint8"] = int(np.abs(ours_u8.astype(np.int16) - ref_u8).max())
         elif direct:
             row["direct_skipped"] = f"predicted {predicted:.0f} s > {direct_limit_s:.0f} s"
         results.append(row)

@@ -27,10 +27,14 @@ METHODS = SEARCH_METHODS + BASELINE_METHODS
 METHOD_LABELS = {
     "full": "latent search + Poisson, whole-image window (ours; the oracle framing)",
     "paste": "latent search, pasted (no Poisson)",
-    "default": "the app's default: framing search + Poisson", "context": "fixed window: the hole plus half its extent",
-    "lam0": "no perceptual term (lambda = 0)", "plain": "plain weighting (W = M)",
-    "importance": "importance weighting", "harmonic": "harmonic (Laplace) fill",
-    "tv": "total-variation inpainting", "nn": "nearest training face (pasted)",
+    "default": "the app's default: framing search + Poisson",
+    "context": "fixed window: the hole plus half its extent",
+    "lam0": "no perceptual term (lambda = 0)",
+    "plain": "plain weighting (W = M)",
+    "importance": "importance weighting",
+    "harmonic": "harmonic (Laplace) fill",
+    "tv": "total-variation inpainting",
+    "nn": "nearest training face (pasted)",
 }
 METRIC_KEYS = ("l1", "psnr", "ssim", "l1_hole", "psnr_hole", "ssim_hole", "sharpness")
 
@@ -87,7 +91,7 @@ def nearest_neighbour_fill(images: np.ndarray, masks: np.ndarray, train: np.ndar
     best_d = np.full(n, np.inf)
     best_i = np.zeros(n, int)
     for start in range(0, len(train), chunk):
-        t = train[start:start + chunk].reshape(-1, y.shape[1]).astype(np.float32)  # (T, P)
+        t = train[start : start + chunk].reshape(-1, y.shape[1]).astype(np.float32)  # (T, P)
         # sum_known (t - y)^2 = (t^2) . known - 2 t . (known * y) + const(y)
         d = (t * t) @ known.T - 2.0 * t @ (known * y).T  # (T, N)
         i = d.argmin(0)
@@ -124,8 +128,12 @@ class EvalResult:
             groups.setdefault((r["mask"], r["method"]), []).append(r)
         out = []
         for (mask, method), rows in groups.items():
-            entry = {"mask": mask, "method": method, "n": len(rows),
-                     "seconds_per_image": round(self.seconds.get((mask, method), float("nan")), 4)}
+            entry = {
+                "mask": mask,
+                "method": method,
+                "n": len(rows),
+                "seconds_per_image": round(self.seconds.get((mask, method), float("nan")), 4),
+            }
             if (mask, method) in self.iterations:
                 entry["mean_iterations"] = round(self.iterations[(mask, method)], 1)
             for k in METRIC_KEYS:
@@ -138,10 +146,21 @@ class EvalResult:
         return out
 
 
-def evaluate(engines: Engines, images: np.ndarray, names: list[str], mask_kinds: list[str], methods: list[str],
-             settings: InpaintSettings, seed: int = 0, irregular_files: list[Path] | None = None,
-             train_images: np.ndarray | None = None, batch: int = 64, n_figure: int = 6,
-             on_progress: Callable[[str], None] | None = None, result: EvalResult | None = None) -> EvalResult:
+def evaluate(
+    engines: Engines,
+    images: np.ndarray,
+    names: list[str],
+    mask_kinds: list[str],
+    methods: list[str],
+    settings: InpaintSettings,
+    seed: int = 0,
+    irregular_files: list[Path] | None = None,
+    train_images: np.ndarray | None = None,
+    batch: int = 64,
+    n_figure: int = 6,
+    on_progress: Callable[[str], None] | None = None,
+    result: EvalResult | None = None,
+) -> EvalResult:
     """Run every (mask kind, method) on every image; ``result`` gathers rows as they finish,
     so an interrupted run keeps what completed."""
     size = images.shape[1]
@@ -164,7 +183,9 @@ def evaluate(engines: Engines, images: np.ndarray, names: list[str], mask_kinds:
                 if key not in fills_cache:  # "full" and "paste" share one search
                     fills, runs = [], []
                     for start in range(0, len(images), batch):
-                        say(f"{kind}: search {key} images {start + 1}-{min(start + batch, len(images))} of {len(images)}")
+                        say(
+                            f"{kind}: search {key} images {start + 1}-{min(start + batch, len(images))} of {len(images)}"
+                        )
                         chunk = slice(start, start + batch)
                         windows = [(0, 0, size)] * len(images[chunk]) if whole else None
                         f, info = fill_batch(corrupted[chunk], masks[chunk], variant, engines, windows)
@@ -202,7 +223,7 @@ def figure(columns: dict[str, np.ndarray], pad: int = 2) -> np.ndarray:
     grid = np.full((n * (s + pad) + pad, len(cols) * (s + pad) + pad, 3), 255, np.uint8)
     for c, ims in enumerate(cols):
         for r, im in enumerate(ims):
-            grid[pad + r * (s + pad): pad + r * (s + pad) + s, pad + c * (s + pad): pad + c * (s + pad) + s] = im
+            grid[pad + r * (s + pad) : pad + r * (s + pad) + s, pad + c * (s + pad) : pad + c * (s + pad) + s] = im
     return grid
 
 
@@ -210,14 +231,24 @@ def table_markdown(summary: list[dict]) -> str:
     """One table per mask kind: methods as rows, metrics (mean +- standard error) as columns."""
     lines = []
     for kind in dict.fromkeys(e["mask"] for e in summary):
-        lines += [f"### {kind}", "",
-                  "| method | L1 % | PSNR dB | SSIM | L1 % (hole) | PSNR dB (hole) | SSIM (hole) | sharpness (hole) "
-                  "| s / image | iterations |",
-                  "|---|---|---|---|---|---|---|---|---|---|"]
+        lines += [
+            f"### {kind}",
+            "",
+            "| method | L1 % | PSNR dB | SSIM | L1 % (hole) | PSNR dB (hole) | SSIM (hole) | sharpness (hole) "
+            "| s / image | iterations |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
         for e in (e for e in summary if e["mask"] == kind):
-            cells = [f"{e[k]:.3f} ± {e[k + '_se']:.3f}" if k.startswith(("ssim", "sharp")) else
-                     f"{e[k]:.2f} ± {e[k + '_se']:.2f}" for k in METRIC_KEYS]
-            lines.append(f"| {METHOD_LABELS.get(e['method'], e['method'])} | " + " | ".join(cells)
-                         + f" | {e['seconds_per_image']:.3f} | {e.get('mean_iterations', '-')} |")
+            cells = [
+                f"{e[k]:.3f} ± {e[k + '_se']:.3f}"
+                if k.startswith(("ssim", "sharp"))
+                else f"{e[k]:.2f} ± {e[k + '_se']:.2f}"
+                for k in METRIC_KEYS
+            ]
+            lines.append(
+                f"| {METHOD_LABELS.get(e['method'], e['method'])} | "
+                + " | ".join(cells)
+                + f" | {e['seconds_per_image']:.3f} | {e.get('mean_iterations', '-')} |"
+            )
         lines.append("")
     return "\n".join(lines)

@@ -30,7 +30,7 @@ def _rng(kind: str, seed: int, index: int) -> np.random.Generator:
 def center_mask(size: int) -> np.ndarray:
     mask = np.zeros((size, size), bool)
     q = size // 4
-    mask[q:size - q, q:size - q] = True
+    mask[q : size - q, q : size - q] = True
     return mask
 
 
@@ -47,7 +47,7 @@ def regular_mask(size: int, rng: np.random.Generator, low: float = 0.10, high: f
     y = int(rng.integers(0, size - h + 1))
     x = int(rng.integers(0, size - w + 1))
     mask = np.zeros((size, size), bool)
-    mask[y:y + h, x:x + w] = True
+    mask[y : y + h, x : x + w] = True
     return mask
 
 
@@ -60,7 +60,7 @@ def parts_mask(size: int, rng: np.random.Generator, hole: float = 36 / 128, regi
     y = int(np.clip(round(cy - side / 2), 0, size - side))
     x = int(np.clip(round(cx - side / 2), 0, size - side))
     mask = np.zeros((size, size), bool)
-    mask[y:y + side, x:x + side] = True
+    mask[y : y + side, x : x + side] = True
     return mask
 
 

@@ -76,7 +76,9 @@ def ssim(a: np.ndarray, b: np.ndarray, where: np.ndarray | None = None) -> float
 
 def gradient_magnitude(image: np.ndarray) -> np.ndarray:
     """float64 (H, W): |grad| of the luminance (central differences, one-sided at the border)."""
-    luma = np.asarray(image, np.float64) @ np.array([0.299, 0.587, 0.114]) if image.ndim == 3 else image.astype(np.float64)
+    luma = (
+        np.asarray(image, np.float64) @ np.array([0.299, 0.587, 0.114]) if image.ndim == 3 else image.astype(np.float64)
+    )
     gy, gx = np.gradient(luma)
     return np.hypot(gx, gy)
 
@@ -93,7 +95,11 @@ def sharpness(result: np.ndarray, truth: np.ndarray, hole: np.ndarray) -> float:
 def all_metrics(result: np.ndarray, truth: np.ndarray, hole: np.ndarray) -> dict[str, float]:
     """L1, PSNR and SSIM over the whole image and over the hole, and the hole's sharpness."""
     return {
-        "l1": l1_percent(result, truth), "psnr": psnr(result, truth), "ssim": ssim(result, truth),
-        "l1_hole": l1_percent(result, truth, hole), "psnr_hole": psnr(result, truth, hole),
-        "ssim_hole": ssim(result, truth, hole), "sharpness": sharpness(result, truth, hole),
+        "l1": l1_percent(result, truth),
+        "psnr": psnr(result, truth),
+        "ssim": ssim(result, truth),
+        "l1_hole": l1_percent(result, truth, hole),
+        "psnr_hole": psnr(result, truth, hole),
+        "ssim_hole": ssim(result, truth, hole),
+        "sharpness": sharpness(result, truth, hole),
     }

@@ -40,8 +40,13 @@ def _region(photo: Path, shape: tuple[int, int], area: float, seed: int):
     return np.ascontiguousarray(image), hole
 
 
-def bench_interactive(photo: Path | str, shape: tuple[int, int] = (816, 1224), area: float = 0.10,
-                      seed: int = 0, cancel_after: tuple[float, ...] = (0.05, 0.3, 1.0, 2.0)) -> dict:
+def bench_interactive(
+    photo: Path | str,
+    shape: tuple[int, int] = (816, 1224),
+    area: float = 0.10,
+    seed: int = 0,
+    cancel_after: tuple[float, ...] = (0.05, 0.3, 1.0, 2.0),
+) -> dict:
     """Responsiveness of :func:`synthesize` on one region (see the module docstring)."""
     from inpaint_gui.core.engines.patch import synthesize
 
@@ -50,7 +55,7 @@ def bench_interactive(photo: Path | str, shape: tuple[int, int] = (816, 1224), a
     # 1) steps only
     t0 = time.perf_counter()
     gaps, last, steps = [], t0, 0
-    for step in synthesize(image, hole, seed=seed):
+    for _step in synthesize(image, hole, seed=seed):
         now = time.perf_counter()
         gaps.append(now - last)
         last = now
@@ -77,19 +82,27 @@ def bench_interactive(photo: Path | str, shape: tuple[int, int] = (816, 1224), a
 
         thread = threading.Thread(target=fire)
         thread.start()
-        for step in synthesize(image, hole, seed=seed, cancel=event):
+        for _step in synthesize(image, hole, seed=seed, cancel=event):
             pass
         end = time.perf_counter()
         thread.join()
         latency.append((end - mark["t"]) * 1e3 if step.cancelled else float("nan"))
     g = np.array(gaps) * 1e3
     out = {
-        "region": f"{shape[1]}x{shape[0]}", "hole_pixels": int(hole.sum()), "levels": step.levels,
-        "steps": steps, "seconds": plain, "seconds_rendering_every_preview": with_previews,
-        "gap_ms_median": float(np.median(g)), "gap_ms_p95": float(np.percentile(g, 95)),
-        "gap_ms_max": float(g.max()), "preview_ms_median": float(np.median(renders) * 1e3),
-        "preview_ms_max": float(np.max(renders) * 1e3), "previews_per_second": shown / with_previews,
-        "cancel_after_s": list(cancel_after), "cancel_latency_ms": latency,
+        "region": f"{shape[1]}x{shape[0]}",
+        "hole_pixels": int(hole.sum()),
+        "levels": step.levels,
+        "steps": steps,
+        "seconds": plain,
+        "seconds_rendering_every_preview": with_previews,
+        "gap_ms_median": float(np.median(g)),
+        "gap_ms_p95": float(np.percentile(g, 95)),
+        "gap_ms_max": float(g.max()),
+        "preview_ms_median": float(np.median(renders) * 1e3),
+        "preview_ms_max": float(np.max(renders) * 1e3),
+        "previews_per_second": shown / with_previews,
+        "cancel_after_s": list(cancel_after),
+        "cancel_latency_ms": latency,
     }
     try:
         from patchmatch import patch_match
@@ -139,23 +152,30 @@ print(json.dumps({"seconds": seconds, "peak_rss_mb": peak, "rss_before_fill_mb":
 """
 
 
-def bench_thin_large(photo: Path | str, shape: tuple[int, int] = (6000, 8000), width: int = 3,
-                     repeats: int = 3) -> dict:
+def bench_thin_large(
+    photo: Path | str, shape: tuple[int, int] = (6000, 8000), width: int = 3, repeats: int = 3
+) -> dict:
     """Seconds (median of ``repeats`` fresh subprocesses, interleaved) and peak RSS (max) of
     the thin path and of the exact Poisson fill."""
     runs: dict[str, list[dict]] = {}
     for _ in range(repeats):
         for which in ("ours", "ours_in_place", "ours_split", "poisson"):
             proc = subprocess.run(
-                [sys.executable, "-c", _THIN_CHILD, str(shape[0]), str(shape[1]), str(width), which,
-                 str(photo)], capture_output=True, text=True, env={**os.environ, **_ENV}, check=True)
+                [sys.executable, "-c", _THIN_CHILD, str(shape[0]), str(shape[1]), str(width), which, str(photo)],
+                capture_output=True,
+                text=True,
+                env={**os.environ, **_ENV},
+                check=True,
+            )
             runs.setdefault(which, []).append(json.loads(proc.stdout.strip().splitlines()[-1]))
     out: dict = {}
     for which, rs in runs.items():
-        out[which] = {"seconds": float(np.median([r["seconds"] for r in rs])),
-                      "peak_rss_mb": max(r["peak_rss_mb"] for r in rs),
-                      "rss_before_fill_mb": max(r["rss_before_fill_mb"] for r in rs),
-                      "hole_pixels": rs[0]["hole_pixels"]}
+        out[which] = {
+            "seconds": float(np.median([r["seconds"] for r in rs])),
+            "peak_rss_mb": max(r["peak_rss_mb"] for r in rs),
+            "rss_before_fill_mb": max(r["rss_before_fill_mb"] for r in rs),
+            "hole_pixels": rs[0]["hole_pixels"],
+        }
     out["poisson_over_ours_seconds"] = out["poisson"]["seconds"] / out["ours"]["seconds"]
     return out
 
@@ -186,7 +206,8 @@ def bench_jit() -> dict:
         env = {**os.environ, **_ENV, "NUMBA_CACHE_DIR": cache}
         runs = []
         for _ in range(2):
-            proc = subprocess.run([sys.executable, "-c", _JIT_CHILD], capture_output=True,
-                                  text=True, env=env, check=True)
+            proc = subprocess.run(
+                [sys.executable, "-c", _JIT_CHILD], capture_output=True, text=True, env=env, check=True
+            )
             runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
     return {"cold_cache": runs[0], "warm_cache": runs[1]}

@@ -66,7 +66,7 @@ def image_grid(images: np.ndarray, cols: int = 8, pad: int = 2) -> np.ndarray:
     grid = np.full((rows * (s + pad) + pad, cols * (s + pad) + pad, 3), 255, np.uint8)
     for i, im in enumerate(images):
         r, c = divmod(i, cols)
-        grid[pad + r * (s + pad): pad + r * (s + pad) + s, pad + c * (s + pad): pad + c * (s + pad) + s] = im
+        grid[pad + r * (s + pad) : pad + r * (s + pad) + s, pad + c * (s + pad) : pad + c * (s + pad) + s] = im
     return grid
 
 
@@ -93,8 +93,10 @@ class Trainer:
     # -- one step ---------------------------------------------------------------------------
     def _batch(self, step: int) -> torch.Tensor:
         epoch, index = divmod(step, self.steps_per_epoch)
-        order = torch.randperm(len(self.images), generator=torch.Generator().manual_seed(self.settings.seed * 100003 + epoch))
-        idx = order[index * self.settings.batch:(index + 1) * self.settings.batch].to(self.device)
+        order = torch.randperm(
+            len(self.images), generator=torch.Generator().manual_seed(self.settings.seed * 100003 + epoch)
+        )
+        idx = order[index * self.settings.batch : (index + 1) * self.settings.batch].to(self.device)
         x = to_model_tensor(self.images[idx])  # (B, 3, S, S)
         flip = (torch.rand(len(idx), generator=self.noise) < 0.5).to(self.device)
         return torch.where(flip[:, None, None, None], x.flip(3), x)
@@ -113,8 +115,9 @@ class Trainer:
             fake = g(z)  # (B, 3, S, S)
             logits_real = d(real)  # (B,)
             logits_fake = d(fake.detach())
-            loss_d = F.binary_cross_entropy_with_logits(logits_real.float(), torch.full_like(logits_real.float(), 1.0 - s.label_smoothing)) + \
-                F.binary_cross_entropy_with_logits(logits_fake.float(), torch.zeros_like(logits_fake.float()))
+            loss_d = F.binary_cross_entropy_with_logits(
+                logits_real.float(), torch.full_like(logits_real.float(), 1.0 - s.label_smoothing)
+            ) + F.binary_cross_entropy_with_logits(logits_fake.float(), torch.zeros_like(logits_fake.float()))
         self.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         self.opt_d.step()
@@ -177,10 +180,13 @@ class Trainer:
         self.state = TrainState(**st)
 
     # -- the loop ---------------------------------------------------------------------------
-    def run(self, on_step: Callable[[Trainer], None] | None = None,
-            on_sample: Callable[[Trainer], None] | None = None,
-            on_checkpoint: Callable[[Trainer], None] | None = None,
-            should_stop: Callable[[], bool] | None = None) -> TrainState:
+    def run(
+        self,
+        on_step: Callable[[Trainer], None] | None = None,
+        on_sample: Callable[[Trainer], None] | None = None,
+        on_checkpoint: Callable[[Trainer], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> TrainState:
         t0 = time.perf_counter()
         base_seconds = self.state.seconds
         s = self.settings
@@ -215,7 +221,9 @@ def warm_start(trainer: Trainer, generator_state: dict, discriminator_state: dic
             dst_layers, src_layers = dst_layers[::-1], src_layers[::-1]
         for dst, src in zip(dst_layers, src_layers):
             tensors = {k: source[f"{src}.{k}"] for k in _suffixes(source, src)}
-            if set(tensors) != set(_suffixes(own, dst)) or any(own[f"{dst}.{k}"].shape != v.shape for k, v in tensors.items()):
+            if set(tensors) != set(_suffixes(own, dst)) or any(
+                own[f"{dst}.{k}"].shape != v.shape for k, v in tensors.items()
+            ):
                 break  # the ladders diverge here: the rest stays freshly initialised
             for k, v in tensors.items():
                 own[f"{dst}.{k}"] = v.clone()
@@ -231,7 +239,7 @@ def _layers_in_order(state: dict) -> list[str]:
 
 
 def _suffixes(state: dict, layer: str) -> list[str]:
-    return [k[len(layer) + 1:] for k in state if k.rsplit(".", 1)[0] == layer]
+    return [k[len(layer) + 1 :] for k in state if k.rsplit(".", 1)[0] == layer]
 
 
 def hardware_description(device: torch.device) -> str:

@@ -42,8 +42,8 @@ def _png_unfilter(path: Path) -> np.ndarray:
     data = path.read_bytes()
     pos, idat, ihdr = 8, b"", None
     while pos < len(data):
-        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + n]
+        n, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        body = data[pos + 8 : pos + 8 + n]
         if kind == b"IHDR":
             ihdr = struct.unpack(">IIBBBBB", body)
         elif kind == b"IDAT":
@@ -357,8 +357,10 @@ def test_interrupted_save_leaves_no_temp_file(tmp_path: Path, monkeypatch: pytes
 
 def test_save_warnings_are_returned_not_printed(tmp_path: Path) -> None:
     """The CLI prints the returned notes; a logging warning as well made every note appear twice."""
-    code = ("import numpy as np; from inpaint_gui.core.image.io import save_photo; "
-            f"print(save_photo({str(tmp_path / 'a.jpg')!r}, np.zeros((4, 4, 3), np.uint8), alpha=np.zeros((4, 4), np.uint8)))")
+    code = (
+        "import numpy as np; from inpaint_gui.core.image.io import save_photo; "
+        f"print(save_photo({str(tmp_path / 'a.jpg')!r}, np.zeros((4, 4, 3), np.uint8), alpha=np.zeros((4, 4), np.uint8)))"
+    )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and "alpha" in r.stdout
     assert r.stderr == ""

@@ -59,8 +59,22 @@ def test_nnf_never_points_into_the_hole_or_the_exclusion():
     nnf.match_distances(lev.img, lev.ty, lev.tx, nny, nnx, dist, 0, lev.n_targets, r)
     before = dist.sum()
     for i in range(4):
-        nnf.sweep(lev.img, lev.valid, lev.ty, lev.tx, lev.tid, nny, nnx, dist, 0, lev.n_targets,
-                  i % 2 == 1, 80, nnf.mix_key(0, i), r)
+        nnf.sweep(
+            lev.img,
+            lev.valid,
+            lev.ty,
+            lev.tx,
+            lev.tid,
+            nny,
+            nnx,
+            dist,
+            0,
+            lev.n_targets,
+            i % 2 == 1,
+            80,
+            nnf.mix_key(0, i),
+            r,
+        )
     assert dist.sum() < 0.5 * before
     # every match is a whole patch inside the image, clear of the hole and the exclusion
     assert (nny >= r).all() and (nny < 60 - r).all() and (nnx >= r).all() and (nnx < 80 - r).all()
@@ -190,6 +204,7 @@ def test_exclude_is_honoured():
     img[red] = (230, 20, 20)
     hole = disc(80, 100, 40, 52, 13)  # straddles the red area's edge
     plain = run(img, hole)[1].result
+
     def reddish(a):
         return (a[..., 0].astype(int) - a[..., 1]) > 60
 

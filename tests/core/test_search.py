@@ -5,12 +5,12 @@ import pytest
 import torch
 
 from inpaint_gui.core.engines.gan.search import (
-    SearchSettings,
     importance_weights,
     latent_search,
     run_search,
     tensor_to_images,
 )
+from inpaint_gui.core.engines.gan.settings import SearchSettings
 from inpaint_gui.core.errors import DeviceError, MaskError
 from tests.tiny import tiny_model
 
@@ -68,8 +68,9 @@ def test_importance_weights_hand_made_case():
 @pytest.mark.parametrize("weighting", ["plain", "importance"])
 def test_search_recovers_a_known_latent(model, target, weighting):
     mask = centre_hole()
-    settings = SearchSettings(iterations=200, restarts=4, lr=0.05, weighting=weighting, device="cpu", preview_every=20,
-                              stop_patience=0)  # every planned iteration
+    settings = SearchSettings(
+        iterations=200, restarts=4, lr=0.05, weighting=weighting, device="cpu", preview_every=20, stop_patience=0
+    )  # every planned iteration
     steps = list(latent_search(model, target, mask, settings))
     first, last = steps[0], steps[-1]
     assert last.done and not last.cancelled and last.iteration == 200
@@ -130,7 +131,9 @@ def test_cancel_event_keeps_best_so_far(model, target):
 
 
 def test_closing_the_generator_stops_it(model, target):
-    gen = latent_search(model, target, centre_hole(), SearchSettings(iterations=10_000, restarts=1, device="cpu", preview_every=1))
+    gen = latent_search(
+        model, target, centre_hole(), SearchSettings(iterations=10_000, restarts=1, device="cpu", preview_every=1)
+    )
     next(gen)
     gen.close()  # no exception, no further work
     with pytest.raises(StopIteration):
@@ -180,6 +183,7 @@ def test_batch_search_matches_single_searches(model, target):
 
 
 # --- speed and time-to-result options ---------------------------------------------------------
+
 
 def _with_bn_statistics(model, seed=1):
     """A copy of ``model`` whose BatchNorm layers have non-trivial running statistics and affine
@@ -233,11 +237,16 @@ def _textbook_search(m, image, mask, s, iterations):
     target = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 127.5 - 1
     w = torch.from_numpy(context_weights(mask, s.weighting, s.weight_window))[None, None]
     opt = torch.optim.Adam([z], lr=s.lr, betas=(s.beta1, 0.999))
-    sched = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=s.iterations - 1, eta_min=s.lr * s.lr_final)
-             if s.lr_schedule == "cosine" else None)
+    sched = (
+        torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=s.iterations - 1, eta_min=s.lr * s.lr_final)
+        if s.lr_schedule == "cosine"
+        else None
+    )
     for _ in range(iterations):
         fake = m.generator(z)
-        total = (w * (fake - target)).abs().flatten(1).sum(1) - s.lam * torch.nn.functional.softplus(m.discriminator(fake))
+        total = (w * (fake - target)).abs().flatten(1).sum(1) - s.lam * torch.nn.functional.softplus(
+            m.discriminator(fake)
+        )
         opt.zero_grad()
         total.sum().backward()
         opt.step()
@@ -254,15 +263,18 @@ def test_fused_search_follows_the_textbook_adam(model, target, schedule, monkeyp
 
     monkeypatch.setattr(search_mod, "SCHEDULE_BLOCK", 7)  # cross several schedule blocks
     m = _with_bn_statistics(model)
-    s = SearchSettings(iterations=30, restarts=3, lr=0.03, lr_schedule=schedule, lr_final=0.2, device="cpu", seed=2,
-                       init_samples=1)
+    s = SearchSettings(
+        iterations=30, restarts=3, lr=0.03, lr_schedule=schedule, lr_final=0.2, device="cpu", seed=2, init_samples=1
+    )
     search = search_mod._Search(m, target[None], centre_hole()[None], s)
     while not search.finished:
         search.step()
     ref = _textbook_search(m, target, centre_hole(), s, 30)
     np.testing.assert_allclose(search._z.numpy(), ref.numpy(), atol=2e-4)
     if schedule == "cosine":  # and the schedule is really not constant
-        const = _textbook_search(m, target, centre_hole(), SearchSettings(**{**s.__dict__, "lr_schedule": "constant"}), 30)
+        const = _textbook_search(
+            m, target, centre_hole(), SearchSettings(**{**s.__dict__, "lr_schedule": "constant"}), 30
+        )
         assert np.abs(const.numpy() - ref.numpy()).max() > 1e-3
 
 
@@ -282,15 +294,21 @@ def _total_of(model, image, mask, z, lam=0.003):
     y = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 127.5 - 1
     with torch.no_grad():
         fake = model.generator(z)
-        return ((w * (fake - y)).abs().flatten(1).sum(1) - lam * torch.nn.functional.softplus(model.discriminator(fake))).numpy()
+        return (
+            (w * (fake - y)).abs().flatten(1).sum(1) - lam * torch.nn.functional.softplus(model.discriminator(fake))
+        ).numpy()
 
 
 def test_init_samples_keep_the_lowest_loss_draws(model, target):
     mask = centre_hole()
-    one = run_search(model, target, mask, SearchSettings(iterations=0, restarts=3, init_samples=1, device="cpu", seed=7))
+    one = run_search(
+        model, target, mask, SearchSettings(iterations=0, restarts=3, init_samples=1, device="cpu", seed=7)
+    )
     draws = torch.rand(3, 16, generator=torch.Generator().manual_seed(7)) * 2 - 1
     np.testing.assert_array_equal(one.latents, draws.numpy())  # init_samples=1: the plain draws, in order
-    best = run_search(model, target, mask, SearchSettings(iterations=0, restarts=3, init_samples=8, device="cpu", seed=7))
+    best = run_search(
+        model, target, mask, SearchSettings(iterations=0, restarts=3, init_samples=8, device="cpu", seed=7)
+    )
     draws = torch.rand(24, 16, generator=torch.Generator().manual_seed(7)) * 2 - 1
     losses = _total_of(model, target, mask, draws)
     expected = draws.numpy()[np.argsort(losses)[:3]]
@@ -313,8 +331,11 @@ def test_early_stopping_follows_the_rule(model, target):
     """The stop iteration equals the one the rule predicts from the full run's loss history."""
     mask = centre_hole()
     base = dict(iterations=200, restarts=2, device="cpu", lr=0.02, seed=3)
-    full = list(latent_search(model, target, mask, SearchSettings(**base, preview_every=1, preview_seconds=1e9,
-                                                                  stop_patience=0)))
+    full = list(
+        latent_search(
+            model, target, mask, SearchSettings(**base, preview_every=1, preview_seconds=1e9, stop_patience=0)
+        )
+    )
     best = np.minimum.accumulate(np.array([s.total.min() for s in full[:-1]]))  # best so far, per iteration
     patience, tol = 15, 0.01
     ref, since, expected = np.inf, 0, None
@@ -392,8 +413,9 @@ def test_compiled_path_is_wired_like_the_eager_one(model, target, monkeypatch):
     clear_cache()
     images = np.stack([target, np.ascontiguousarray(target[::-1])])
     masks = np.stack([centre_hole(), centre_hole(32, 4, 20)])
-    s = SearchSettings(iterations=60, restarts=2, device="cpu", lr=0.02, init_samples=3, stop_patience=10,
-                       stop_tolerance=0.01)
+    s = SearchSettings(
+        iterations=60, restarts=2, device="cpu", lr=0.02, init_samples=3, stop_patience=10, stop_tolerance=0.01
+    )
     eager = search_batch(model, images, masks, s)
     comp = search_batch(model, images, masks, replace_settings(s, compile=True))
     clear_cache()
@@ -414,9 +436,12 @@ def test_lambda_zero_never_runs_the_search_discriminator(model, target, monkeypa
 
     calls = []
     original = SearchNets.discriminate
-    monkeypatch.setattr(SearchNets, "discriminate", lambda self, x, eager=False: calls.append(1) or original(self, x, eager))
-    run_search(model, target, centre_hole(), SearchSettings(iterations=3, restarts=2, lam=0.0, device="cpu",
-                                                            init_samples=4))
+    monkeypatch.setattr(
+        SearchNets, "discriminate", lambda self, x, eager=False: calls.append(1) or original(self, x, eager)
+    )
+    run_search(
+        model, target, centre_hole(), SearchSettings(iterations=3, restarts=2, lam=0.0, device="cpu", init_samples=4)
+    )
     assert calls == []
     run_search(model, target, centre_hole(), SearchSettings(iterations=3, restarts=2, device="cpu"))
     assert calls  # and it does run when lam > 0
@@ -430,8 +455,13 @@ def test_bfloat16_search_still_recovers_the_latent(model, target):
 
 
 def test_new_settings_are_validated(model, target):
-    for bad in ({"init_samples": 0}, {"lr_schedule": "step"}, {"lr_final": 0.0}, {"stop_patience": -1},
-                {"precision": "fp8"}):
+    for bad in (
+        {"init_samples": 0},
+        {"lr_schedule": "step"},
+        {"lr_final": 0.0},
+        {"stop_patience": -1},
+        {"precision": "fp8"},
+    ):
         with pytest.raises(ValueError):
             next(latent_search(model, target, centre_hole(), SearchSettings(device="cpu", **bad)))
 
@@ -443,8 +473,9 @@ def test_cuda_graph_matches_eager_steps(model, target, precision):
 
     images = np.stack([target, np.ascontiguousarray(target[::-1])])
     masks = np.stack([centre_hole(), centre_hole(32, 4, 20)])
-    s = SearchSettings(iterations=80, restarts=4, lr=0.05, device="cuda", precision=precision, stop_patience=10,
-                       stop_tolerance=0.01)
+    s = SearchSettings(
+        iterations=80, restarts=4, lr=0.05, device="cuda", precision=precision, stop_patience=10, stop_tolerance=0.01
+    )
     graph = search_batch(model, images, masks, s)
     eager = search_batch(model, images, masks, SearchSettings(**{**s.__dict__, "cuda_graph": False}))
     model.to(torch.device("cpu"))
@@ -454,7 +485,7 @@ def test_cuda_graph_matches_eager_steps(model, target, precision):
 
 
 def test_a_search_too_large_for_memory_is_refused_before_it_starts(monkeypatch):
-    from inpaint_gui.core.engines.gan import search as search_mod
+    from inpaint_gui.core.engines.gan import memory as search_mod
     from inpaint_gui.core.settings import SettingsError
 
     model = tiny_model()

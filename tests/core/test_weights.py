@@ -18,7 +18,9 @@ def model_dir(tmp_path):
     folder = tmp_path / "tinyface"
     folder.mkdir()
     (tmp_path / "mean_face.png").rename(folder / "mean_face.png")
-    save_model(folder, g, d, {"name": "tinyface", "licence": "test"}, extra_files={"mean_face": folder / "mean_face.png"})
+    save_model(
+        folder, g, d, {"name": "tinyface", "licence": "test"}, extra_files={"mean_face": folder / "mean_face.png"}
+    )
     return folder, g, d
 
 
@@ -122,7 +124,9 @@ def test_the_shipped_face_model_loads_and_verifies():
     assert m.config.resolution == 64 and m.mean_face.shape == (64, 64, 3)
     assert "non-commercial" in card["licence"]
     assert card["training"]["images_seen"] > 0 and card["training"]["command"].startswith("inpaint-gui train")
-    size = sum((folder / e["path"]).stat().st_size for k, e in card["files"].items() if k in ("generator", "discriminator"))
+    size = sum(
+        (folder / e["path"]).stat().st_size for k, e in card["files"].items() if k in ("generator", "discriminator")
+    )
     assert size < 50 * 2**20
     with torch.no_grad():
         x = m.generator(torch.rand(4, m.config.nz) * 2 - 1)
@@ -148,35 +152,54 @@ def _one_line_error(folder, *needles):
     return message
 
 
-@pytest.mark.parametrize("edit,needles", [
-    (lambda c: c.update(files=[c["files"]["generator"], c["files"]["discriminator"]]),
-     ["model.json", "'files' must be an object", "not a list"]),
-    (lambda c: c["files"]["generator"].pop("path"), ["model.json", "files.generator has no 'path'"]),
-    (lambda c: c["files"].update(generator="generator.pt"), ["model.json", "files.generator must be an object", "not a string"]),
-    (lambda c: c["files"]["generator"].update(path=["generator.pt"]), ["files.generator.path must be a file name"]),
-    (lambda c: c["files"]["generator"].update(path="../generator.pt"), ["must be a file inside the model folder"]),
-    (lambda c: c["files"]["generator"].update(path="/etc/passwd"), ["must be a file inside the model folder"]),
-    (lambda c: c["files"]["generator"].pop("sha256"), ["files.generator.sha256 must be 64 hexadecimal digits (missing)"]),
-    (lambda c: c["files"]["generator"].update(sha256="abc"), ["files.generator.sha256 must be 64 hexadecimal digits"]),
-    (lambda c: c["files"]["generator"].update(bytes="many"), ["files.generator.bytes must be a whole number"]),
-    (lambda c: c["files"].pop("discriminator"), ["lists no discriminator file"]),
-    (lambda c: c.update(architecture=[64, 100]), ["'architecture' must be an object, not a list"]),
-    (lambda c: c["architecture"].update(nz="100"), ["architecture.nz must be a whole number, not a string"]),
-    (lambda c: c["architecture"].update(type="stylegan"), ["architecture type 'stylegan' is not supported"]),
-    (lambda c: c["architecture"].update(resolution=48), ["bad architecture", "resolution"]),
-    (lambda c: c.update(format_version=99), ["format_version 99 is newer"]),
-    (lambda c: c.update(name=3), ["'name' must be a string"]),
-])
+@pytest.mark.parametrize(
+    "edit,needles",
+    [
+        (
+            lambda c: c.update(files=[c["files"]["generator"], c["files"]["discriminator"]]),
+            ["model.json", "'files' must be an object", "not a list"],
+        ),
+        (lambda c: c["files"]["generator"].pop("path"), ["model.json", "files.generator has no 'path'"]),
+        (
+            lambda c: c["files"].update(generator="generator.pt"),
+            ["model.json", "files.generator must be an object", "not a string"],
+        ),
+        (lambda c: c["files"]["generator"].update(path=["generator.pt"]), ["files.generator.path must be a file name"]),
+        (lambda c: c["files"]["generator"].update(path="../generator.pt"), ["must be a file inside the model folder"]),
+        (lambda c: c["files"]["generator"].update(path="/etc/passwd"), ["must be a file inside the model folder"]),
+        (
+            lambda c: c["files"]["generator"].pop("sha256"),
+            ["files.generator.sha256 must be 64 hexadecimal digits (missing)"],
+        ),
+        (
+            lambda c: c["files"]["generator"].update(sha256="abc"),
+            ["files.generator.sha256 must be 64 hexadecimal digits"],
+        ),
+        (lambda c: c["files"]["generator"].update(bytes="many"), ["files.generator.bytes must be a whole number"]),
+        (lambda c: c["files"].pop("discriminator"), ["lists no discriminator file"]),
+        (lambda c: c.update(architecture=[64, 100]), ["'architecture' must be an object, not a list"]),
+        (lambda c: c["architecture"].update(nz="100"), ["architecture.nz must be a whole number, not a string"]),
+        (lambda c: c["architecture"].update(type="stylegan"), ["architecture type 'stylegan' is not supported"]),
+        (lambda c: c["architecture"].update(resolution=48), ["bad architecture", "resolution"]),
+        (lambda c: c.update(format_version=99), ["format_version 99 is newer"]),
+        (lambda c: c.update(name=3), ["'name' must be a string"]),
+    ],
+)
 def test_malformed_card_is_one_line_naming_the_card(model_dir, edit, needles):
     folder, *_ = model_dir
     _edit_card(folder, edit)
     _one_line_error(folder, *needles)
 
 
-@pytest.mark.parametrize("text,needle", [("[1, 2]", "not a model card (the file holds a list"),
-                                         ('"weights"', "the file holds a string"),
-                                         ('{"files": {}}', "'architecture' is missing"),
-                                         ("", "cannot read the model card")])
+@pytest.mark.parametrize(
+    "text,needle",
+    [
+        ("[1, 2]", "not a model card (the file holds a list"),
+        ('"weights"', "the file holds a string"),
+        ('{"files": {}}', "'architecture' is missing"),
+        ("", "cannot read the model card"),
+    ],
+)
 def test_card_that_is_not_an_object(model_dir, text, needle):
     folder, *_ = model_dir
     (folder / "model.json").write_text(text)
@@ -196,7 +219,9 @@ def test_size_difference_is_named(model_dir):
     size = (folder / "generator.pt").stat().st_size
     with open(folder / "generator.pt", "ab") as fh:
         fh.write(b"extra")
-    _one_line_error(folder, "generator.pt", "sha256 mismatch", f"it is {size + 5:,} bytes, the model card says {size:,}")
+    _one_line_error(
+        folder, "generator.pt", "sha256 mismatch", f"it is {size + 5:,} bytes, the model card says {size:,}"
+    )
     _rehash(folder, "generator")
     _edit_card(folder, lambda c: c["files"]["generator"].update(bytes=size))
     _one_line_error(folder, "generator.pt", f"the file is {size + 5:,} bytes but the model card says {size:,}")
@@ -219,7 +244,9 @@ def test_corrupt_mean_face_with_matching_hash(model_dir):
     _one_line_error(folder, "mean_face.png", "cannot read the mean face image")
 
 
-@pytest.mark.parametrize("role,bad", [("generator", float("nan")), ("discriminator", float("inf")), ("generator", -float("inf"))])
+@pytest.mark.parametrize(
+    "role,bad", [("generator", float("nan")), ("discriminator", float("inf")), ("generator", -float("inf"))]
+)
 def test_non_finite_weights_are_refused(model_dir, role, bad):
     folder, g, d = model_dir
     net = g if role == "generator" else d

@@ -29,9 +29,7 @@ def _inside(win, h, w) -> bool:
 
 
 def _overlap(a, b) -> bool:
-    return max(a[0], b[0]) < min(a[0] + a[2], b[0] + b[2]) and max(a[1], b[1]) < min(
-        a[1] + a[2], b[1] + b[2]
-    )
+    return max(a[0], b[0]) < min(a[0] + a[2], b[0] + b[2]) and max(a[1], b[1]) < min(a[1] + a[2], b[1] + b[2])
 
 
 def _components(mask):
@@ -73,8 +71,22 @@ def test_validate_window_accepts_and_normalises():
 
 @pytest.mark.parametrize(
     "win",
-    [(-1, 0, 4), (0, -1, 4), (0, 0, 0), (0, 0, -3), (5, 0, 4), (0, 7, 4), (0, 0, 11),
-     (0, 0), (0, 0, 4, 4), (0.0, 0, 4), (0, 0, 4.5), (True, 0, 4), "abc", None],
+    [
+        (-1, 0, 4),
+        (0, -1, 4),
+        (0, 0, 0),
+        (0, 0, -3),
+        (5, 0, 4),
+        (0, 7, 4),
+        (0, 0, 11),
+        (0, 0),
+        (0, 0, 4, 4),
+        (0.0, 0, 4),
+        (0, 0, 4.5),
+        (True, 0, 4),
+        "abc",
+        None,
+    ],
 )
 def test_validate_window_rejects(win):
     with pytest.raises(MaskError) as info:
@@ -256,8 +268,7 @@ def test_raster_fast_path_matches_pairwise(monkeypatch, density):
     for _ in range(4):
         h, w = rng.integers(60, 260, size=2)
         mask = rng.random((h, w)) < density
-        kwargs = dict(context=float(rng.choice([0.0, 0.25, 0.5])),
-                      min_size=int(rng.choice([2, 8, 32])))
+        kwargs = dict(context=float(rng.choice([0.0, 0.25, 0.5])), min_size=int(rng.choice([2, 8, 32])))
         monkeypatch.setattr(window_mod, "_RASTER_ABOVE", 10**9)
         slow = auto_windows(mask, **kwargs)
         monkeypatch.setattr(window_mod, "_RASTER_ABOVE", 0)
@@ -329,8 +340,7 @@ def test_speckle_mask_on_a_large_photo_stays_fast_enough():
 # ----------------------------------------------------------------------------- resampling
 
 
-@pytest.mark.parametrize("n_out,n_in", [(64, 64), (64, 128), (64, 100), (64, 4000), (7, 3),
-                                        (64, 40), (1, 5), (5, 1)])
+@pytest.mark.parametrize("n_out,n_in", [(64, 64), (64, 128), (64, 100), (64, 4000), (7, 3), (64, 40), (1, 5), (5, 1)])
 def test_resample_weights_rows_sum_to_one(n_out, n_in):
     wts = resample_weights(n_out, n_in)
     assert wts.shape == (n_out, n_in)
@@ -526,9 +536,7 @@ def test_from_model_is_smooth_and_clipped():
 def test_round_trip_smooth_image_psnr():
     n = 640
     yy, xx = np.mgrid[0:n, 0:n] / n
-    smooth = np.stack(
-        [255 * xx, 255 * yy, 127.5 + 100 * np.sin(2 * np.pi * xx) * np.cos(2 * np.pi * yy)], -1
-    )
+    smooth = np.stack([255 * xx, 255 * yy, 127.5 + 100 * np.sin(2 * np.pi * xx) * np.cos(2 * np.pi * yy)], -1)
     img = np.round(smooth).astype(np.uint8)
     win = (0, 0, n)
     small, _ = to_model(img, np.zeros((n, n), bool), win, 64)

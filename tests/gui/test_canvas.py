@@ -88,8 +88,11 @@ def test_rectangle_tool_marks_block_and_alt_erases(canvas):
     expected[12:30, 10:50] = True
     np.testing.assert_array_equal(canvas.doc.mask, expected)
     # dragging backwards (bottom-right to top-left) with Alt erases
-    drag(canvas.viewport(), [view_point(canvas, 40, 25), view_point(canvas, 20, 15)],
-         modifiers=Qt.KeyboardModifier.AltModifier)
+    drag(
+        canvas.viewport(),
+        [view_point(canvas, 40, 25), view_point(canvas, 20, 15)],
+        modifiers=Qt.KeyboardModifier.AltModifier,
+    )
     expected[15:25, 20:40] = False
     np.testing.assert_array_equal(canvas.doc.mask, expected)
     canvas.doc.undo()
@@ -118,11 +121,18 @@ def test_ctrl_wheel_zooms_about_the_cursor(canvas):
     vp = canvas.viewport()
     anchor = QPointF(150, 120)
     before = canvas.to_image(anchor)
-    ev = QWheelEvent(anchor, vp.mapToGlobal(anchor), QPoint(0, 0), QPoint(0, 120),
-                     Qt.MouseButton.NoButton, Qt.KeyboardModifier.ControlModifier,
-                     Qt.ScrollPhase.NoScrollPhase, False)
+    ev = QWheelEvent(
+        anchor,
+        vp.mapToGlobal(anchor),
+        QPoint(0, 0),
+        QPoint(0, 120),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.ControlModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
     QApplication.sendEvent(vp, ev)
-    assert canvas.zoom == pytest.approx(4.0 * 2 ** 0.25)
+    assert canvas.zoom == pytest.approx(4.0 * 2**0.25)
     after = canvas.to_image(anchor)
     assert abs(after.x() - before.x()) < 1 and abs(after.y() - before.y()) < 1
 
@@ -199,6 +209,7 @@ def test_brush_size_keys_and_outline(canvas, qtbot):
     assert canvas.brush_size == 25
     canvas.smaller_brush()
     assert canvas.brush_size == 20
+
     # the outline cursor is drawn at the brush's real size (diameter 20 px at 100%)
     def grab():
         img = canvas.viewport().grab().toImage().convertToFormat(QImage.Format.Format_RGB888)

@@ -43,6 +43,7 @@ def test_jobs_run_in_order_on_the_worker_thread_with_fresh_ids(runner, qtbot):
         def fn(ctx):
             ctx.report(("half", n))
             return (n, threading.get_ident(), ctx.resources["made in"], ctx.kind)
+
         return fn
 
     ids = [runner.submit("sum", job(n)) for n in range(3)]
@@ -166,5 +167,7 @@ def test_friendly_error_messages():
 
     assert "CUDA" in friendly_error(RuntimeError("CUDA error: device-side assert"))
     assert "memory" in friendly_error(MemoryError()).lower()
-    assert friendly_error(FileNotFoundError(2, "No such file or directory", "/x/y.png")) == \
-        "/x/y.png: No such file or directory"
+    assert (
+        friendly_error(FileNotFoundError(2, "No such file or directory", "/x/y.png"))
+        == "/x/y.png: No such file or directory"
+    )

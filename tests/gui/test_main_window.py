@@ -181,8 +181,9 @@ def test_recent_files_and_drag_and_drop(make_window, tmp_path, qtbot):
     assert w.doc.path == a
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(b))])
-    ev = QDropEvent(QPointF(100, 100), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
-                    Qt.KeyboardModifier.NoModifier)
+    ev = QDropEvent(
+        QPointF(100, 100), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier
+    )
     with qtbot.waitSignal(w.files.done):
         w.dropEvent(ev)
     assert w.doc.path == b

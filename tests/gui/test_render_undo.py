@@ -188,8 +188,12 @@ def test_grow_matches_disk_dilation():
     disk = xx**2 + yy**2 <= n * n
     np.testing.assert_array_equal(grow(mask, n), ndimage.binary_dilation(mask, structure=disk))
     shrunk = grow(mask, -2)
-    np.testing.assert_array_equal(shrunk, ndimage.binary_erosion(mask, structure=np.ones((5, 5), bool) & (
-        (np.mgrid[-2:3, -2:3][0] ** 2 + np.mgrid[-2:3, -2:3][1] ** 2) <= 4)))
+    np.testing.assert_array_equal(
+        shrunk,
+        ndimage.binary_erosion(
+            mask, structure=np.ones((5, 5), bool) & ((np.mgrid[-2:3, -2:3][0] ** 2 + np.mgrid[-2:3, -2:3][1] ** 2) <= 4)
+        ),
+    )
     assert not grow(np.zeros((5, 5), bool), 3).any()
 
 

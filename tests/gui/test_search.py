@@ -47,7 +47,8 @@ def test_run_streams_previews_and_finishes_with_candidates(ready, qtbot, monkeyp
     image_before = w.doc.image.copy()
     seen = []
     w.session.update_shown.connect(
-        lambda u: None if u.done else seen.append((u.iteration, w.canvas.preview is not None, w.candidates.count())))
+        lambda u: None if u.done else seen.append((u.iteration, w.canvas.preview is not None, w.candidates.count()))
+    )
     with final_update(qtbot, w) as blocker:
         start(w)
     result = blocker.args[0]
@@ -114,8 +115,9 @@ def test_clicking_a_thumbnail_previews_it_and_apply_blends_exactly_that_candidat
     with qtbot.waitSignal(w.doc.history_changed, timeout=30000):
         QTest.keyClick(w, Qt.Key.Key_Return)
     # the same finish in this thread gives the same pixels
-    patch = pipeline.finish(before_img, before_mask, region, r.candidates[other], w.store.settings,
-                            Engines(face=FaceEngine(tiny_model)))
+    patch = pipeline.finish(
+        before_img, before_mask, region, r.candidates[other], w.store.settings, Engines(face=FaceEngine(tiny_model))
+    )
     np.testing.assert_array_equal(w.doc.image, pipeline.apply_patch(before_img, patch))
     changed = np.any(w.doc.image != before_img, axis=2)
     assert changed.any() and not (changed & ~before_mask).any()  # only hole pixels changed
@@ -243,8 +245,10 @@ def test_event_loop_never_stalls_during_a_job(ready, qtbot, capsys):
     assert arrivals, "no preview arrived"
     rate = (len(arrivals) - 1) / max(1e-9, arrivals[-1] - arrivals[0])
     with capsys.disabled():
-        print(f"\n[responsiveness] max event-loop gap {max(gaps)} ms over {len(gaps)} ticks; first preview "
-              f"after {(arrivals[0] - t0) * 1000:.0f} ms; {rate:.1f} previews/s")
+        print(
+            f"\n[responsiveness] max event-loop gap {max(gaps)} ms over {len(gaps)} ticks; first preview "
+            f"after {(arrivals[0] - t0) * 1000:.0f} ms; {rate:.1f} previews/s"
+        )
     assert len(gaps) > 50
     assert max(gaps) < 100
     assert len(arrivals) >= 5 and rate >= 4

@@ -68,7 +68,9 @@ def test_search_throughput_rows_are_consistent():
 
 
 def test_bench_quick_json(tiny_folder, capsys):
-    assert cli_main(["bench", "--quick", "--model", str(tiny_folder), "--json", "--threads", "1", "--seconds", "0.1"]) == 0
+    assert (
+        cli_main(["bench", "--quick", "--model", str(tiny_folder), "--json", "--threads", "1", "--seconds", "0.1"]) == 0
+    )
     report = json.loads(capsys.readouterr().out)
     assert report["machine"]["threads"] == 1 and report["matmul_gflops"]["cpu"] > 0
     rows = report["search"]
@@ -79,21 +81,40 @@ def test_bench_quick_json(tiny_folder, capsys):
 
 
 def test_bench_table_has_a_header(tiny_folder, capsys):
-    assert cli_main(["bench", "--parts", "search,matmul", "--batches", "2", "--model", str(tiny_folder),
-                     "--seconds", "0.05", "--threads", "1"]) == 0
+    assert (
+        cli_main(
+            [
+                "bench",
+                "--parts",
+                "search,matmul",
+                "--batches",
+                "2",
+                "--model",
+                str(tiny_folder),
+                "--seconds",
+                "0.05",
+                "--threads",
+                "1",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "reference = the textbook PyTorch loop" in out and "Ceiling: float32 matrix product" in out
     header = next(line for line in out.splitlines() if line.startswith("| device"))
     assert "vs_reference" in header and "share_of_matmul" in header
 
 
-@pytest.mark.parametrize("args, needle", [
-    (["--parts", "search,gpu"], "unknown bench part gpu"),
-    (["--variants", "ours,warp"], "unknown search variant warp"),
-    (["--batches", "1,x"], "--batches takes integers"),
-    (["--threads", "0"], "--threads must be between 1 and"),
-    (["--threads", "1000"], "--threads must be between 1 and"),
-])
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--parts", "search,gpu"], "unknown bench part gpu"),
+        (["--variants", "ours,warp"], "unknown search variant warp"),
+        (["--batches", "1,x"], "--batches takes integers"),
+        (["--threads", "0"], "--threads must be between 1 and"),
+        (["--threads", "1000"], "--threads must be between 1 and"),
+    ],
+)
 def test_bench_bad_options_are_one_line_errors(args, needle, capsys):
     assert cli_main(["bench", *args]) == 2
     err = capsys.readouterr().err

@@ -54,7 +54,7 @@ def test_mask_areas():
         assert 0.08 <= area <= 0.42  # 10-40% up to rounding of the sides
         m = make_mask("regular", 64, 0, i)
         ys, xs = np.nonzero(m)
-        assert m[ys.min():ys.max() + 1, xs.min():xs.max() + 1].all()  # one rectangle
+        assert m[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].all()  # one rectangle
 
 
 def test_masks_are_deterministic_per_image(tmp_path):
@@ -62,7 +62,7 @@ def test_masks_are_deterministic_per_image(tmp_path):
 
     for k in range(3):
         arr = np.zeros((512, 512), np.uint8)
-        arr[100 * k:100 * k + 150, 50:300] = 255
+        arr[100 * k : 100 * k + 150, 50:300] = 255
         Image.fromarray(arr).save(tmp_path / f"{k:05d}.png")
     files = sorted(tmp_path.glob("*.png"))
     for kind in MASK_KINDS:

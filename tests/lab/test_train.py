@@ -73,11 +73,32 @@ def test_training_moves_weights_and_samples_are_images(faces):
 
 
 def test_train_command_exports_a_loadable_model(faces, tmp_path):
-    from tests.test_cli import cli
+    from tests.cli_helpers import cli
 
     out = tmp_path / "weights" / "tinyfaces"
-    r = cli("train", faces, "--out", out, "--size", "32", "--nz", "8", "--ngf", "4", "--ndf", "4", "--batch", "4",
-            "--epochs", "1", "--device", "cpu", "--cache-dir", tmp_path / "cache", "--quiet")
+    r = cli(
+        "train",
+        faces,
+        "--out",
+        out,
+        "--size",
+        "32",
+        "--nz",
+        "8",
+        "--ngf",
+        "4",
+        "--ndf",
+        "4",
+        "--batch",
+        "4",
+        "--epochs",
+        "1",
+        "--device",
+        "cpu",
+        "--cache-dir",
+        tmp_path / "cache",
+        "--quiet",
+    )
     assert r.returncode == 0, r.stderr
     model = load_model(out)
     assert model.config == DCGANConfig(resolution=32, nz=8, ngf=4, ndf=4)
@@ -87,15 +108,37 @@ def test_train_command_exports_a_loadable_model(faces, tmp_path):
     assert set(card["files"]) == {"generator", "discriminator", "mean_face", "samples"}
     assert model.mean_face.shape == (32, 32, 3)
     # resume from the checkpoint it left, for one more epoch
-    r = cli("train", faces, "--out", out, "--size", "32", "--nz", "8", "--ngf", "4", "--ndf", "4", "--batch", "4",
-            "--epochs", "2", "--device", "cpu", "--cache-dir", tmp_path / "cache", "--quiet",
-            "--resume", out.parent / "tinyfaces.ckpt")
+    r = cli(
+        "train",
+        faces,
+        "--out",
+        out,
+        "--size",
+        "32",
+        "--nz",
+        "8",
+        "--ngf",
+        "4",
+        "--ndf",
+        "4",
+        "--batch",
+        "4",
+        "--epochs",
+        "2",
+        "--device",
+        "cpu",
+        "--cache-dir",
+        tmp_path / "cache",
+        "--quiet",
+        "--resume",
+        out.parent / "tinyfaces.ckpt",
+    )
     assert r.returncode == 0, r.stderr
     assert json.loads((out / "model.json").read_text())["training"]["steps"] == 8
 
 
 def test_train_command_errors(tmp_path):
-    from tests.test_cli import cli
+    from tests.cli_helpers import cli
 
     r = cli("train", tmp_path / "nope", "--out", tmp_path / "w")
     assert r.returncode == 2 and "not a folder" in r.stderr
@@ -105,13 +148,30 @@ def test_train_command_errors(tmp_path):
 
 
 def test_export_only_writes_the_checkpoint_state(faces, tmp_path):
-    from tests.test_cli import cli
+    from tests.cli_helpers import cli
 
     out = tmp_path / "w" / "m"
-    common = ["--size", "32", "--nz", "8", "--ngf", "4", "--ndf", "4", "--batch", "4", "--device", "cpu",
-              "--cache-dir", tmp_path / "cache", "--quiet"]
+    common = [
+        "--size",
+        "32",
+        "--nz",
+        "8",
+        "--ngf",
+        "4",
+        "--ndf",
+        "4",
+        "--batch",
+        "4",
+        "--device",
+        "cpu",
+        "--cache-dir",
+        tmp_path / "cache",
+        "--quiet",
+    ]
     assert cli("train", faces, "--out", out, "--epochs", "1", *common).returncode == 0
-    r = cli("train", faces, "--out", tmp_path / "w" / "copy", "--resume", out.parent / "m.ckpt", "--export-only", *common)
+    r = cli(
+        "train", faces, "--out", tmp_path / "w" / "copy", "--resume", out.parent / "m.ckpt", "--export-only", *common
+    )
     assert r.returncode == 0, r.stderr
     a, b = load_model(out), load_model(tmp_path / "w" / "copy")
     assert states_equal(a.generator.state_dict(), b.generator.state_dict())
@@ -129,7 +189,9 @@ def test_warm_start_copies_the_shared_inner_layers_only():
 
     small_g, small_d = build_models(DCGANConfig(resolution=32, nz=16, ngf=16, ndf=16), seed=1)
     data = ImageSet(np.zeros((8, 64, 64, 3), np.uint8), 0, None, None)
-    trainer = Trainer(DCGANConfig(resolution=64, nz=16, ngf=8, ndf=8), data, TrainSettings(batch=4), torch.device("cpu"))
+    trainer = Trainer(
+        DCGANConfig(resolution=64, nz=16, ngf=8, ndf=8), data, TrainSettings(batch=4), torch.device("cpu")
+    )
     fresh_g = {k: v.clone() for k, v in trainer.generator.state_dict().items()}
     copied = warm_start(trainer, small_g.state_dict(), small_d.state_dict())
     g, d = trainer.generator.state_dict(), trainer.discriminator.state_dict()
@@ -151,5 +213,7 @@ def test_warm_start_refuses_an_unrelated_model(tmp_path):
 
     other_g, other_d = build_models(DCGANConfig(resolution=32, nz=7, ngf=5, ndf=5), seed=1)
     data = ImageSet(np.zeros((8, 32, 32, 3), np.uint8), 0, None, None)
-    trainer = Trainer(DCGANConfig(resolution=32, nz=16, ngf=8, ndf=8), data, TrainSettings(batch=4), torch.device("cpu"))
+    trainer = Trainer(
+        DCGANConfig(resolution=32, nz=16, ngf=8, ndf=8), data, TrainSettings(batch=4), torch.device("cpu")
+    )
     assert warm_start(trainer, other_g.state_dict(), other_d.state_dict()) == []

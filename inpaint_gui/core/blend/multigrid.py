@@ -244,9 +244,7 @@ def _pool(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def _coarse_geometry(
-    alpha: np.ndarray, real: np.ndarray, sides, depth: int
-) -> tuple[np.ndarray, np.ndarray]:
+def _coarse_geometry(alpha: np.ndarray, real: np.ndarray, sides, depth: int) -> tuple[np.ndarray, np.ndarray]:
     """Unknown cells and diagonal of a coarse level (depth >= 1) from hole fractions (H, W).
 
     phi = alpha - 1/2 + 2^-(depth+1) estimates the signed distance (in cells) from a cell's
@@ -316,9 +314,7 @@ def _factor(lev: _Level) -> None:
         rows.append(np.nonzero(link)[0])
         cols.append(qi[link])
         vals.append(-np.ones(int(link.sum())))
-    a = sp.csc_matrix(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)
-    )
+    a = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
     lev.lu = spla.splu(a)
 
 

@@ -55,32 +55,24 @@ def _check_inputs(
     source = np.asarray(source)
     mask = np.asarray(mask)
     if target.dtype != np.uint8 or target.ndim not in (2, 3):
-        raise ValueError(
-            f"target must be uint8 (H, W) or (H, W, C), got {target.dtype} {target.shape}"
-        )
+        raise ValueError(f"target must be uint8 (H, W) or (H, W, C), got {target.dtype} {target.shape}")
     was_2d = target.ndim == 2
     if was_2d:
         target = target[:, :, None]
         if source.ndim == 2:
             source = source[:, :, None]
     if source.shape != target.shape:
-        raise ValueError(
-            f"source shape {source.shape} does not match target shape {target.shape}"
-        )
+        raise ValueError(f"source shape {source.shape} does not match target shape {target.shape}")
     if not (np.issubdtype(source.dtype, np.floating) or np.issubdtype(source.dtype, np.integer)):
         raise ValueError(f"source must be a real numeric array, got {source.dtype}")
     if mask.dtype != np.bool_:
         raise MaskError(f"mask must be a boolean array (True = hole), got dtype {mask.dtype}")
     if mask.shape != target.shape[:2]:
-        raise MaskError(
-            f"mask shape {mask.shape} does not match the image size {target.shape[:2]}"
-        )
+        raise MaskError(f"mask shape {mask.shape} does not match the image size {target.shape[:2]}")
     if target.shape[2] == 0:
         raise ValueError("target has no channels")
     if mask.size and mask.all():
-        raise MaskError(
-            "the hole covers the whole image: Poisson blending needs at least one known pixel"
-        )
+        raise MaskError("the hole covers the whole image: Poisson blending needs at least one known pixel")
     return target, source, mask, was_2d
 
 
@@ -93,9 +85,7 @@ def _neighbour_count(ys: np.ndarray, xs: np.ndarray, shape: tuple[int, int]) -> 
 # --------------------------------------------------------------------------- direct reference
 
 
-def poisson_blend_direct(
-    target: np.ndarray, source: np.ndarray, mask: np.ndarray, *, raw: bool = False
-) -> np.ndarray:
+def poisson_blend_direct(target: np.ndarray, source: np.ndarray, mask: np.ndarray, *, raw: bool = False) -> np.ndarray:
     """Reference: assemble the seamless-cloning system literally and ``spsolve`` it (float64).
 
     Same contract as :func:`poisson_blend`; with ``raw=True`` returns the unrounded float64
@@ -124,9 +114,7 @@ def poisson_blend_direct(
             rows.append(p[~known])
             cols.append(qi[~known])
             vals.append(-np.ones(int((~known).sum())))
-        a = sp.csc_matrix(
-            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)
-        )
+        a = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
         sol = spla.spsolve(a, rhs)
         out[ys, xs] = np.asarray(sol).reshape(n, c)
     return _finish(out, was_2d, raw)
@@ -178,8 +166,7 @@ def poisson_blend(
     for k, sl in enumerate(ndi.find_objects(labels), start=1):
         cells = (sl[0].stop - sl[0].start + 2) * (sl[1].stop - sl[1].start + 2)
         if method == "sparse" or (
-            method == "auto"
-            and _LU_PER_N15 * float(sizes[k]) ** 1.5 < _MG_PER_CELL * cells + _MG_OVERHEAD
+            method == "auto" and _LU_PER_N15 * float(sizes[k]) ** 1.5 < _MG_PER_CELL * cells + _MG_OVERHEAD
         ):
             exact[k] = True
             continue
@@ -227,9 +214,7 @@ def _blend_sparse(
         vals.append(-np.ones(int((~known).sum())))
     if not (np.isfinite(s_p).all() and np.isfinite(rhs).all()):
         raise ValueError("source has non-finite values in or next to the hole")
-    a = sp.csc_matrix(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)
-    )
+    a = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
     f = s_p + spla.splu(a).solve(rhs)  # (n, C)
     out[ys, xs] = f if raw else np.clip(np.rint(f), 0, 255).astype(np.uint8)
 

@@ -52,7 +52,7 @@ class Region:
         x0, y0, x1, y1 = self.rect
         cx0, cy0, cx1, cy1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
         sl = (slice(cy0, cy1), slice(cx0, cx1))
-        return sl, self.hole[cy0 - y0:cy1 - y0, cx0 - x0:cx1 - x0]
+        return sl, self.hole[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]
 
 
 @dataclass
@@ -103,14 +103,22 @@ class Engine(Protocol):
     title: str  # for menus and reports
     settings_type: type  # its settings dataclass (fields made with core.settings.setting)
 
-    def plan(self, image: np.ndarray, mask: np.ndarray, settings: Any, common: Any,
-             window: Sequence[int] | None = None) -> list[Region]:
+    def plan(
+        self, image: np.ndarray, mask: np.ndarray, settings: Any, common: Any, window: Sequence[int] | None = None
+    ) -> list[Region]:
         """The regions that together cover ``mask``, in the order to fill them; ``window`` is a
         square the user placed (x, y, size), or None to choose."""
         ...
 
-    def run(self, image: np.ndarray, mask: np.ndarray, region: Region, settings: Any, common: Any,
-            cancel: threading.Event | None = None) -> Iterator[Step]:
+    def run(
+        self,
+        image: np.ndarray,
+        mask: np.ndarray,
+        region: Region,
+        settings: Any,
+        common: Any,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[Step]:
         """Fill ``region``: yields steps; the last one has the candidates (best-so-far when
         cancelled). ``mask`` may be smaller than when planned (holes already filled)."""
         ...

@@ -37,11 +37,58 @@ UPRIGHT = {
 }
 # TIFF tags that describe a file's own pixel layout. Pillow's getexif() of a TIFF returns
 # its whole first IFD; these must not travel into another file's EXIF block.
-TIFF_LAYOUT_TAGS = frozenset({
-    254, 255, 256, 257, 258, 259, 262, 263, 266, 273, 277, 278, 279, 280, 281, 284, 290,
-    291, 292, 293, 317, 320, 322, 323, 324, 325, 330, 332, 338, 339, 340, 341, 347,
-    512, 513, 514, 515, 517, 518, 519, 520, 521, 530, 532, 700, 33723, 34377, 34675,
-})
+TIFF_LAYOUT_TAGS = frozenset(
+    {
+        254,
+        255,
+        256,
+        257,
+        258,
+        259,
+        262,
+        263,
+        266,
+        273,
+        277,
+        278,
+        279,
+        280,
+        281,
+        284,
+        290,
+        291,
+        292,
+        293,
+        317,
+        320,
+        322,
+        323,
+        324,
+        325,
+        330,
+        332,
+        338,
+        339,
+        340,
+        341,
+        347,
+        512,
+        513,
+        514,
+        515,
+        517,
+        518,
+        519,
+        520,
+        521,
+        530,
+        532,
+        700,
+        33723,
+        34377,
+        34675,
+    }
+)
 SIXTEEN_BIT_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N"})
 RAW_GREY_MODES = frozenset({"1", "L", "I", "F"}) | SIXTEEN_BIT_MODES
 # Pillow's raw modes for 16-bit colour, of which it keeps the high byte of each sample.
@@ -136,8 +183,14 @@ def orient(arr: np.ndarray, orientation: int) -> np.ndarray:
     """``arr`` (H, W, ...) transposed as :data:`UPRIGHT` transposes an image of that orientation."""
     t = arr.swapaxes(0, 1)
     out = {
-        1: arr, 2: arr[:, ::-1], 3: arr[::-1, ::-1], 4: arr[::-1],
-        5: t, 6: t[:, ::-1], 7: t[::-1, ::-1], 8: t[::-1],
+        1: arr,
+        2: arr[:, ::-1],
+        3: arr[::-1, ::-1],
+        4: arr[::-1],
+        5: t,
+        6: t[:, ::-1],
+        7: t[::-1, ::-1],
+        8: t[::-1],
     }[orientation]
     return np.ascontiguousarray(out)
 
@@ -224,8 +277,13 @@ def read(path: StrPath) -> Decoded:
                 dpi = _dpi_of(im, swap=orientation >= 5)
                 mode = im.mode
                 deep = None
-                if raws and raws <= _DEEP_RAWMODES and im.mode in ("RGB", "RGBA") and n_frames == 1 \
-                        and im.info.get("transparency") is None:
+                if (
+                    raws
+                    and raws <= _DEEP_RAWMODES
+                    and im.mode in ("RGB", "RGBA")
+                    and n_frames == 1
+                    and im.info.get("transparency") is None
+                ):
                     try:
                         deep = orient(_deep_colour(path, np.asarray(im)), orientation)
                         mode = f"{im.mode};16"

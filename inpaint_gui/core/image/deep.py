@@ -62,8 +62,15 @@ def _paeth_filtered(rows: np.ndarray, above: np.ndarray, bpp: int) -> np.ndarray
     return np.hstack([np.full((len(rows), 1), 4, np.uint8), filtered])  # each row starts with its filter type
 
 
-def write_png16(fp: IO[bytes], samples: np.ndarray, *, icc_profile: bytes | None = None,
-                exif: bytes | None = None, dpi: tuple[float, float] | None = None, level: int = 6) -> None:
+def write_png16(
+    fp: IO[bytes],
+    samples: np.ndarray,
+    *,
+    icc_profile: bytes | None = None,
+    exif: bytes | None = None,
+    dpi: tuple[float, float] | None = None,
+    level: int = 6,
+) -> None:
     """A 16-bit PNG of ``samples``: uint16 (H, W, C), C = 1 grey, 2 grey + alpha, 3 RGB, 4 RGBA."""
     h, w, c = samples.shape
     colour_type = {1: 0, 2: 4, 3: 2, 4: 6}[c]
@@ -82,7 +89,7 @@ def write_png16(fp: IO[bytes], samples: np.ndarray, *, icc_profile: bytes | None
     z = zlib.compressobj(level)
     above = np.zeros(data.shape[1], np.uint8)
     for y in range(0, h, band):
-        rows = data[y:y + band]
+        rows = data[y : y + band]
         out = z.compress(_paeth_filtered(rows, above, bpp).tobytes())
         above = rows[-1]
         if out:
@@ -91,8 +98,15 @@ def write_png16(fp: IO[bytes], samples: np.ndarray, *, icc_profile: bytes | None
     fp.write(_chunk(b"IEND", b""))
 
 
-def write_tiff16(fp: IO[bytes], samples: np.ndarray, *, icc_profile: bytes | None = None,
-                 exif: bytes | None = None, dpi: tuple[float, float] | None = None, level: int = 6) -> None:
+def write_tiff16(
+    fp: IO[bytes],
+    samples: np.ndarray,
+    *,
+    icc_profile: bytes | None = None,
+    exif: bytes | None = None,
+    dpi: tuple[float, float] | None = None,
+    level: int = 6,
+) -> None:
     """A 16-bit Deflate TIFF (horizontal predictor) of ``samples``: uint16 (H, W, C), C = 1..4."""
     h, w, c = samples.shape
     ifd = ImageFileDirectory_v2(prefix=b"II")
@@ -105,7 +119,7 @@ def write_tiff16(fp: IO[bytes], samples: np.ndarray, *, icc_profile: bytes | Non
     diff[:, 1:] -= samples[:, :-1].astype("<u2")  # TIFF predictor 2: each sample minus its left neighbour
     raw = diff.view(np.uint8).reshape(h, w * c * 2)
     rows_per_strip = max(1, min(h, _BAND_BYTES // 16 // max(1, raw.shape[1])))
-    strips = [zlib.compress(raw[y:y + rows_per_strip].tobytes(), level) for y in range(0, h, rows_per_strip)]
+    strips = [zlib.compress(raw[y : y + rows_per_strip].tobytes(), level) for y in range(0, h, rows_per_strip)]
     ifd[256], ifd[257] = w, h
     ifd[258] = (16,) * c
     ifd[259] = 8  # Adobe Deflate

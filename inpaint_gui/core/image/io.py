@@ -102,8 +102,13 @@ class Photo:
         it was lossless. Usage: ``save_photo(out, result, quality=q, **photo.save_options())``.
         """
         return {
-            "alpha": self.alpha, "icc_profile": self.icc_profile, "exif": self.exif, "dpi": self.dpi,
-            "lossless": self.lossless_webp, "mode": self.save_mode, "source": self,
+            "alpha": self.alpha,
+            "icc_profile": self.icc_profile,
+            "exif": self.exif,
+            "dpi": self.dpi,
+            "lossless": self.lossless_webp,
+            "mode": self.save_mode,
+            "source": self,
         }
 
 
@@ -136,4 +141,3 @@ def load_photo(path: StrPath) -> Photo:
         original16=px.deep,
         lossless_webp=dec.lossless_webp,
     )
-

@@ -74,8 +74,10 @@ def hole_from(brightness: np.ndarray, alpha: np.ndarray | None, name: str = "the
         return flat >= HOLE_THRESHOLD
     if looks_like_photo(brightness):
         share, levels = _mid_grey(brightness)
-        raise MaskError(f"{name} does not look like a mask: {share:.0%} of its pixels are mid-grey, in {levels} "
-                        f"levels (a mask is white or bright where the hole is and black elsewhere)")
+        raise MaskError(
+            f"{name} does not look like a mask: {share:.0%} of its pixels are mid-grey, in {levels} "
+            f"levels (a mask is white or bright where the hole is and black elsewhere)"
+        )
     return brightness >= HOLE_THRESHOLD
 
 
@@ -113,8 +115,7 @@ def hole_share_warning(mask: np.ndarray, name: str | None = None) -> str | None:
     if share <= LARGE_HOLE_SHARE:
         return None
     of = f" ({name})" if name else ""
-    return (f"the hole covers {share:.0%} of the photo{of}: is the mask inverted? "
-            f"(white or bright = hole, black = kept)")
+    return f"the hole covers {share:.0%} of the photo{of}: is the mask inverted? (white or bright = hole, black = kept)"
 
 
 def save_mask(path: StrPath, mask: np.ndarray) -> None:

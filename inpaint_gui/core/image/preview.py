@@ -56,9 +56,9 @@ def composite(hole: np.ndarray, rect: Rect, fill: np.ndarray, max_side: int = MA
     return Preview(tuple(int(v) for v in rect), premultiplied(np.asarray(img), coverage(hole, shape)))
 
 
-def composite_window(hole: np.ndarray, window: tuple[int, int, int], fill_small: np.ndarray,
-                     max_side: int = MAX_SIDE) -> Preview:
+def composite_window(
+    hole: np.ndarray, window: tuple[int, int, int], fill_small: np.ndarray, max_side: int = MAX_SIDE
+) -> Preview:
     """A model-resolution fill (uint8 (S, S, 3)) in the hole of a square window (x, y, size)."""
     x, y, size = window
     return composite(hole, (x, y, x + size, y + size), fill_small, max_side)
-

@@ -83,7 +83,9 @@ def output_format_for(path: StrPath) -> str:
 
 def _check_quality(path: StrPath, quality: object) -> None:
     if isinstance(quality, bool) or not isinstance(quality, (int, np.integer)) or not 1 <= int(quality) <= 100:
-        raise ImageIOError(f"cannot save {os.fspath(path)}: quality must be a whole number from 1 to 100, got {quality!r}")
+        raise ImageIOError(
+            f"cannot save {os.fspath(path)}: quality must be a whole number from 1 to 100, got {quality!r}"
+        )
 
 
 def _folder_problem(folder: Path) -> str | None:
@@ -116,8 +118,14 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def check_output_path(path: StrPath, *, quality: int | None = None, input_path: StrPath | None = None,
-                      mask_path: StrPath | None = None, overwrite: bool = False) -> str:
+def check_output_path(
+    path: StrPath,
+    *,
+    quality: int | None = None,
+    input_path: StrPath | None = None,
+    mask_path: StrPath | None = None,
+    overwrite: bool = False,
+) -> str:
     """Check, before any work, that a photo can be saved to ``path``; return its format.
 
     Checks the extension, ``quality`` (1..100; it is given to every format, so a bad value

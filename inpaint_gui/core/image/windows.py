@@ -85,17 +85,13 @@ def validate_window(window: Sequence[int], image_shape: Sequence[int]) -> Window
         values = tuple(window)
     except TypeError:
         values = ()
-    if len(values) != 3 or not all(
-        isinstance(v, Integral) and not isinstance(v, bool) for v in values
-    ):
+    if len(values) != 3 or not all(isinstance(v, Integral) and not isinstance(v, bool) for v in values):
         raise MaskError(f"window {window!r} is not three integers (x, y, size)")
     x, y, size = (int(v) for v in values)
     if size <= 0:
         raise MaskError(f"window (x={x}, y={y}, size={size}) has no area: size must be positive")
     if x < 0 or y < 0 or x + size > w or y + size > h:
-        raise MaskError(
-            f"window (x={x}, y={y}, size={size}) does not lie inside the {w}x{h} photo"
-        )
+        raise MaskError(f"window (x={x}, y={y}, size={size}) does not lie inside the {w}x{h} photo")
     return x, y, size
 
 
@@ -121,9 +117,7 @@ def _check_mask(mask: np.ndarray, image_shape: Sequence[int] | None = None) -> n
     if image_shape is not None:
         h, w = _hw(image_shape)
         if mask.shape != (h, w):
-            raise MaskError(
-                f"the mask is {mask.shape[1]}x{mask.shape[0]} but the photo is {w}x{h}"
-            )
+            raise MaskError(f"the mask is {mask.shape[1]}x{mask.shape[0]} but the photo is {w}x{h}")
     return mask.astype(bool, copy=False)
 
 
@@ -244,9 +238,7 @@ def _union_boxes(boxes: np.ndarray, comp: np.ndarray, k: int) -> np.ndarray:
     """Bounding box of each of the ``k`` groups ``comp`` assigns the boxes to."""
     big = np.iinfo(np.int64).max
     out = np.empty((k, 4), dtype=np.int64)
-    for col, (fill, op) in enumerate(
-        [(big, np.minimum), (-1, np.maximum), (big, np.minimum), (-1, np.maximum)]
-    ):
+    for col, (fill, op) in enumerate([(big, np.minimum), (-1, np.maximum), (big, np.minimum), (-1, np.maximum)]):
         acc = np.full(k, fill, dtype=np.int64)
         op.at(acc, comp, boxes[:, col])
         out[:, col] = acc
@@ -324,9 +316,7 @@ def _overlap_groups(fp: np.ndarray, g: _Geometry) -> np.ndarray:
     return connected_components(graph, directed=False)[1]
 
 
-def _anyway_matching(
-    boxes: np.ndarray, fp: np.ndarray, need: np.ndarray, over: np.ndarray, g: _Geometry
-) -> np.ndarray:
+def _anyway_matching(boxes: np.ndarray, fp: np.ndarray, need: np.ndarray, over: np.ndarray, g: _Geometry) -> np.ndarray:
     """Group index per box after merging pairs that one window would hold anyway.
 
     Such a pair's united box needs a side no larger than the bigger of their two windows.
@@ -393,9 +383,7 @@ def _tiles(start: int, stop: int, side: int) -> list[int]:
     return [start + (2 * i * span + (k - 1)) // (2 * (k - 1)) for i in range(k)]
 
 
-def auto_windows(
-    mask: np.ndarray, *, context: float = 0.5, min_size: int = 64, merge: bool = True
-) -> list[Window]:
+def auto_windows(mask: np.ndarray, *, context: float = 0.5, min_size: int = 64, merge: bool = True) -> list[Window]:
     """Square windows around the hole(s) of ``mask`` (bool (H, W), True = missing).
 
     ``context``: margin on each side as a fraction of the hole's longer extent (0.5 makes a

@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from inpaint_gui.core.engines.gan.search import SearchSettings, _numpy, _Search, context_weights, tensor_to_images
+from inpaint_gui.core.engines.gan.search import _numpy, _Search, context_weights, tensor_to_images
+from inpaint_gui.core.engines.gan.settings import SearchSettings
 from inpaint_gui.core.engines.gan.weights import LoadedModel
 from inpaint_gui.core.image.resample import to_model_padded
 from inpaint_gui.core.image.windows import Window
@@ -67,8 +68,13 @@ def _shares(mask: np.ndarray, window: Window) -> tuple[float, float]:
     return hole / (s * s), (inside - hole) / (s * s)
 
 
-def candidate_windows(mask: np.ndarray, box: tuple[int, int, int, int], base: Window | None = None,
-                      scales: Sequence[float] = SCALES, shifts: Sequence[float] = SHIFTS) -> list[Frame]:
+def candidate_windows(
+    mask: np.ndarray,
+    box: tuple[int, int, int, int],
+    base: Window | None = None,
+    scales: Sequence[float] = SCALES,
+    shifts: Sequence[float] = SHIFTS,
+) -> list[Frame]:
     """The framings to try for the hole whose bounding box is ``box`` = (y0, y1, x0, x1).
 
     ``base`` (today's automatic window) comes first when it qualifies. Windows are at most
@@ -112,9 +118,11 @@ def too_large_message(mask: np.ndarray, box: tuple[int, int, int, int]) -> str:
     h, w = mask.shape
     y0, y1, x0, x1 = box
     largest = int(math.sqrt(min(MAX_HOLE, 1 - MIN_KNOWN)) * min(h, w))
-    return (f"the hole spans {x1 - x0}x{y1 - y0} px, too large for the face prior: in this {w}x{h} photo the "
-            f"largest fillable hole is about {largest}x{largest} px (at most {MAX_HOLE:.0%} of the model window "
-            f"may be hole and at least {MIN_KNOWN:.0%} must be known photo); paint a smaller hole or place the window by hand")
+    return (
+        f"the hole spans {x1 - x0}x{y1 - y0} px, too large for the face prior: in this {w}x{h} photo the "
+        f"largest fillable hole is about {largest}x{largest} px (at most {MAX_HOLE:.0%} of the model window "
+        f"may be hole and at least {MIN_KNOWN:.0%} must be known photo); paint a smaller hole or place the window by hand"
+    )
 
 
 @dataclass
@@ -182,10 +190,16 @@ def context_detail(small: np.ndarray, weights: np.ndarray, sigma: float = DETAIL
     return float((weights[..., None] * np.abs(y - blurred)).sum() / (3 * total)) if total > 0 else 0.0
 
 
-def framing_search(model: LoadedModel, problems: list[Problem], settings: SearchSettings,
-                   cancel: threading.Event | None = None, preview_seconds: float = 0.2,
-                   rounds: Sequence[int] = ROUNDS, keep: float = KEEP, final_keep: int = FINAL_KEEP
-                   ) -> Iterator[FramingStep | FramingResult]:
+def framing_search(
+    model: LoadedModel,
+    problems: list[Problem],
+    settings: SearchSettings,
+    cancel: threading.Event | None = None,
+    preview_seconds: float = 0.2,
+    rounds: Sequence[int] = ROUNDS,
+    keep: float = KEEP,
+    final_keep: int = FINAL_KEEP,
+) -> Iterator[FramingStep | FramingResult]:
     """Successive halving over framings; yields progress steps for problem 0, then the result."""
     start = time.perf_counter()
     budget = settings.iterations / FULL_BUDGET  # a shorter search cuts sooner, so the halving completes
@@ -194,8 +208,12 @@ def framing_search(model: LoadedModel, problems: list[Problem], settings: Search
     smalls, holes, outs, owner = _inputs(model, problems)
     search = _Search(model, smalls, holes, settings, outs)
     n = len(owner)
-    detail = np.array([context_detail(smalls[i], context_weights(holes[i], settings.weighting, settings.weight_window,
-                                                                 outs[i])) for i in range(n)])
+    detail = np.array(
+        [
+            context_detail(smalls[i], context_weights(holes[i], settings.weighting, settings.weight_window, outs[i]))
+            for i in range(n)
+        ]
+    )
     detail = np.maximum(detail, 0.5)  # a flat context (a wall, a sky) is not infinitely easy
     norm = np.full(n, np.inf)  # latest normalised contextual loss per framing
     survived = np.zeros(n, np.int64)
@@ -235,10 +253,17 @@ def framing_search(model: LoadedModel, problems: list[Problem], settings: Search
             previews = tot = None
             if len(where):
                 a, k = int(where[0]), search.shape[1]
-                previews = tensor_to_images(fake[a * k:(a + 1) * k])
+                previews = tensor_to_images(fake[a * k : (a + 1) * k])
                 tot = _numpy(total[a])
-            yield FramingStep(it, settings.iterations, _stage(alive[owner == 0]), best,
-                              tot if tot is not None else np.zeros(search.shape[1]), previews, now - start)
+            yield FramingStep(
+                it,
+                settings.iterations,
+                _stage(alive[owner == 0]),
+                best,
+                tot if tot is not None else np.zeros(search.shape[1]),
+                previews,
+                now - start,
+            )
     fake, contextual, _, total = search.final()
     b, k = search.shape
     fills = tensor_to_images(fake).reshape(b, k, *fake.shape[2:], 3)
@@ -265,4 +290,3 @@ def framing_search(model: LoadedModel, problems: list[Problem], settings: Search
 
 def _stage(alive: np.ndarray) -> str:
     return f"framings: {int(alive.sum())} of {len(alive)} in the running"
-

@@ -87,7 +87,11 @@ class Discriminator(nn.Module):
         ]
         for c_in, c_out in zip(widths[:-1], widths[1:]):
             # (N, c_in, s, s) -> (N, c_out, s/2, s/2)
-            layers += [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out), nn.LeakyReLU(0.2, inplace=True)]
+            layers += [
+                nn.Conv2d(c_in, c_out, 4, 2, 1, bias=False),
+                nn.BatchNorm2d(c_out),
+                nn.LeakyReLU(0.2, inplace=True),
+            ]
         # (N, 8*ndf, 4, 4) -> (N, 1, 1, 1)
         layers += [nn.Conv2d(widths[-1], 1, 4, 1, 0, bias=False)]
         self.main = nn.Sequential(*layers)

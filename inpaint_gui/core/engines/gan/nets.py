@@ -30,8 +30,13 @@ def fold_batchnorm(stack: nn.Sequential) -> nn.Sequential:
     while i < len(mods):
         mod = mods[i]
         nxt = mods[i + 1] if i + 1 < len(mods) else None
-        foldable = (isinstance(mod, (nn.Conv2d, nn.ConvTranspose2d)) and isinstance(nxt, nn.BatchNorm2d)
-                    and nxt.track_running_stats and nxt.running_mean is not None and mod.groups == 1)
+        foldable = (
+            isinstance(mod, (nn.Conv2d, nn.ConvTranspose2d))
+            and isinstance(nxt, nn.BatchNorm2d)
+            and nxt.track_running_stats
+            and nxt.running_mean is not None
+            and mod.groups == 1
+        )
         if not foldable:
             out.append(copy.deepcopy(mod))
             i += 1
@@ -103,8 +108,14 @@ def _signature(net: nn.Module) -> tuple:
     return tuple((t.data_ptr(), t._version) for t in (*net.parameters(), *net.buffers()))
 
 
-def search_nets(generator: nn.Module, discriminator: nn.Module, device: torch.device, fuse: bool = True,
-                precision: str = "float32", compile: bool = False) -> SearchNets:
+def search_nets(
+    generator: nn.Module,
+    discriminator: nn.Module,
+    device: torch.device,
+    fuse: bool = True,
+    precision: str = "float32",
+    compile: bool = False,
+) -> SearchNets:
     """The (cached) networks the search runs for this model on ``device``."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")

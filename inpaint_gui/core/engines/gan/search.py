@@ -46,71 +46,19 @@ import torch.nn.functional as F
 from scipy.ndimage import uniform_filter
 
 from inpaint_gui.core.devices import resolve_device
-from inpaint_gui.core.engines.gan.nets import PRECISIONS, search_nets
+from inpaint_gui.core.engines.gan.memory import check_memory
+from inpaint_gui.core.engines.gan.nets import search_nets
+from inpaint_gui.core.engines.gan.settings import BETA2, SearchSettings, adam_schedule
 from inpaint_gui.core.engines.gan.weights import LoadedModel, freeze
 from inpaint_gui.core.errors import MaskError
 from inpaint_gui.core.image.colour import LUMA
-from inpaint_gui.core.settings import check, setting
 
 log = logging.getLogger(__name__)
 
-WEIGHTINGS = ("plain", "importance")
-LR_SCHEDULES = ("constant", "cosine")
-BETA2, EPS = 0.999, 1e-8  # Adam's second-moment decay and epsilon (torch's defaults)
+EPS = 1e-8  # Adam's epsilon (torch's default)
 INIT_CHUNK = 512  # rows per no-grad forward when scoring the initial draws
 SCHEDULE_BLOCK = 1024  # Adam step sizes computed ahead, a block at a time
 CUDA_STOP_CHECK = 16  # on CUDA, look at the stopping rule every this many iterations (a host sync)
-MAX_RESTARTS = 512  # a hard cap; memory bounds it further (see ``check_memory``)
-
-
-@dataclass(frozen=True)
-class SearchSettings:
-    """The face engine's settings (see ``core.settings``: declared once for CLI, dock, QSettings)."""
-
-    model: str = setting("auto", "the face model: a name in weights/ or a model folder (auto: the shipped one "
-                         "that fits the window)", metavar="NAME")
-    framing: str = setting("auto", "how the model window is chosen: auto (a framing search over scale and position, "
-                           "by the contextual loss) or fixed (the hole plus half its extent of context, or --window)",
-                           choices=("auto", "fixed"), label="Framing")
-    iterations: int = setting(300, "the most Adam steps on z an image gets (the paper runs 1500; the search "
-                              "usually stops sooner)", minimum=0, maximum=1_000_000_000, step=100, label="Iterations")
-    restarts: int = setting(4, "latent vectors optimised together; the best is kept", minimum=1, maximum=MAX_RESTARTS,
-                            label="Restarts")
-    lam: float = setting(0.003, "λ: weight of the perceptual term log(1 - D(G(z)))", minimum=0.0, maximum=100.0,
-                         step=0.001, label="λ (perceptual)")
-    lr: float = setting(0.1, "learning rate of Adam on z (the start of the schedule)", minimum=0.0,
-                        exclusive_minimum=True, maximum=10.0, step=0.005, label="Learning rate")
-    beta1: float = setting(0.9, "Adam's beta1", minimum=0.0, maximum=0.999)
-    lr_schedule: str = setting("constant", "learning-rate schedule over the iterations: constant, or cosine "
-                               "down to lr x lr-final", choices=LR_SCHEDULES)
-    lr_final: float = setting(0.1, "the cosine schedule's last learning rate, as a fraction of lr",
-                              minimum=0.0, exclusive_minimum=True, maximum=1.0)
-    weighting: str = setting("importance", "contextual loss weights: plain (W = M), or known pixels weighted by "
-                             "the share of missing pixels around them", choices=WEIGHTINGS, label="Weighting")
-    weight_window: int = setting(7, "side of the importance-weighting window (odd)", minimum=1, maximum=63, odd=True,
-                                 step=2, label="Weight window")
-    init_samples: int = setting(16, "start from the best RESTARTS of INIT_SAMPLES x RESTARTS random z "
-                                "(1 = plain draws)", minimum=1, maximum=4096)
-    stop_patience: int = setting(50, "stop an image after this many iterations without improvement of its best "
-                                 "loss by more than stop-tolerance (0 = never)", minimum=0, maximum=100_000, step=10,
-                                 special="never", suffix=" iterations", label="Stop when flat for")
-    stop_tolerance: float = setting(0.01, "the relative improvement that counts for stop-patience", minimum=0.0,
-                                    maximum=1.0)
-    precision: str = setting("float32", "float32 (strict, also on CUDA), tf32 (CUDA convolutions) or bfloat16",
-                             choices=PRECISIONS)
-    # internal: set by the pipeline or the program, not by the user
-    seed: int = 0
-    device: str = "auto"  # "auto", "cpu" or "cuda"
-    preview_every: int = 25  # iterations between previews ...
-    preview_seconds: float = 0.2  # ... or at most this long between them
-    fuse: bool = True  # BatchNorm folded into the convolutions, channels-last layout
-    compile: bool = False  # torch.compile the networks (slow to start; no gain measured on CPU)
-    cuda_graph: bool = True  # on CUDA, replay each step as one captured CUDA graph
-    grey: bool = False  # the photo is greyscale: the contextual loss compares luminance
-
-    def validate(self) -> SearchSettings:
-        """``self`` if every setting is in range (SettingsError, a ValueError, otherwise)."""
-        return check(self)
 
 
 @dataclass
@@ -173,69 +121,10 @@ def check_inputs(model: LoadedModel, image: np.ndarray, mask: np.ndarray, outsid
     if outside is not None and (outside.shape != (s, s) or outside.dtype != bool):
         raise ValueError(f"outside must be bool ({s}, {s}), got {outside.dtype} {outside.shape}")
     if (mask if outside is None else mask | outside).all():
-        raise MaskError("the hole covers the whole model window: there is nothing to condition on "
-                        "(make the window larger than the hole)")
-
-
-def search_memory_bytes(config, latents: int) -> int:
-    """About how much memory a search over ``latents`` latent vectors holds at once: every
-    activation of G and D in float32, kept for the backward pass, and its gradient."""
-    per_latent = 0
-    side, width = 4, config.ngf * 2 ** (config.n_stages - 1)
-    for _ in range(config.n_stages):  # the generator's stages, 4x4 up to S/2 x S/2
-        per_latent += width * side * side
-        side, width = side * 2, width // 2
-    per_latent += config.nc * side * side  # G's output
-    side, width = config.resolution // 2, config.ndf
-    for _ in range(config.n_stages):  # the discriminator's stages, S/2 down to 4x4
-        per_latent += width * side * side
-        side, width = side // 2, width * 2
-    return int(latents * per_latent * 4 * 3)  # float32; activation, its gradient, and a copy in flight
-
-
-def available_memory() -> int:
-    """Bytes of memory free for new work (MemAvailable on Linux; a generous guess elsewhere)."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 8 << 30
-
-
-MEMORY_SHARE = 0.5  # a search may take at most this share of the free memory
-
-
-def check_memory(model: LoadedModel, images: int, settings: SearchSettings) -> None:
-    """SettingsError, before any allocation, when the search would not fit in memory."""
-    from inpaint_gui.core.settings import SettingsError
-
-    latents = images * settings.restarts
-    need = search_memory_bytes(model.config, latents)
-    free = available_memory() if resolve_device(settings.device).type == "cpu" else \
-        torch.cuda.mem_get_info(resolve_device(settings.device))[0]
-    if need > MEMORY_SHARE * free:
-        most = max(1, int(MEMORY_SHARE * free / max(1, search_memory_bytes(model.config, images))))
-        what = f"{settings.restarts} restarts" + (f" x {images} windows" if images > 1 else "")
-        raise SettingsError(f"{what} need about {need / 2**30:.1f} GiB but {free / 2**30:.1f} GiB is free: "
-                            f"use at most {most} restarts")
-
-
-def lr_at(settings: SearchSettings, t: np.ndarray) -> np.ndarray:
-    """The learning rate of Adam step ``t`` (1-based, float64 array)."""
-    if settings.lr_schedule == "constant":
-        return np.full(t.shape, settings.lr)
-    f, total = settings.lr_final, max(1, settings.iterations - 1)
-    return settings.lr * (f + (1 - f) * 0.5 * (1 + np.cos(np.pi * np.minimum(t - 1, total) / total)))
-
-
-def adam_schedule(settings: SearchSettings, first: int, count: int) -> np.ndarray:
-    """float64 (count, 2): for Adam steps t = first .. first + count - 1 (1-based), the step size
-    lr_t / (1 - beta1^t) and sqrt(1 - beta2^t), as torch's Adam computes them."""
-    t = np.arange(first, first + count, dtype=np.float64)
-    return np.stack([lr_at(settings, t) / (1 - settings.beta1**t), np.sqrt(1 - BETA2**t)], axis=1)
+        raise MaskError(
+            "the hole covers the whole model window: there is nothing to condition on "
+            "(make the window larger than the hole)"
+        )
 
 
 @contextmanager
@@ -266,8 +155,14 @@ class _Search:
     and the stopping rule. Images that stop are retired (their best kept aside) and, unless
     the networks are compiled for a fixed batch, dropped from the batch that keeps running."""
 
-    def __init__(self, model: LoadedModel, images: np.ndarray, masks: np.ndarray, settings: SearchSettings,
-                 outside: np.ndarray | None = None):
+    def __init__(
+        self,
+        model: LoadedModel,
+        images: np.ndarray,
+        masks: np.ndarray,
+        settings: SearchSettings,
+        outside: np.ndarray | None = None,
+    ):
         settings.validate()
         if len(images) != len(masks) or len(images) == 0:
             raise ValueError("images and masks must be non-empty and of the same length")
@@ -282,11 +177,13 @@ class _Search:
         self.settings = settings
         b, k, nz = len(images), settings.restarts, model.config.nz
         self.shape, self.nz, self.res = (b, k), nz, model.config.resolution
-        self.nets = search_nets(model.generator, model.discriminator, device, settings.fuse, settings.precision,
-                                settings.compile)
+        self.nets = search_nets(
+            model.generator, model.discriminator, device, settings.fuse, settings.precision, settings.compile
+        )
         target = torch.cat([image_to_tensor(im, device) for im in images])  # (B, 3, S, S)
-        w = np.stack([context_weights(m, settings.weighting, settings.weight_window, o)
-                      for m, o in zip(masks, outside)])  # (B, S, S)
+        w = np.stack(
+            [context_weights(m, settings.weighting, settings.weight_window, o) for m, o in zip(masks, outside)]
+        )  # (B, S, S)
         self.weight_sums = w.sum(axis=(1, 2)).astype(np.float64) * 3  # (B,): the contextual loss's total weight
         self._target = target.permute(0, 2, 3, 1)[:, None].contiguous()  # (B, 1, S, S, 3)
         self._luma = torch.tensor(LUMA, device=device) if settings.grey else None
@@ -325,7 +222,9 @@ class _Search:
         fake = self.nets.generate(z, eager)  # (N, 3, S, S)
         fake_hwc = fake.permute(0, 2, 3, 1).reshape(a, -1, s, s, 3)  # a view when channels-last
         if self._luma is not None:  # a greyscale photo: compare luminance (x 3, so lam keeps its meaning)
-            contextual = 3 * (weights * ((fake_hwc * self._luma).sum(-1, keepdim=True) - target[..., :1])).abs().sum((2, 3, 4))
+            contextual = 3 * (weights * ((fake_hwc * self._luma).sum(-1, keepdim=True) - target[..., :1])).abs().sum(
+                (2, 3, 4)
+            )
         else:
             contextual = (weights * (fake_hwc - target)).abs().sum((2, 3, 4))  # (A, K)
         if self.settings.lam > 0:
@@ -348,7 +247,9 @@ class _Search:
             for lo in range(0, b * n, INIT_CHUNK):
                 rows = torch.arange(lo, min(lo + INIT_CHUNK, b * n))
                 img = (rows // n).to(self.device)  # image of each row
-                total = self._objective(flat[rows].to(self.device), self._target[img], self._weights[img], eager=True)[3]
+                total = self._objective(flat[rows].to(self.device), self._target[img], self._weights[img], eager=True)[
+                    3
+                ]
                 losses[rows] = total.view(-1).float().cpu()
         keep = torch.argsort(losses.view(b, n), dim=1, stable=True)[:, :k]  # (B, K), lowest first
         return torch.gather(z, 1, keep[..., None].expand(-1, -1, self.nz)).reshape(b * k, self.nz).to(self.device)
@@ -418,8 +319,11 @@ class _Search:
         self.iteration += 1
         self.iterations_run[self._images[self._live]] += 1
         p = self.settings.stop_patience
-        if p > 0 and (self.device.type != "cuda" or self.iteration % CUDA_STOP_CHECK == 0
-                      or self.iteration >= self.settings.iterations):
+        if p > 0 and (
+            self.device.type != "cuda"
+            or self.iteration % CUDA_STOP_CHECK == 0
+            or self.iteration >= self.settings.iterations
+        ):
             stop = (self._since >= p).cpu().numpy() & self._live
             if stop.any():
                 self._retire(stop)
@@ -488,8 +392,13 @@ class _Search:
             return self._objective(self._best_z_all, self._target, self._weights, eager=True)
 
 
-def latent_search(model: LoadedModel, image: np.ndarray, mask: np.ndarray, settings: SearchSettings = SearchSettings(),
-                  cancel: threading.Event | None = None) -> Iterator[SearchStep]:
+def latent_search(
+    model: LoadedModel,
+    image: np.ndarray,
+    mask: np.ndarray,
+    settings: SearchSettings = SearchSettings(),
+    cancel: threading.Event | None = None,
+) -> Iterator[SearchStep]:
     """Optimise K latents for ``image`` (uint8 (S, S, 3)) with hole ``mask`` (bool (S, S)).
 
     Yields progress steps; the last one (``done=True``) holds previews and latents of the best
@@ -510,15 +419,33 @@ def latent_search(model: LoadedModel, image: np.ndarray, mask: np.ndarray, setti
             due = it % max(1, settings.preview_every) == 0 or now - last_preview >= settings.preview_seconds
             if due and not search.finished:
                 last_preview = now
-                yield SearchStep(it, settings.iterations, _numpy(contextual[0]), _numpy(perceptual[0]), _numpy(total[0]),
-                                 int(torch.argmin(search.best_total[0])), tensor_to_images(fake), now - start)
+                yield SearchStep(
+                    it,
+                    settings.iterations,
+                    _numpy(contextual[0]),
+                    _numpy(perceptual[0]),
+                    _numpy(total[0]),
+                    int(torch.argmin(search.best_total[0])),
+                    tensor_to_images(fake),
+                    now - start,
+                )
     except GeneratorExit:
         return  # the consumer closed us: nothing more may be yielded
     fake, contextual, perceptual, total = search.final()
-    yield SearchStep(search.iteration, settings.iterations, _numpy(contextual[0]), _numpy(perceptual[0]),
-                     _numpy(total[0]), int(torch.argmin(total[0])), tensor_to_images(fake), time.perf_counter() - start,
-                     done=True, latents=search.best_z.float().cpu().numpy().copy(), cancelled=stopped,
-                     stopped_early=bool(search.stopped_early[0]))
+    yield SearchStep(
+        search.iteration,
+        settings.iterations,
+        _numpy(contextual[0]),
+        _numpy(perceptual[0]),
+        _numpy(total[0]),
+        int(torch.argmin(total[0])),
+        tensor_to_images(fake),
+        time.perf_counter() - start,
+        done=True,
+        latents=search.best_z.float().cpu().numpy().copy(),
+        cancelled=stopped,
+        stopped_early=bool(search.stopped_early[0]),
+    )
 
 
 @dataclass
@@ -538,8 +465,13 @@ class BatchResult:
         return self.fills[np.arange(len(self.best)), self.best]
 
 
-def search_batch(model: LoadedModel, images: np.ndarray, masks: np.ndarray, settings: SearchSettings = SearchSettings(),
-                 cancel: threading.Event | None = None) -> BatchResult:
+def search_batch(
+    model: LoadedModel,
+    images: np.ndarray,
+    masks: np.ndarray,
+    settings: SearchSettings = SearchSettings(),
+    cancel: threading.Event | None = None,
+) -> BatchResult:
     """The same search for B images at once (B x K latents in one batch): for evaluation.
 
     images: uint8 (B, S, S, 3); masks: bool (B, S, S). Image b takes the b-th block of
@@ -554,19 +486,34 @@ def search_batch(model: LoadedModel, images: np.ndarray, masks: np.ndarray, sett
     fake, contextual, _, total = search.final()
     b, k = search.shape
     fills = tensor_to_images(fake).reshape(b, k, *fake.shape[2:], 3)
-    return BatchResult(fills, _numpy(total), _numpy(contextual), _numpy(total).argmin(1), search.iteration,
-                       time.perf_counter() - start, search.iterations_run.copy(), search.stopped_early.copy())
+    return BatchResult(
+        fills,
+        _numpy(total),
+        _numpy(contextual),
+        _numpy(total).argmin(1),
+        search.iteration,
+        time.perf_counter() - start,
+        search.iterations_run.copy(),
+        search.stopped_early.copy(),
+    )
 
 
 def _numpy(t: torch.Tensor) -> np.ndarray:
     return t.detach().double().cpu().numpy().copy()
 
 
-def run_search(model: LoadedModel, image: np.ndarray, mask: np.ndarray, settings: SearchSettings = SearchSettings(),
-               cancel: threading.Event | None = None) -> SearchStep:
+def run_search(
+    model: LoadedModel,
+    image: np.ndarray,
+    mask: np.ndarray,
+    settings: SearchSettings = SearchSettings(),
+    cancel: threading.Event | None = None,
+) -> SearchStep:
     """Run the search to the end and return its final step."""
     last = None
-    for step in latent_search(model, image, mask, replace(settings, preview_every=10**9, preview_seconds=float("inf")), cancel):
+    for step in latent_search(
+        model, image, mask, replace(settings, preview_every=10**9, preview_seconds=float("inf")), cancel
+    ):
         last = step
     assert last is not None and last.done
     return last

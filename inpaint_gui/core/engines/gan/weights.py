@@ -150,6 +150,7 @@ def validate_card(card: object, path: Path) -> dict:
     and ``format_version`` a whole number no newer than this version reads, if given. The
     message names the card and the first problem.
     """
+
     def bad(what: str) -> WeightsError:
         return WeightsError(f"{path}: {what}")
 
@@ -162,7 +163,9 @@ def validate_card(card: object, path: Path) -> dict:
     if not _is_int(version) or version < 1:
         raise bad(f"'format_version' must be a whole number, not {_kind(version)}")
     if version > FORMAT_VERSION:
-        raise bad(f"format_version {version} is newer than this inpaint-gui reads ({FORMAT_VERSION}); update inpaint-gui")
+        raise bad(
+            f"format_version {version} is newer than this inpaint-gui reads ({FORMAT_VERSION}); update inpaint-gui"
+        )
     if "name" in card and not isinstance(card["name"], str):
         raise bad(f"'name' must be a string, not {_kind(card['name'])}")
     arch = card["architecture"]
@@ -175,7 +178,9 @@ def validate_card(card: object, path: Path) -> dict:
             raise bad(f"architecture.{key} must be a whole number, not {_kind(arch[key])}")
     files = card["files"]
     if not isinstance(files, dict):
-        raise bad(f"'files' must be an object mapping roles (generator, discriminator, ...) to files, not {_kind(files)}")
+        raise bad(
+            f"'files' must be an object mapping roles (generator, discriminator, ...) to files, not {_kind(files)}"
+        )
     for role in REQUIRED_FILES:
         if role not in files:
             raise bad(f"lists no {role} file (files.{role} is missing)")
@@ -234,11 +239,19 @@ def _verified_file(folder: Path, card: dict, role: str, required: bool = True) -
     expected = entry.get("bytes")
     digest = sha256_file(path)
     if digest != entry["sha256"].lower():
-        sizes = f"; it is {size:,} bytes, the model card says {expected:,}" if expected is not None and size != expected else ""
-        raise WeightsError(f"{path}: sha256 mismatch (file is corrupt, incomplete or was changed{sizes}): "
-                           f"{digest[:12]}... != {entry['sha256'][:12]}...")
+        sizes = (
+            f"; it is {size:,} bytes, the model card says {expected:,}"
+            if expected is not None and size != expected
+            else ""
+        )
+        raise WeightsError(
+            f"{path}: sha256 mismatch (file is corrupt, incomplete or was changed{sizes}): "
+            f"{digest[:12]}... != {entry['sha256'][:12]}..."
+        )
     if expected is not None and size != expected:
-        raise WeightsError(f"{path}: the file is {size:,} bytes but the model card says {expected:,} (the card is wrong)")
+        raise WeightsError(
+            f"{path}: the file is {size:,} bytes but the model card says {expected:,} (the card is wrong)"
+        )
     return path
 
 
@@ -253,16 +266,22 @@ def _load_state(module: nn.Module, path: Path) -> None:
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
     if missing or unexpected:
-        raise WeightsError(f"{path}: keys do not match the architecture (missing {missing[:3]}, unexpected {unexpected[:3]})")
+        raise WeightsError(
+            f"{path}: keys do not match the architecture (missing {missing[:3]}, unexpected {unexpected[:3]})"
+        )
     for key, tensor in own.items():
         if tuple(state[key].shape) != tuple(tensor.shape):
-            raise WeightsError(f"{path}: {key} has shape {tuple(state[key].shape)}, the architecture needs {tuple(tensor.shape)}")
+            raise WeightsError(
+                f"{path}: {key} has shape {tuple(state[key].shape)}, the architecture needs {tuple(tensor.shape)}"
+            )
     for key, tensor in state.items():
         if tensor.is_floating_point() or tensor.is_complex():
             bad = int((~torch.isfinite(tensor)).sum())
             if bad:
-                raise WeightsError(f"{path}: tensor {key} holds {bad:,} NaN or infinite values (of {tensor.numel():,}); "
-                                   f"the model is broken (training diverged?)")
+                raise WeightsError(
+                    f"{path}: tensor {key} holds {bad:,} NaN or infinite values (of {tensor.numel():,}); "
+                    f"the model is broken (training diverged?)"
+                )
     module.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()}, strict=True)
 
 
@@ -273,7 +292,9 @@ def _load_mean_face(path: Path) -> np.ndarray:
         with Image.open(path) as im:
             return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
     except Exception as exc:  # not an image, truncated, corrupt data
-        raise WeightsError(f"{path}: cannot read the mean face image ({exc.__class__.__name__}: {_one_line(exc)})") from None
+        raise WeightsError(
+            f"{path}: cannot read the mean face image ({exc.__class__.__name__}: {_one_line(exc)})"
+        ) from None
 
 
 def load_model(name_or_path: str | Path = DEFAULT_MODEL, device: torch.device | str = "cpu") -> LoadedModel:
@@ -306,21 +327,32 @@ def freeze(model: LoadedModel) -> LoadedModel:
     return model
 
 
-def model_from_modules(generator: Generator, discriminator: Discriminator, name: str = "in-memory", mean_face: np.ndarray | None = None) -> LoadedModel:
+def model_from_modules(
+    generator: Generator, discriminator: Discriminator, name: str = "in-memory", mean_face: np.ndarray | None = None
+) -> LoadedModel:
     """Wrap networks built in memory (tests, training) as a frozen LoadedModel."""
     model = LoadedModel(name, None, generator.config, generator, discriminator, {"name": name}, mean_face)
     return freeze(model)
 
 
-def save_model(folder: Path, generator: Generator, discriminator: Discriminator, card: dict,
-               extra_files: dict[str, Path] | None = None, half: bool = False) -> Path:
+def save_model(
+    folder: Path,
+    generator: Generator,
+    discriminator: Discriminator,
+    card: dict,
+    extra_files: dict[str, Path] | None = None,
+    half: bool = False,
+) -> Path:
     """Write a model folder that ``load_model`` reads: state dicts, extra files, and the card
     with the architecture and every file's sha256 filled in. ``half`` stores fp16 tensors."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     files: dict[str, dict] = {}
     for role, net in (("generator", generator), ("discriminator", discriminator)):
-        state = {k: (v.half() if half and v.is_floating_point() else v).detach().cpu().clone() for k, v in net.state_dict().items()}
+        state = {
+            k: (v.half() if half and v.is_floating_point() else v).detach().cpu().clone()
+            for k, v in net.state_dict().items()
+        }
         path = folder / f"{role}.pt"
         torch.save(state, path)
         files[role] = {"path": path.name}

@@ -97,8 +97,7 @@ def _ssd(img, ay, ax, by, bx, r, limit):
 def match_distances(img, ty, tx, nny, nnx, dist, lo, hi, r):
     """dist[k] = SSD(target k, its match) for k in [lo, hi) (after the image changed)."""
     for k in range(lo, hi):
-        dist[k] = _ssd(img, np.int64(ty[k]), np.int64(tx[k]), np.int64(nny[k]), np.int64(nnx[k]),
-                       r, np.inf)
+        dist[k] = _ssd(img, np.int64(ty[k]), np.int64(tx[k]), np.int64(nny[k]), np.int64(nnx[k]), r, np.inf)
 
 
 @njit(cache=True, nogil=True)
@@ -261,7 +260,6 @@ def _masked_ssd(img, filled, ay, ax, by, bx, r, limit):
         if s > limit:
             return s
     return s
-
 
 
 @njit(cache=True, nogil=True)

@@ -101,8 +101,9 @@ def _any4(mask: np.ndarray) -> np.ndarray:
     return mask
 
 
-def plan_levels(hole: np.ndarray, exclude: np.ndarray | None, patch_size: int,
-                coarse_radius: float, min_coarse_side: int) -> list[Level]:
+def plan_levels(
+    hole: np.ndarray, exclude: np.ndarray | None, patch_size: int, coarse_radius: float, min_coarse_side: int
+) -> list[Level]:
     """The pyramid's masks. Coarser levels are added while the hole's inscribed radius is
     above ``coarse_radius`` patches, the next level keeps its smaller side at least
     ``min_coarse_side`` and enough source patches. Raises MaskError without any source."""
@@ -136,8 +137,9 @@ def texture_channels(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
     return out
 
 
-def base_pixels(image: np.ndarray, hole: np.ndarray, tex: np.ndarray | None,
-                texture_weight: float, guide: bool) -> tuple[np.ndarray, int]:
+def base_pixels(
+    image: np.ndarray, hole: np.ndarray, tex: np.ndarray | None, texture_weight: float, guide: bool
+) -> tuple[np.ndarray, int]:
     """Full-resolution pixels, float32 (H, W, C), and the number of voted channels: RGB
     (0 in the hole: the input's hole pixels are never read) plus, given the texture
     channels ``tex`` (float32 (H, W, 2)), those weighted (guides filled in the hole, or voted)."""

@@ -12,6 +12,7 @@ on :func:`scene_regions` to show previews.
 from __future__ import annotations
 
 import threading
+from collections import deque
 
 import numpy as np
 
@@ -39,8 +40,7 @@ def _overlap(a, b) -> bool:
     return a[0] < b[1] and b[0] < a[1] and a[2] < b[3] and b[2] < a[3]
 
 
-def scene_regions(hole: np.ndarray, margin: float = SCENE_MARGIN,
-                  least: int = 32) -> list[tuple[int, int, int, int]]:
+def scene_regions(hole: np.ndarray, margin: float = SCENE_MARGIN, least: int = 32) -> list[tuple[int, int, int, int]]:
     """Working regions (y0, y1, x0, x1) for the components of ``hole`` (bool (H, W)):
     each component's box grown by ``margin`` x its longer side (>= ``least`` px), and
     regions that overlap merged (their union box), until none overlap."""
@@ -103,9 +103,7 @@ def fill_scene(
             out[y0:y1, x0:x1] = fill_thin(np.ascontiguousarray(out[y0:y1, x0:x1]), sub_hole)
             continue
         region = np.ascontiguousarray(out[y0:y1, x0:x1])
-        step = None
-        for step in synthesize(region, sub_hole, settings, seed=seed,
-                               exclude=never if never.any() else None, cancel=cancel):
-            pass
-        out[y0:y1, x0:x1] = step.result
+        steps = synthesize(region, sub_hole, settings, seed=seed, exclude=never if never.any() else None, cancel=cancel)
+        (last,) = deque(steps, maxlen=1)  # run to the end; the last step holds the fill
+        out[y0:y1, x0:x1] = last.result
     return out

@@ -133,8 +133,9 @@ class PatchStep:
 class _Fill:
     """A frozen copy of one level's fill in the hole's box, rendered at full size on demand."""
 
-    def __init__(self, image: np.ndarray, hole: np.ndarray, box: tuple[int, int, int, int],
-                 level_img: np.ndarray, scale: int) -> None:
+    def __init__(
+        self, image: np.ndarray, hole: np.ndarray, box: tuple[int, int, int, int], level_img: np.ndarray, scale: int
+    ) -> None:
         self.image, self.hole, self.box, self.scale = image, hole, box, scale
         y0, y1, x0, x1 = box  # full-resolution hole box
         s = scale
@@ -152,8 +153,9 @@ class _Fill:
             fill = self.crop[y0 - self.ly0 : y1 - self.ly0, x0 - self.lx0 : x1 - self.lx0]
         else:
             box = (x0 / s - self.lx0, y0 / s - self.ly0, x1 / s - self.lx0, y1 / s - self.ly0)
-            fill = np.asarray(Image.fromarray(self.crop).resize(
-                (x1 - x0, y1 - y0), Image.Resampling.BILINEAR, box=box))  # (y1-y0, x1-x0, 3)
+            fill = np.asarray(
+                Image.fromarray(self.crop).resize((x1 - x0, y1 - y0), Image.Resampling.BILINEAR, box=box)
+            )  # (y1-y0, x1-x0, 3)
         out = self.image.copy()
         np.copyto(out[y0:y1, x0:x1], fill, where=self.hole[y0:y1, x0:x1, None])
         return out
@@ -181,8 +183,9 @@ class _Synth:
         self.norm = (5 if s.texture_weight > 0 else 3) * self.p * self.p
         rows, cols = np.flatnonzero(hole.any(axis=1)), np.flatnonzero(hole.any(axis=0))
         self.box = (int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1)
-        self.levels = plan_levels(hole, exclude, s.patch_size, s.coarse_radius,
-                                  s.min_coarse_side)  # fine -> coarse, masks only
+        self.levels = plan_levels(
+            hole, exclude, s.patch_size, s.coarse_radius, s.min_coarse_side
+        )  # fine -> coarse, masks only
         n = len(self.levels)
         self.em = [_em_steps(s, k, n) for k in range(n)]
         area = self.p * self.p
@@ -204,8 +207,7 @@ class _Synth:
 
     def _plan(self) -> int:
         units = 2 + int(self.s.texture_weight > 0)  # building the pixels
-        units += sum(len(_chunks(lev.shape[0], self._rows_per_call(k)))
-                     for k, lev in enumerate(self.levels) if k > 0)
+        units += sum(len(_chunks(lev.shape[0], self._rows_per_call(k))) for k, lev in enumerate(self.levels) if k > 0)
         coarse = self.levels[-1]
         layers = ndi.distance_transform_cdt(coarse.hole, metric="chessboard")
         self.layers = [np.nonzero(layers == d) for d in range(1, int(layers.max()) + 1)]
@@ -264,8 +266,22 @@ class _Synth:
             backward = i % 2 == 1
             chunks = _chunks(lev.n_targets, self._per_sweep(lev))
             for lo, hi in reversed(chunks) if backward else chunks:
-                nnf.sweep(lev.img, lev.valid, lev.ty, lev.tx, lev.tid, self.nny, self.nnx,
-                          self.dist, lo, hi, backward, radius, key, self.r)
+                nnf.sweep(
+                    lev.img,
+                    lev.valid,
+                    lev.ty,
+                    lev.tx,
+                    lev.tid,
+                    self.nny,
+                    self.nnx,
+                    self.dist,
+                    lo,
+                    hi,
+                    backward,
+                    radius,
+                    key,
+                    self.r,
+                )
                 self.energy = float(self.dist.mean()) / self.norm
                 yield
 
@@ -280,8 +296,7 @@ class _Synth:
         wsum = np.zeros(lev.hole.shape, np.float32)  # (h, w)
         chunks = _chunks(lev.n_targets, self.per_pass)
         for i, (lo, hi) in enumerate(chunks):
-            nnf.vote(lev.img, lev.ty, lev.tx, self.nny, self.nnx, weight, lev.hole, acc, wsum,
-                     lo, hi, self.r)
+            nnf.vote(lev.img, lev.ty, lev.tx, self.nny, self.nnx, weight, lev.hole, acc, wsum, lo, hi, self.r)
             if i == len(chunks) - 1:  # the new fill, before the step that reports it
                 ws = wsum[lev.hy, lev.hx]  # (M,)
                 got = ws > 0
@@ -317,8 +332,22 @@ class _Synth:
             py, px = py.astype(np.int32), px.astype(np.int32)
             key = nnf.mix_key(self.seed, k, 1000 + d)
             for lo, hi in _chunks(py.size, self.per_onion):
-                nnf.onion_layer(lev.img, filled, lev.valid, lev.src_y, lev.src_x, py, px,
-                                pix_y, pix_x, lo, hi, self.s.onion_samples, key, self.r)
+                nnf.onion_layer(
+                    lev.img,
+                    filled,
+                    lev.valid,
+                    lev.src_y,
+                    lev.src_x,
+                    py,
+                    px,
+                    pix_y,
+                    pix_x,
+                    lo,
+                    hi,
+                    self.s.onion_samples,
+                    key,
+                    self.r,
+                )
                 yield
             filled[py, px] = True
         lev.img[lev.hy, lev.hx, lev.voted :] = guides  # the peel copied whole pixels
@@ -375,14 +404,17 @@ def _check(image, hole, exclude, settings) -> None:
     if not isinstance(settings, PatchSettings):
         raise TypeError("settings must be a PatchSettings")
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError(f"image must be uint8 (H, W, 3), got {getattr(image, 'dtype', None)} "
-                         f"{getattr(image, 'shape', None)}")
+        raise ValueError(
+            f"image must be uint8 (H, W, 3), got {getattr(image, 'dtype', None)} {getattr(image, 'shape', None)}"
+        )
     for name, m in (("hole", hole), ("exclude", exclude)):
         if m is None and name == "exclude":
             continue
         if not isinstance(m, np.ndarray) or m.dtype != np.bool_ or m.shape != image.shape[:2]:
-            raise MaskError(f"{name} must be bool with shape {image.shape[:2]}, got "
-                            f"{getattr(m, 'dtype', None)} {getattr(m, 'shape', None)}")
+            raise MaskError(
+                f"{name} must be bool with shape {image.shape[:2]}, got "
+                f"{getattr(m, 'dtype', None)} {getattr(m, 'shape', None)}"
+            )
     if min(image.shape[:2]) < settings.patch_size:
         raise MaskError(f"the region ({image.shape[1]}x{image.shape[0]}) is smaller than a patch")
 
@@ -419,15 +451,22 @@ def synthesize(
         if cancel is not None and cancel.is_set():
             cancelled = True
             break
-        yield PatchStep(n - 1 - run.current, n, done, run.planned, time.perf_counter() - t0,
-                        run.energy, _fill=run.fill)
+        yield PatchStep(n - 1 - run.current, n, done, run.planned, time.perf_counter() - t0, run.energy, _fill=run.fill)
     if run.fill is not None:
         result = run.fill.render()
     else:  # cancelled while the pyramid was being built: the membrane fill
         result = poisson_blend(image, np.broadcast_to(np.float32(0), image.shape), hole)
-    yield PatchStep(n - 1 - run.current, n, min(done, run.planned), run.planned,
-                    time.perf_counter() - t0, run.energy, done=True, cancelled=cancelled,
-                    result=result)
+    yield PatchStep(
+        n - 1 - run.current,
+        n,
+        min(done, run.planned),
+        run.planned,
+        time.perf_counter() - t0,
+        run.energy,
+        done=True,
+        cancelled=cancelled,
+        result=result,
+    )
 
 
 def warm_up() -> float:

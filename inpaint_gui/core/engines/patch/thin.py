@@ -162,8 +162,14 @@ def _laplacian(rows_lin: np.ndarray, cols_lin: np.ndarray, shape) -> sp.csr_matr
     return sp.csr_matrix((v, (r, c)), shape=(rows_lin.size, cols_lin.size))
 
 
-def fill_thin(image: np.ndarray, hole: np.ndarray, *, tension: float | None = 1.0,
-              max_radius: float | None = None, out: np.ndarray | None = None) -> np.ndarray:
+def fill_thin(
+    image: np.ndarray,
+    hole: np.ndarray,
+    *,
+    tension: float | None = 1.0,
+    max_radius: float | None = None,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
     """Smooth fill of ``hole`` (meant for thin holes; see :func:`split_thin`).
 
     image: uint8 (H, W, 3) (or (H, W, C)), the whole photo; hole: bool (H, W), True =
@@ -221,7 +227,8 @@ def fill_thin(image: np.ndarray, hole: np.ndarray, *, tension: float | None = 1.
         weight = np.ones(inner.size)
         weight[_lookup(inner, ring1[np.unique(src[other])])] = 0.0
         widen = sp.csr_matrix(  # inner-indexed columns -> cols-indexed columns
-            (weight, (np.arange(inner.size), _lookup(cols, inner))), shape=(inner.size, cols.size))
+            (weight, (np.arange(inner.size), _lookup(cols, inner))), shape=(inner.size, cols.size)
+        )
         lap_h = lap[hole_rows]  # (n, |cols|): nonzero only on inner pixels
         op = (lap_h @ widen.T) @ lap - float(tension) * lap_h  # rows of Lap^2 - t Lap
     op = op.tocsc()

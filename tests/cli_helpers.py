@@ -1,0 +1,33 @@
+"""Running ``inpaint-gui`` in a subprocess on small files, for the command-line tests."""
+
+import subprocess
+import sys
+
+import numpy as np
+from PIL import Image
+
+from tests.tiny import save_tiny_model
+
+FAST = ["--engine", "face", "--iterations", "15", "--restarts", "2", "--device", "cpu", "--quiet"]
+
+
+def cli(*args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "inpaint_gui", *map(str, args)], capture_output=True, text=True, timeout=300, cwd=cwd
+    )
+
+
+def make_cli_files(d):
+    """A tiny model, a 80x60 photo, its mask and some broken inputs in ``d``: (d, image, bool mask)."""
+    save_tiny_model(d / "tiny")
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:60, :80]
+    image = np.clip(np.stack([xx * 3, yy * 3, xx + yy], -1) + rng.normal(0, 4, (60, 80, 3)), 0, 255).astype(np.uint8)
+    Image.fromarray(image).save(d / "photo.png")
+    mask = np.zeros((60, 80), np.uint8)
+    mask[20:35, 30:50] = 255
+    Image.fromarray(mask).save(d / "mask.png")
+    Image.fromarray(np.zeros((60, 80), np.uint8)).save(d / "empty.png")
+    Image.fromarray(mask[:50]).save(d / "small_mask.png")
+    (d / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    return d, image, mask > 0

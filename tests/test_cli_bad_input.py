@@ -1,0 +1,309 @@
+"""Bad input to the command line, tried as a user would: one line, exit 2, nothing lost."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.cli_helpers import FAST, cli, make_cli_files
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    return make_cli_files(tmp_path_factory.mktemp("cli"))
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def one_error_line(r, *needles):
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("inpaint-gui: error:"), r.stderr
+    assert "Traceback" not in r.stderr and "usage:" not in r.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "args,needles",
+    [
+        (["run"], ["the following arguments are required: image, --mask, -o/--output"]),
+        (["run", "p.png", "--mask", "m.png", "-o", "o.png", "--bogus"], ["unrecognized arguments: --bogus"]),
+        (["run", "p.png", "--mask", "m.png", "-o", "o.png", "--iterations", "abc"], ["--iterations", "'abc'"]),
+        (["run", "p.png", "--mask", "m.png", "-o", "o.png", "--blend", "smear"], ["--blend", "'smear'"]),
+        (["eval"], ["one of the arguments --images --photos is required"]),
+        (["--nope"], ["unrecognized arguments: --nope"]),
+        (["frobnicate", "x", "y"], ["unrecognized arguments"]),
+    ],
+)
+def test_usage_errors_are_one_line(args, needles):
+    line = one_error_line(cli(*args), *needles)
+    assert "--help" in line  # where to look next
+
+
+def test_negative_window_values_parse(files):
+    d, *_ = files
+    r = cli(
+        "run",
+        d / "photo.png",
+        "--mask",
+        d / "mask.png",
+        "-o",
+        d / "neg.png",
+        "--model",
+        d / "tiny",
+        *FAST,
+        "--window",
+        "-10,-10,64",
+    )
+    line = one_error_line(r, "window")
+    assert "expected one argument" not in line and "-10" in line  # the value reached the command
+    assert not (d / "neg.png").exists()
+
+
+def test_join_negative_values():
+    from inpaint_gui.cli import CliParser, join_negative_values
+
+    p = CliParser(prog="inpaint-gui")
+    sub = p.add_subparsers(dest="command")
+    run = sub.add_parser("run")
+    assert isinstance(run, CliParser)  # commands' parsers inherit the one-line errors
+    run.add_argument("--window")
+    run.add_argument("--lam", type=float)
+    run.add_argument("--quiet", action="store_true")
+    run.add_argument("image", nargs="?")
+    argv = ["run", "--window", "-10,-10,64", "--lam", "-1e-3", "--quiet", "--", "--window", "-1,2,3"]
+    assert join_negative_values(p, argv) == [
+        "run",
+        "--window=-10,-10,64",
+        "--lam=-1e-3",
+        "--quiet",
+        "--",
+        "--window",
+        "-1,2,3",
+    ]
+    assert join_negative_values(p, ["run", "--window", "-x"]) == ["run", "--window", "-x"]  # not a number
+    args = p.parse_args(join_negative_values(p, ["run", "--window", "-10,-10,64", "--lam", "-1e-3"]))
+    assert args.window == "-10,-10,64" and args.lam == -0.001
+
+
+def test_save_warnings_are_printed_once(files, tmp_path):
+    d, image, _mask = files
+    alpha = np.full(image.shape[:2], 255, np.uint8)
+    alpha[:3] = 0
+    Image.fromarray(np.dstack([image, alpha])).save(tmp_path / "rgba.png")
+    r = cli(
+        "run", tmp_path / "rgba.png", "--mask", d / "mask.png", "-o", tmp_path / "out.jpg", "--model", d / "tiny", *FAST
+    )
+    assert r.returncode == 0, r.stderr
+    lines = [line for line in r.stderr.splitlines() if "transparency" in line]
+    assert len(lines) == 1 and lines[0].startswith("inpaint-gui: warning:"), r.stderr
+
+
+# -- masks
+
+
+def test_strokes_on_a_transparent_layer_are_the_hole(files, tmp_path):
+    d, image, mask = files
+    rgba = np.zeros((*mask.shape, 4), np.uint8)
+    rgba[mask] = 255  # opaque white strokes, everything else transparent black
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "strokes.png")
+    r = cli(
+        "run",
+        d / "photo.png",
+        "--mask",
+        tmp_path / "strokes.png",
+        "-o",
+        tmp_path / "out.png",
+        "--model",
+        d / "tiny",
+        *FAST,
+    )
+    assert r.returncode == 0, r.stderr
+    out = np.asarray(Image.open(tmp_path / "out.png"))
+    assert np.array_equal(out[~mask], image[~mask])  # only the strokes were filled (not 99% of the photo)
+
+
+def test_the_photo_as_its_own_mask_is_refused(tmp_path):
+    photo = REPO / "resources" / "astronaut.png"
+    r = cli("run", photo, "--mask", photo, "-o", tmp_path / "out.png", "--device", "cpu")
+    one_error_line(r, "astronaut.png does not look like a mask")
+    assert list(tmp_path.iterdir()) == []
+
+
+# -- model folders
+
+
+def _break_model(folder: Path, how: str) -> None:
+    from inpaint_gui.core.engines.gan.weights import sha256_file
+
+    card = json.loads((folder / "model.json").read_text())
+
+    def resign(role):
+        path = folder / card["files"][role]["path"]
+        card["files"][role].update(sha256=sha256_file(path), bytes=path.stat().st_size)
+
+    if how == "files-list":
+        card["files"] = list(card["files"].values())
+    elif how == "no-path":
+        del card["files"]["generator"]["path"]
+    elif how == "string-entry":
+        card["files"]["discriminator"] = "discriminator.pt"
+    elif how == "empty-generator":
+        (folder / "generator.pt").write_bytes(b"")
+        resign("generator")
+    elif how == "corrupt-mean-face":
+        (folder / "mean_face.png").write_bytes(b"\x89PNG\r\n\x1a\nbroken")
+        card["files"]["mean_face"] = {"path": "mean_face.png"}
+        resign("mean_face")
+    elif how == "nan-weights":
+        import torch
+
+        state = torch.load(folder / "generator.pt", weights_only=True)
+        state["main.0.weight"].view(-1)[0] = float("nan")
+        torch.save(state, folder / "generator.pt")
+        resign("generator")
+    (folder / "model.json").write_text(json.dumps(card))
+
+
+@pytest.mark.parametrize(
+    "how,needles",
+    [
+        ("files-list", ["model.json", "'files' must be an object", "not a list"]),
+        ("no-path", ["model.json", "files.generator has no 'path'"]),
+        ("string-entry", ["model.json", "files.discriminator must be an object", "not a string"]),
+        ("empty-generator", ["generator.pt", "empty (0 bytes)"]),
+        ("corrupt-mean-face", ["mean_face.png", "cannot read the mean face image"]),
+        ("nan-weights", ["generator.pt", "tensor main.0.weight holds 1 NaN"]),
+    ],
+)
+def test_malformed_model_folders_are_one_line(files, tmp_path, how, needles):
+    d, *_ = files
+    shutil.copytree(d / "tiny", tmp_path / "model")
+    _break_model(tmp_path / "model", how)
+    r = cli(
+        "run", d / "photo.png", "--mask", d / "mask.png", "-o", tmp_path / "o.png", "--model", tmp_path / "model", *FAST
+    )
+    one_error_line(r, *needles)
+    assert not (tmp_path / "o.png").exists()
+
+
+# -- signals
+
+
+def _spawn(*args, env=None):
+    return subprocess.Popen(
+        [sys.executable, "-m", "inpaint_gui", *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=REPO,
+    )
+
+
+def _wait_for(condition, proc, timeout=120.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if condition():
+            return
+        if proc.poll() is not None:
+            pytest.fail(f"the command ended early: {proc.communicate()}")
+        time.sleep(0.005)
+    proc.kill()
+    pytest.fail("timed out waiting for the command")
+
+
+def _importing_torch(pid: int) -> bool:
+    try:
+        return "torch" in Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs /proc to see the imports start")
+def test_ctrl_c_while_importing_is_one_line(files, tmp_path):
+    d, *_ = files
+    proc = _spawn(
+        "run", d / "photo.png", "--mask", d / "mask.png", "-o", tmp_path / "o.png", "--model", d / "tiny", *FAST
+    )
+    _wait_for(lambda: _importing_torch(proc.pid), proc)  # torch's shared libraries are being loaded
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and err == "inpaint-gui: interrupted\n", err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("sig,code,word", [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")])
+def test_signal_during_a_save_leaves_no_temporary_file(files, tmp_path, sig, code, word):
+    from inpaint_gui.core.image.save import TEMP_PREFIX, TEST_SAVE_DELAY_ENV
+
+    d, *_ = files
+    (tmp_path / "keep.png").write_bytes(b"old")  # an existing output must survive untouched
+    proc = _spawn(
+        "run",
+        d / "photo.png",
+        "--mask",
+        d / "mask.png",
+        "-o",
+        tmp_path / "keep.png",
+        "--model",
+        d / "tiny",
+        *FAST,
+        env={TEST_SAVE_DELAY_ENV: "60"},
+    )
+    _wait_for(lambda: any(p.name.startswith(TEMP_PREFIX) for p in tmp_path.iterdir()), proc)
+    proc.send_signal(sig)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == code and err == f"inpaint-gui: {word}\n", err
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.png"]
+    assert (tmp_path / "keep.png").read_bytes() == b"old"
+
+
+# -- the window on a new Linux desktop
+
+
+def _gui_env(**env):
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY", "XDG_SESSION_TYPE")
+    }
+    return {**base, **env}
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the xcb check is for Linux")
+def test_no_display_is_one_line():
+    r = subprocess.run(
+        [sys.executable, "-m", "inpaint_gui"], capture_output=True, text=True, timeout=120, env=_gui_env(), cwd=REPO
+    )
+    one_error_line(r, "there is no display", "inpaint-gui run")
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the xcb check is for Linux")
+def test_missing_xcb_libraries_name_the_packages():
+    from inpaint_gui.gui.app import XCB_LIBRARIES, missing_xcb_libraries
+
+    missing = missing_xcb_libraries()
+    if not missing:
+        pytest.skip("every library Qt's xcb plugin needs is installed here")
+    r = subprocess.run(
+        [sys.executable, "-m", "inpaint_gui"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_gui_env(DISPLAY=":99"),
+        cwd=REPO,
+    )
+    line = one_error_line(r, "sudo apt install", *missing)
+    assert all(XCB_LIBRARIES[s] in line for s in missing)
