@@ -1,4 +1,9 @@
-"""``inpaint-gui run IMAGE --mask MASK -o OUT``: inpaint a photo without the window."""
+"""``inpaint-gui run IMAGE --mask MASK -o OUT``: inpaint a photo without the window.
+
+``--exclude EXCLUDE_MASK`` (read by the same rule as ``--mask``) marks pixels the scene engine
+never copies into the hole ("don't copy from"); it is checked with the other inputs before
+any work.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +33,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("image", type=Path, help="the photo")
     p.add_argument("--mask", type=Path, required=True, help="mask image of the same size: white (or opaque) = hole")
     p.add_argument(
+        "--exclude",
+        type=Path,
+        default=None,
+        metavar="EXCLUDE_MASK",
+        help="mask image of the same size: white (or opaque) = never copy from here (the scene engine's "
+        "sources; the face engine ignores it)",
+    )
+    p.add_argument(
         "-o", "--output", type=Path, required=True, help="where to save the result (format from the extension)"
     )
     p.add_argument(
@@ -53,7 +66,12 @@ def check_paths(args: argparse.Namespace) -> None:
     from inpaint_gui.core.image.io import check_output_path
 
     check_output_path(
-        args.output, quality=args.quality, input_path=args.image, mask_path=args.mask, overwrite=args.overwrite
+        args.output,
+        quality=args.quality,
+        input_path=args.image,
+        mask_path=args.mask,
+        exclude_path=args.exclude,
+        overwrite=args.overwrite,
     )
     if args.candidates is not None:
         folder: Path = args.candidates
@@ -69,7 +87,7 @@ def main(args: argparse.Namespace) -> int:
     from inpaint_gui.core.devices import describe_device, resolve_device
     from inpaint_gui.core.engines import Engines
     from inpaint_gui.core.image.io import hole_share_warning, load_mask, load_photo, save_photo
-    from inpaint_gui.core.pipeline import check_mask, inpaint
+    from inpaint_gui.core.pipeline import check_exclude, check_mask, inpaint
     from inpaint_gui.progress import ProgressBar
 
     settings = settings_from(args)
@@ -79,6 +97,9 @@ def main(args: argparse.Namespace) -> int:
     photo = load_photo(args.image)
     mask = load_mask(args.mask, photo.image.shape[:2])
     check_mask(photo.image, mask)
+    exclude = None
+    if args.exclude is not None:
+        exclude = check_exclude(photo.image, mask, load_mask(args.exclude, photo.image.shape[:2]))
     engines = Engines()
     face = settings.of("face")
     if settings.common.engine == "face" or (settings.common.engine == "auto" and face.model != "auto"):
@@ -95,11 +116,13 @@ def main(args: argparse.Namespace) -> int:
         bar.total = step.iterations
         bar.update(step.iteration, force=step.done, loss=float(step.losses[step.best]))
 
-    result = inpaint(photo.image, mask, settings, engines, window=args.window, on_step=on_step)
+    result = inpaint(photo.image, mask, settings, engines, window=args.window, exclude=exclude, on_step=on_step)
     bar.close()
     warnings = list(photo.warnings)
     if (large := hole_share_warning(mask, args.mask.name)) is not None:
         warnings.insert(0, large)
+    if exclude is not None and result.regions and all(r.region.engine == "face" for r in result.regions):
+        warnings.append("the face engine copies nothing from the photo: --exclude changed nothing")
     if result.uncovered_pixels:
         warnings.append(f"{result.uncovered_pixels} hole pixels lie outside the window and were left as they were")
     warnings += save_photo(args.output, result.image, quality=args.quality, **photo.save_options()) or []
@@ -117,6 +140,7 @@ def main(args: argparse.Namespace) -> int:
             "settings": settings_summary(settings),
             "regions": [_region_summary(r) for r in result.regions],
             "uncovered_pixels": result.uncovered_pixels,
+            "excluded_pixels": 0 if exclude is None else int(exclude.sum()),
             "warnings": warnings,
         }
         print(json.dumps(_json_safe(summary), indent=2, allow_nan=False))

@@ -10,6 +10,7 @@ anything runs:
   like a face framed as the prior was trained (mean p >= ``FACE_THRESHOLD``) the face engine
   fills the group, otherwise the scene engine does.
 
+An exclusion ("don't copy from") goes to every engine's plan; only the scene engine uses it.
 The regions' labels say what the check found ("face check 0.97"). The short latent search's
 contextual loss was tried first as the criterion and does not separate faces from photos
 (README, "Engine choice").
@@ -39,11 +40,14 @@ def _labelled(regions: list[Region], note: str) -> list[Region]:
     return [replace(r, label=f"{r.label} · {note}" if r.label else note) for r in regions]
 
 
-def plan(image: np.ndarray, mask: np.ndarray, settings: Any, engines: Any) -> list[Region]:
-    """The regions for ``mask``, each planned by the engine chosen for it."""
+def plan(
+    image: np.ndarray, mask: np.ndarray, settings: Any, engines: Any, *, exclude: np.ndarray | None = None
+) -> list[Region]:
+    """The regions for ``mask``, each planned by the engine chosen for it (``exclude``: pixels
+    never to copy from, none of them hole, or None)."""
     face, scene = engines["face"], engines["scene"]
     scene_settings, common = settings.of("scene"), settings.common
-    thin = [r for r in scene.plan(image, mask, scene_settings, common) if r.plan.kind == "thin"]
+    thin = [r for r in scene.plan(image, mask, scene_settings, common) if r.plan.kind == "thin"]  # copy nothing
     rest = mask.copy()
     for r in thin:
         sl, hole = r.hole_in(mask.shape)
@@ -52,9 +56,10 @@ def plan(image: np.ndarray, mask: np.ndarray, settings: Any, engines: Any) -> li
     if not rest.any():
         return regions
     try:
-        face_regions = face.plan(image, rest, settings.of("face"), common)
+        face_regions = face.plan(image, rest, settings.of("face"), common, exclude=exclude)
     except MaskError:  # too large a hole for any face framing: not a face to fill
-        return regions + _labelled(scene.plan(image, rest, scene_settings, common), "too large for a face")
+        scene_regions = scene.plan(image, rest, scene_settings, common, exclude=exclude)
+        return regions + _labelled(scene_regions, "too large for a face")
     for face_region in face_regions:
         alone = _only(rest, face_region)
         if not alone.any():
@@ -63,5 +68,6 @@ def plan(image: np.ndarray, mask: np.ndarray, settings: Any, engines: Any) -> li
         if p >= FACE_THRESHOLD:
             regions += _labelled([face_region], f"face check {p:.2f}")
         else:
-            regions += _labelled(scene.plan(image, alone, scene_settings, common), f"face check {p:.2f}")
+            scene_regions = scene.plan(image, alone, scene_settings, common, exclude=exclude)
+            regions += _labelled(scene_regions, f"face check {p:.2f}")
     return regions

@@ -1,7 +1,9 @@
 """Photo + mask -> regions -> candidates -> blended photo: the one pipeline of the CLI and the GUI.
 
 1. :func:`plan` checks the mask and asks the engine for regions (a model window around each
-   group of holes, or the one the user placed).
+   group of holes, or the one the user placed). An optional ``exclude`` mask (bool (H, W),
+   True = never copy from here: "don't copy from") goes to the engines with the hole taken
+   out of it (an excluded hole pixel is just hole); the regions carry it from then on.
 2. :func:`run` runs one region through its engine, yielding progress steps; the last one
    holds the candidates.
 3. :func:`finish` turns the chosen candidate into a :class:`Patch`: the engine's pixels seated
@@ -119,21 +121,39 @@ def check_mask(image: np.ndarray, mask: np.ndarray) -> None:
         raise MaskError("the mask covers the whole photo: there is nothing to condition on")
 
 
+def check_exclude(image: np.ndarray, mask: np.ndarray, exclude: np.ndarray | None) -> np.ndarray | None:
+    """The pixels never to copy from: ``exclude`` less the hole (a new bool (H, W) array), or
+    None when that leaves none. Raises MaskError when it does not fit the photo."""
+    if exclude is None:
+        return None
+    exclude = np.asarray(exclude)
+    if exclude.shape != image.shape[:2]:
+        h, w = image.shape[:2]
+        shape = f"{exclude.shape[1]}x{exclude.shape[0]}" if exclude.ndim == 2 else f"of shape {exclude.shape}"
+        raise MaskError(f'the "don\'t copy from" mask is {shape} but the photo is {w}x{h}')
+    out = exclude.astype(bool) & ~mask
+    return out if out.any() else None
+
+
 def plan(
     image: np.ndarray,
     mask: np.ndarray,
     settings: InpaintSettings,
     engines: Engines,
     window: Sequence[int] | None = None,
+    *,
+    exclude: np.ndarray | None = None,
 ) -> list[Region]:
-    """The regions that fill ``mask``, in order (``window``: a square the user placed)."""
+    """The regions that fill ``mask``, in order (``window``: a square the user placed;
+    ``exclude``: bool (H, W), pixels never to copy from, or None)."""
     check_mask(image, mask)
+    exclude = check_exclude(image, mask, exclude)
     name = settings.common.engine
     if name == AUTO and window is None:
-        return auto.plan(image, mask, settings, engines)
+        return auto.plan(image, mask, settings, engines, exclude=exclude)
     if name == AUTO:
         name = "face"  # a placed model window is the face engine's
-    return engines[name].plan(image, mask, settings.of(name), settings.common, window)
+    return engines[name].plan(image, mask, settings.of(name), settings.common, window, exclude=exclude)
 
 
 def run(
@@ -249,17 +269,19 @@ def inpaint(
     engines: Engines,
     *,
     window: Sequence[int] | None = None,
+    exclude: np.ndarray | None = None,
     cancel: threading.Event | None = None,
     on_step: Callable[[int, Region, Step], None] | None = None,
 ) -> InpaintResult:
     """Fill every hole of ``mask``: each region in order, its best candidate blended in.
 
+    ``exclude`` (bool (H, W), optional): pixels never copied into the hole (see :func:`plan`).
     Pixels filled by an earlier region count as known for a later one. ``on_step(index,
     region, step)`` sees every progress step. When ``cancel`` is set the current region keeps
     its best-so-far fill and later regions are skipped (``result.cancelled``).
     """
     start = time.perf_counter()
-    regions = plan(image, mask, settings, engines, window)
+    regions = plan(image, mask, settings, engines, window, exclude=exclude)
     covered = np.zeros(mask.shape, bool)
     for r in regions:
         sl, hole = r.hole_in(mask.shape)

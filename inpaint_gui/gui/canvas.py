@@ -3,6 +3,8 @@
 The *frame* is the rectangle of the region being filled (for the face engine the square model
 window); the window tool moves and resizes it as a square, the *model window* (x, y, size).
 A preview is premultiplied ARGB drawn over its own rectangle (transparent outside the hole).
+The "don't copy from" layer (``doc.exclude``) is drawn under the hole's overlay, hatched in
+its own colour.
 
 Mouse handling for the tools lives in :mod:`inpaint_gui.gui.canvas_tools`; this module
 draws. Drawing uses the cached pyramids of :mod:`inpaint_gui.gui.render` and repaints only
@@ -53,7 +55,8 @@ ZOOM_STEPS = (
     32.0,
 )
 MIN_ZOOM, MAX_ZOOM = ZOOM_STEPS[0], ZOOM_STEPS[-1]
-TOOLS = ("brush", "eraser", "rect", "window")
+TOOLS = ("brush", "eraser", "rect", "window", "exclude")
+EXCLUDE_COLOR = QColor(40, 210, 90)  # the "don't copy from" overlay (the hole's is red by default)
 SMOOTH_BELOW = 4.0  # zoom under which the photo is drawn with bilinear filtering
 
 
@@ -70,6 +73,7 @@ class Canvas(QAbstractScrollArea):
         self.doc: Document | None = None
         self.photo_pyr: PhotoPyramid | None = None
         self.mask_pyr: MaskPyramid | None = None
+        self.exclude_pyr: MaskPyramid | None = None
         self.zoom = 1.0
         self.fit_mode = True  # re-fit when the viewport is resized, until the user zooms
         self.tool = "brush"
@@ -101,6 +105,7 @@ class Canvas(QAbstractScrollArea):
         if self.doc is not None:
             self.doc.image_changed.disconnect(self._on_image_changed)
             self.doc.mask_changed.disconnect(self._on_mask_changed)
+            self.doc.exclude_changed.disconnect(self.exclude_edited)
         self.tools.abort()
         self.doc = doc
         self.preview = None
@@ -108,12 +113,14 @@ class Canvas(QAbstractScrollArea):
         self.frame = None
         self.window_user_placed = False
         if doc is None:
-            self.photo_pyr = self.mask_pyr = None
+            self.photo_pyr = self.mask_pyr = self.exclude_pyr = None
         else:
             self.photo_pyr = PhotoPyramid(doc.image)
             self.mask_pyr = MaskPyramid(doc.mask, self.overlay_color)
+            self.exclude_pyr = MaskPyramid(doc.exclude, EXCLUDE_COLOR, hatch=True)
             doc.image_changed.connect(self._on_image_changed)
             doc.mask_changed.connect(self._on_mask_changed)
+            doc.exclude_changed.connect(self.exclude_edited)
         self.fit()
         self.frame_changed.emit(None)
 
@@ -131,6 +138,12 @@ class Canvas(QAbstractScrollArea):
         """The tools changed ``doc.mask`` in place inside ``rect``: refresh caches and screen."""
         if rect is not None and self.mask_pyr is not None:
             self.mask_pyr.update(rect)
+            self.update_image_rect(rect)
+
+    def exclude_edited(self, rect: Rect | None) -> None:
+        """The tools changed ``doc.exclude`` in place inside ``rect``: refresh caches and screen."""
+        if rect is not None and self.exclude_pyr is not None:
+            self.exclude_pyr.update(rect)
             self.update_image_rect(rect)
 
     # -- geometry ------------------------------------------------------------------
@@ -385,11 +398,12 @@ class Canvas(QAbstractScrollArea):
                         region.subtracted(QRegion(QRect(x0, y0, x1 - x0, y1 - y0))), Qt.ClipOperation.IntersectClip
                     )
                 p.setOpacity(self.overlay_opacity)
-                if k == 0:
-                    img, _keep = self.mask_pyr.level0_image(vis)
-                    p.drawImage(QRectF(vis[0], vis[1], vis[2] - vis[0], vis[3] - vis[1]), img)
-                else:
-                    self._draw_level(p, self.mask_pyr.qimages[k], k, vis)
+                for pyr in (self.exclude_pyr, self.mask_pyr):  # the hole on top: an excluded hole pixel is hole
+                    if k == 0:
+                        img, _keep = pyr.level0_image(vis)
+                        p.drawImage(QRectF(vis[0], vis[1], vis[2] - vis[0], vis[3] - vis[1]), img)
+                    else:
+                        self._draw_level(p, pyr.qimages[k], k, vis)
                 p.restore()
             if self.frame is not None and self.face_guide is not None and self.show_face_guide and self.preview is None:
                 x0, y0, x1, y1 = self.frame

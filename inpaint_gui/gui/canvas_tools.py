@@ -2,6 +2,8 @@
 
 - Brush (B) marks the hole, eraser (E) unmarks it; with the brush tool the right button
   erases. A stroke is one undo step.
+- Don't copy from (D) paints the exclusion layer (``doc.exclude``) the same way: the scene
+  engine copies nothing from it; the right button erases it.
 - Shift+click with the brush draws a straight line from where the last stroke ended.
 - Rectangle (R) marks a block; with Alt or the right button it unmarks it; Shift makes a square.
 - Window (W): drag inside the model window to move it, a corner to resize it (it stays
@@ -24,6 +26,7 @@ from inpaint_gui.gui.maskops import StrokeRecorder, clip_rect, fill_rect, paint_
 from inpaint_gui.gui.undo import MaskDiff, Rect
 
 HANDLE_PX = 8  # grab distance of window corners, in view pixels
+BRUSHES = ("brush", "eraser", "exclude")  # the tools that paint round strokes
 MIN_WINDOW = 16
 
 Window = tuple[int, int, int]
@@ -32,7 +35,7 @@ Window = tuple[int, int, int]
 class ToolHost(Protocol):
     """What the tools need of the widget they work in."""
 
-    doc: Any  # the Document: ``mask`` (bool (H, W), edited in place), ``width``, ``height``, ``push(cmd)``
+    doc: Any  # the Document: ``mask``, ``exclude`` (bool (H, W), edited in place), ``width``, ``height``, ``push(cmd)``
     tool: str
     brush_size: int
     zoom: float
@@ -49,6 +52,8 @@ class ToolHost(Protocol):
     def pan_by(self, dx: float, dy: float) -> None: ...
 
     def mask_edited(self, rect: Rect | None) -> None: ...
+
+    def exclude_edited(self, rect: Rect | None) -> None: ...
 
     def window_view_rect(self, window: Window | None = None) -> QRectF | None: ...
 
@@ -79,7 +84,7 @@ class ToolHandler:
             return QCursor(Qt.CursorShape.ClosedHandCursor)
         if self.space:
             return QCursor(Qt.CursorShape.OpenHandCursor)
-        if self.c.tool in ("brush", "eraser"):
+        if self.c.tool in BRUSHES:
             return QCursor(Qt.CursorShape.CrossCursor)
         if self.c.tool == "window":
             return QCursor(Qt.CursorShape.SizeAllCursor)
@@ -118,10 +123,14 @@ class ToolHandler:
         ip = c.to_image(pos)
         right = button == Qt.MouseButton.RightButton
         shift = bool(e.modifiers() & Qt.KeyboardModifier.ShiftModifier)
-        if c.tool in ("brush", "eraser"):
+        if c.tool in BRUSHES:
             self.erase = c.tool == "eraser" or right
             self.drag = "paint"
-            self.recorder = StrokeRecorder(c.doc.mask, "Erase" if self.erase else "Brush stroke")
+            if c.tool == "exclude":
+                label = "Erase don't-copy-from" if self.erase else "Don't copy from"
+                self.recorder = StrokeRecorder(c.doc.exclude, label, "exclude")
+            else:
+                self.recorder = StrokeRecorder(c.doc.mask, "Erase" if self.erase else "Brush stroke")
             start = self.stroke_end if shift and self.stroke_end is not None else ip  # Shift: straight line
             self.last = ip
             self._segment(start, ip)
@@ -135,7 +144,7 @@ class ToolHandler:
     def move(self, e) -> None:
         c = self.c
         pos = e.position()
-        self.set_hover(pos if c.tool in ("brush", "eraser") and not self.space else None)
+        self.set_hover(pos if c.tool in BRUSHES and not self.space else None)
         if self.drag == "pan" and self.last is not None:
             c.pan_by(pos.x() - self.last.x(), pos.y() - self.last.y())
             self.last = pos
@@ -204,7 +213,8 @@ class ToolHandler:
         if rect is None:
             return
         self.recorder.touch(rect)
-        c.mask_edited(paint_segment(c.doc.mask, p0, p1, radius, not self.erase))
+        changed = paint_segment(self.recorder.mask, p0, p1, radius, not self.erase)
+        (c.exclude_edited if self.recorder.layer == "exclude" else c.mask_edited)(changed)
 
     # -- rectangle -------------------------------------------------------------------
     def _rect_image(self):
@@ -301,7 +311,7 @@ class ToolHandler:
             p.setBrush(QColor(255, 255, 255, 40) if not self.erase else QColor(0, 0, 0, 40))
             p.setPen(QPen(QColor(255, 255, 255), 1, Qt.PenStyle.DashLine))
             p.drawRect(r)
-        if self.hover is not None and c.tool in ("brush", "eraser") and c.doc is not None and self.drag != "pan":
+        if self.hover is not None and c.tool in BRUSHES and c.doc is not None and self.drag != "pan":
             radius = c.brush_size * c.zoom / 2
             p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
             p.setBrush(Qt.BrushStyle.NoBrush)

@@ -137,9 +137,15 @@ class _StopAfter(threading.Event):
 
 
 def plan(
-    ctx, image: np.ndarray, mask: np.ndarray, settings: pipeline.InpaintSettings, window: Sequence[int] | None
+    ctx,
+    image: np.ndarray,
+    mask: np.ndarray,
+    settings: pipeline.InpaintSettings,
+    window: Sequence[int] | None,
+    exclude: np.ndarray | None = None,
 ) -> list:
-    return pipeline.plan(image, mask, settings, ctx.resources, window)
+    """The regions; ``exclude`` ("don't copy from") travels in them to the run."""
+    return pipeline.plan(image, mask, settings, ctx.resources, window, exclude=exclude)
 
 
 def run(ctx, image: np.ndarray, mask: np.ndarray, region, settings: pipeline.InpaintSettings) -> RunUpdate:

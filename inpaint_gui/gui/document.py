@@ -1,4 +1,8 @@
-"""The open photo: pixels, hole mask, file metadata and the undo history.
+"""The open photo: pixels, hole mask, "don't copy from" mask, file metadata and the undo history.
+
+The two mask layers are bool (H, W): ``mask`` (True = hole, to fill) and ``exclude`` (True =
+never copy from here: the scene engine's sources avoid it). Both are edited in place by the
+canvas tools and recorded as :class:`~inpaint_gui.gui.undo.MaskDiff` steps.
 
 All edits go through this object so that the canvas caches, the undo stack and the
 "unsaved changes" state stay consistent. Signals carry rectangles as ``(x0, y0, x1, y1)``
@@ -13,12 +17,13 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from inpaint_gui.gui.undo import Command, Compound, MaskDiff, PixelPatch, Rect, UndoStack, bbox
+from inpaint_gui.gui.undo import LAYERS, Command, Compound, MaskDiff, PixelPatch, Rect, UndoStack, bbox
 
 
 class Document(QObject):
     image_changed = Signal(object)  # Rect
     mask_changed = Signal(object)  # Rect
+    exclude_changed = Signal(object)  # Rect
     history_changed = Signal()  # undo/redo availability, labels, modified state
 
     def __init__(
@@ -44,6 +49,7 @@ class Document(QObject):
         self.mask = np.zeros((h, w), bool) if mask is None else np.ascontiguousarray(mask, dtype=bool).copy()
         if self.mask.shape != (h, w):
             raise ValueError(f"mask shape {self.mask.shape} does not match the photo {(h, w)}")
+        self.exclude = np.zeros((h, w), bool)  # "don't copy from"
         self.path = Path(path) if path is not None else None
         self.alpha = alpha
         self.icc_profile = icc_profile
@@ -87,16 +93,20 @@ class Document(QObject):
         self._announce(changed if changed is not None else _rects_of(cmd))
         self.history_changed.emit()
 
-    def set_mask(self, new_mask: np.ndarray, label: str) -> bool:
-        """Replace the mask as one undo step; returns False when nothing changed."""
+    def set_mask(self, new_mask: np.ndarray, label: str, layer: str = "mask") -> bool:
+        """Replace the hole (or the mask layer ``layer``: "exclude") as one undo step; returns
+        False when nothing changed."""
+        current = getattr(self, layer) if layer in LAYERS else None
+        if current is None:
+            raise ValueError(f"unknown mask layer {layer!r}")
         new_mask = np.asarray(new_mask, dtype=bool)
-        if new_mask.shape != self.mask.shape:
-            raise ValueError(f"mask shape {new_mask.shape} does not match the photo {self.mask.shape}")
-        cmd = MaskDiff.from_masks(label, self.mask, new_mask)
+        if new_mask.shape != current.shape:
+            raise ValueError(f"mask shape {new_mask.shape} does not match the photo {current.shape}")
+        cmd = MaskDiff.from_masks(label, current, new_mask, layer)
         if cmd is None:
             return False
         x0, y0, x1, y1 = cmd.rect
-        self.mask[y0:y1, x0:x1] = new_mask[y0:y1, x0:x1]
+        current[y0:y1, x0:x1] = new_mask[y0:y1, x0:x1]
         self.push(cmd)
         return True
 
@@ -147,8 +157,9 @@ class Document(QObject):
             self.history_changed.emit()
 
     def _announce(self, changed: list[tuple[str, Rect]]) -> None:
+        signals = {"image": self.image_changed, "mask": self.mask_changed, "exclude": self.exclude_changed}
         for kind, rect in changed:
-            (self.image_changed if kind == "image" else self.mask_changed).emit(rect)
+            signals[kind].emit(rect)
 
 
 def _rects_of(cmd: Command) -> list[tuple[str, Rect]]:
@@ -160,7 +171,7 @@ def _rects_of(cmd: Command) -> list[tuple[str, Rect]]:
     if isinstance(cmd, PixelPatch):
         return [("image", cmd.rect)]
     if isinstance(cmd, MaskDiff):
-        return [("mask", cmd.rect)]
+        return [(cmd.layer, cmd.rect)]
     return []
 
 

@@ -1,4 +1,4 @@
-"""Edit and mask actions: undo/redo, clear/invert/grow the hole, the overlay colour.
+"""Edit and mask actions: undo/redo, clear/invert/grow the hole, clear "don't copy from", the overlay colour.
 
 :class:`EditOps` gets the document holder, the canvas (to end a stroke before an undo and
 to recolour the overlay), QSettings and the widget its dialogs belong to.
@@ -47,6 +47,11 @@ class EditOps:
         doc = self.docs.doc
         if doc is not None:
             doc.set_mask(doc.mask & False, "Clear mask")
+
+    def clear_exclude(self) -> None:
+        doc = self.docs.doc
+        if doc is not None:
+            doc.set_mask(doc.exclude & False, "Clear don't-copy-from", layer="exclude")
 
     def invert_mask(self) -> None:
         doc = self.docs.doc

@@ -176,6 +176,7 @@ class MainWindow(QMainWindow):
         self.act_undo = self._action("&Undo", e.undo, "Ctrl+Z", "Undo")
         self.act_redo = self._action("&Redo", e.redo, ["Ctrl+Shift+Z", "Ctrl+Y"], "Redo")
         self.act_clear = self._action("&Clear Mask", e.clear_mask, ["Ctrl+Shift+X", "Delete"], "Remove the whole hole")
+        self.act_clear_exclude = self._action("Clear &Don't Copy From", e.clear_exclude, None, "Copy from anywhere")
         self.act_invert = self._action("&Invert Mask", e.invert_mask, "Ctrl+I", "Swap hole and photo")
         self.act_grow = self._action("&Grow Hole…", e.grow_mask, "Ctrl+G", "Grow (or shrink) the hole by N pixels")
         self.act_color = self._action("Overlay &Colour…", e.pick_overlay_colour, None, "Colour of the hole overlay")
@@ -195,6 +196,7 @@ class MainWindow(QMainWindow):
             ("eraser", "&Eraser", "E"),
             ("rect", "&Rectangle", "R"),
             ("window", "Model &Window", "W"),
+            ("exclude", "&Don't Copy From", "D"),  # paints where the scene engine must not copy from
         ):
             a = self._action(
                 text, lambda _checked=False, n=name: c.set_tool(n), key, f"{text.replace('&', '')} tool", True
@@ -241,6 +243,7 @@ class MainWindow(QMainWindow):
                 self.act_clear,
                 self.act_invert,
                 self.act_grow,
+                self.act_clear_exclude,
                 None,
                 self.act_load_mask,
                 self.act_save_mask,
@@ -415,6 +418,7 @@ class MainWindow(QMainWindow):
             a.setEnabled(has_doc and files_free)
         for a in (self.act_clear, self.act_invert, self.act_grow, self.act_autowin, self.act_lock):
             a.setEnabled(has_doc)
+        self.act_clear_exclude.setEnabled(has_doc)
         self.act_undo.setEnabled(has_doc and doc.undo_stack.can_undo() and not s.finishing)
         self.act_redo.setEnabled(has_doc and doc.undo_stack.can_redo() and not s.finishing)
         if has_doc:

@@ -107,9 +107,10 @@ class StrokeRecorder:
 
     TILE = 128
 
-    def __init__(self, mask: np.ndarray, label: str):
+    def __init__(self, mask: np.ndarray, label: str, layer: str = "mask"):
         self.mask = mask
         self.label = label
+        self.layer = layer  # which of the document's mask layers ``mask`` is
         self.tiles: dict[tuple[int, int], np.ndarray] = {}
         self.rect: Rect | None = None
 
@@ -140,4 +141,4 @@ class StrokeRecorder:
             return None
         dx0, dy0, dx1, dy1 = diff
         rect = (x0 + dx0, y0 + dy0, x0 + dx1, y0 + dy1)
-        return MaskDiff(self.label, rect, before[dy0:dy1, dx0:dx1], after[dy0:dy1, dx0:dx1])
+        return MaskDiff(self.label, rect, before[dy0:dy1, dx0:dx1], after[dy0:dy1, dx0:dx1], self.layer)

@@ -17,6 +17,7 @@ from PySide6.QtGui import QColor, QImage
 from inpaint_gui.gui.undo import Rect
 
 MIN_LEVEL_SIDE = 256  # stop building levels once the longer side is this small
+HATCH_PERIOD, HATCH_WIDTH = 8, 3  # a hatched overlay's diagonal stripes, in photo pixels
 
 
 def _reduce(src: np.ndarray, rect: Rect) -> np.ndarray:
@@ -104,15 +105,18 @@ class PhotoPyramid:
 
 
 class MaskPyramid:
-    """The hole overlay: a colour whose alpha is the fraction of hole pixels at each level.
+    """A mask overlay: a colour whose alpha is the fraction of masked pixels at each level.
 
     Level 0 is rendered on demand for the visible rectangle (:meth:`level0_image`); levels
-    >= 1 are cached as premultiplied ARGB32 images. Opacity is applied when drawing.
+    >= 1 are cached as premultiplied ARGB32 images. Opacity is applied when drawing. With
+    ``hatch`` level 0 shows diagonal stripes (full colour) over a lighter tint, so that the
+    layer reads apart from another one drawn in a plain colour.
     """
 
-    def __init__(self, mask: np.ndarray, color: QColor):
+    def __init__(self, mask: np.ndarray, color: QColor, hatch: bool = False):
         assert mask.dtype == np.bool_ and mask.ndim == 2 and mask.flags.c_contiguous
         self.mask = mask
+        self.hatch = hatch
         shapes = _level_shapes(*mask.shape)
         self.coverage: list[np.ndarray | None] = [None] + [np.zeros(s, np.uint8) for s in shapes[1:]]
         self.overlay: list[np.ndarray | None] = [None] + [np.zeros(s, np.uint32) for s in shapes[1:]]
@@ -132,7 +136,7 @@ class MaskPyramid:
         # premultiplied ARGB32 for each coverage 0..255
         self.lut = (a << 24) | ((r * a // 255) << 16) | ((g * a // 255) << 8) | (b * a // 255)
         self.lut = self.lut.astype(np.uint32)
-        self.lut0 = self.lut[[0, 255]]  # indexed by a bool mask
+        self.lut0 = self.lut[[0, 255, 110]]  # indexed by a bool mask (hatch: 2 = between the stripes)
         if rebuild:
             for k in range(1, self.n_levels):
                 self.overlay[k][...] = self.lut[self.coverage[k]]
@@ -157,5 +161,9 @@ class MaskPyramid:
     def level0_image(self, rect: Rect) -> tuple[QImage, np.ndarray]:
         """A full-resolution overlay of ``rect``; keep the returned array alive while drawing."""
         x0, y0, x1, y1 = rect
-        arr = np.ascontiguousarray(self.lut0[self.mask[y0:y1, x0:x1].view(np.uint8)])  # uint32 (h, w)
+        index = self.mask[y0:y1, x0:x1].view(np.uint8)  # (h, w): 0 or 1
+        if self.hatch:  # 1 on the stripes, 2 between them
+            between = (np.arange(y0, y1)[:, None] + np.arange(x0, x1)[None, :]) % HATCH_PERIOD >= HATCH_WIDTH
+            index = index << between.view(np.uint8)
+        arr = np.ascontiguousarray(self.lut0[index])  # uint32 (h, w)
         return _wrap(arr, QImage.Format.Format_ARGB32_Premultiplied), arr

@@ -4,8 +4,9 @@ Everything heavy is a job on the compute runner (:mod:`inpaint_gui.gui.compute` 
 :mod:`inpaint_gui.gui.jobs`):
 
 - a *load-model* job when the window opens (or File > Load Model),
-- a *plan* job whenever the mask, the settings or the locked window change (debounced): the
-  canvas frames the first region,
+- a *plan* job whenever the mask, the "don't copy from" layer, the settings or the locked
+  window change (debounced): the canvas frames the first region; the regions carry the
+  exclusion to the run,
 - a *run* job on that region when the user presses Inpaint (a plan job first if the plan is
   stale): live previews, thumbnails and loss curves, then the candidates,
 - a *preview* job when a candidate is clicked, and a *finish* job on Apply, whose patch goes
@@ -172,6 +173,7 @@ class InpaintSession(QObject):
         self._run_after_plan = False
         if self._doc is not None:
             self._doc.mask_changed.disconnect(self._mask_changed)
+            self._doc.exclude_changed.disconnect(self._mask_changed)
         self._doc = doc
         self._image_cache = None
         self._clear_candidates()
@@ -181,6 +183,7 @@ class InpaintSession(QObject):
         self.progress_done.emit()
         if doc is not None:
             doc.mask_changed.connect(self._mask_changed)
+            doc.exclude_changed.connect(self._mask_changed)  # the version covers both layers
             self.plan_now()
         self._show_region()
         self.state_changed.emit()
@@ -236,11 +239,11 @@ class InpaintSession(QObject):
             return
         self._plan_dirty = False
         image, mask = self._copies()
+        exclude = doc.exclude.copy() if doc.exclude.any() else None  # a copy taken here, like the mask's
         key = self._key()
-        window = key[2]
         self._submit(
             "plan",
-            partial(compute.plan, image=image, mask=mask, settings=key[3], window=window),
+            partial(compute.plan, image=image, mask=mask, settings=key[3], window=key[2], exclude=exclude),
             on_finished=partial(self._planned, key),
             on_failed=partial(self._plan_failed, key),
         )

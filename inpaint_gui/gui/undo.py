@@ -1,11 +1,12 @@
 """A memory-bounded undo stack whose commands store only the changed region.
 
 No Qt here: commands act on the numpy arrays of a :class:`~inpaint_gui.gui.document.Document`
-(``image`` uint8 (H, W, 3), ``mask`` bool (H, W)). Rectangles are ``(x0, y0, x1, y1)`` in
+(``image`` uint8 (H, W, 3); the mask layers ``mask``, the hole, and ``exclude``, "don't copy
+from", bool (H, W) each). Rectangles are ``(x0, y0, x1, y1)`` in
 full-resolution pixels, end exclusive.
 
-- :class:`MaskDiff` keeps the XOR of before and after inside a rectangle, bit-packed
-  (1 bit per pixel), so undo and redo are the same operation.
+- :class:`MaskDiff` keeps the XOR of before and after inside a rectangle of one mask layer,
+  bit-packed (1 bit per pixel), so undo and redo are the same operation.
 - :class:`PixelPatch` keeps the before and after pixels of a rectangle of the photo.
 - :class:`Compound` groups several commands into one step (e.g. an applied fill, which
   changes the photo and clears the filled hole).
@@ -24,9 +25,13 @@ Rect = tuple[int, int, int, int]  # (x0, y0, x1, y1), end exclusive
 _ids = itertools.count(1)
 
 
+LAYERS = ("mask", "exclude")  # the mask layers a MaskDiff may change: the hole, "don't copy from"
+
+
 class Target(Protocol):
     image: np.ndarray  # uint8 (H, W, 3)
     mask: np.ndarray  # bool (H, W)
+    exclude: np.ndarray  # bool (H, W)
 
 
 def union_rect(a: Rect | None, b: Rect | None) -> Rect | None:
@@ -67,23 +72,26 @@ class Command:
 
 
 class MaskDiff(Command):
-    """A mask change stored as the packed XOR of before and after inside ``rect``."""
+    """A change of mask layer ``layer`` stored as the packed XOR of before and after inside ``rect``."""
 
-    def __init__(self, label: str, rect: Rect, before: np.ndarray, after: np.ndarray):
+    def __init__(self, label: str, rect: Rect, before: np.ndarray, after: np.ndarray, layer: str = "mask"):
         super().__init__()
+        if layer not in LAYERS:
+            raise ValueError(f"unknown mask layer {layer!r}")
         self.label = label
         self.rect = rect
+        self.layer = layer
         self.shape = before.shape  # (h, w) of the rectangle
         self.bits = np.packbits(np.logical_xor(before, after), axis=None)  # uint8 (ceil(h*w/8),)
 
     @classmethod
-    def from_masks(cls, label: str, before: np.ndarray, after: np.ndarray) -> MaskDiff | None:
+    def from_masks(cls, label: str, before: np.ndarray, after: np.ndarray, layer: str = "mask") -> MaskDiff | None:
         """Diff of two whole masks, cropped to where they differ; None when equal."""
         rect = bbox(before != after)
         if rect is None:
             return None
         x0, y0, x1, y1 = rect
-        return cls(label, rect, before[y0:y1, x0:x1], after[y0:y1, x0:x1])
+        return cls(label, rect, before[y0:y1, x0:x1], after[y0:y1, x0:x1], layer)
 
     @property
     def nbytes(self) -> int:
@@ -93,8 +101,8 @@ class MaskDiff(Command):
         x0, y0, x1, y1 = self.rect
         h, w = self.shape
         xor = np.unpackbits(self.bits, count=h * w).reshape(h, w).astype(bool)
-        target.mask[y0:y1, x0:x1] ^= xor
-        return [("mask", self.rect)]
+        getattr(target, self.layer)[y0:y1, x0:x1] ^= xor
+        return [(self.layer, self.rect)]
 
     undo = _flip
     redo = _flip

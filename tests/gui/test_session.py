@@ -34,7 +34,7 @@ class FakeEngine:
     def load(self, spec=None, device="cpu"):
         return SimpleNamespace(name="fake-model", resolution=8, mean_face=None)
 
-    def plan(self, image, mask, settings, common, window=None):
+    def plan(self, image, mask, settings, common, window=None, *, exclude=None):
         from inpaint_gui.core.engines.base import Region
         from inpaint_gui.core.errors import MaskError
 

@@ -3,7 +3,7 @@
 An engine fills holes of one kind (faces with the latent search of a GAN prior, scenes with
 exemplar patches). The pipeline (``core/pipeline.py``) is its only caller::
 
-    regions = engine.plan(image, mask, settings, common, window=None)   # list[Region]
+    regions = engine.plan(image, mask, settings, common, window=None, exclude=None)   # list[Region]
     for step in engine.run(image, mask, region, settings, common, cancel):
         ...                                   # Step: progress, thumbnails, composite preview
     fill = engine.finish(image, region, step.candidates[i])   # Fill: pixels for the hole
@@ -12,7 +12,11 @@ exemplar patches). The pipeline (``core/pipeline.py``) is its only caller::
 (H, W), True = missing); a region says which part of them the engine works on. ``settings``
 is the engine's own settings dataclass (see ``core/settings.py``), ``common`` the
 :class:`~inpaint_gui.core.pipeline.CommonSettings` every engine shares (device, seed).
-Engines never change their inputs, and every array they hand out is freshly allocated, so a
+``exclude`` (bool (H, W) or None) marks pixels the user does not want copied into the
+hole ("don't copy from"); the pipeline hands it over already clear of the hole, or None when
+nothing is excluded. An engine that copies from the photo (the scene engine) keeps it in its
+regions' plans, so that ``run`` never copies from there; one that draws the fill from a
+model (the face engine) ignores it. Engines never change their inputs, and every array they hand out is freshly allocated, so a
 consumer may pass it to another thread.
 """
 
@@ -104,10 +108,18 @@ class Engine(Protocol):
     settings_type: type  # its settings dataclass (fields made with core.settings.setting)
 
     def plan(
-        self, image: np.ndarray, mask: np.ndarray, settings: Any, common: Any, window: Sequence[int] | None = None
+        self,
+        image: np.ndarray,
+        mask: np.ndarray,
+        settings: Any,
+        common: Any,
+        window: Sequence[int] | None = None,
+        *,
+        exclude: np.ndarray | None = None,
     ) -> list[Region]:
         """The regions that together cover ``mask``, in the order to fill them; ``window`` is a
-        square the user placed (x, y, size), or None to choose."""
+        square the user placed (x, y, size), or None to choose; ``exclude``: pixels never to
+        copy from (none of them hole), or None."""
         ...
 
     def run(

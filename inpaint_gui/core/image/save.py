@@ -125,14 +125,15 @@ def check_output_path(
     input_path: StrPath | None = None,
     mask_path: StrPath | None = None,
     overwrite: bool = False,
+    exclude_path: StrPath | None = None,
 ) -> str:
     """Check, before any work, that a photo can be saved to ``path``; return its format.
 
     Checks the extension, ``quality`` (1..100; it is given to every format, so a bad value
     is an error whatever the format), that ``path`` is not a folder, that its folder exists,
     is a folder and really accepts a new file (a temporary file is created and removed), and,
-    unless ``overwrite``, that ``path`` is neither ``input_path`` (the user's original) nor
-    ``mask_path`` (links and other spellings of the same file included). Raises
+    unless ``overwrite``, that ``path`` is neither ``input_path`` (the user's original),
+    ``mask_path`` nor ``exclude_path`` (links and other spellings of the same file included). Raises
     :class:`ImageIOError` with one line naming the file. Creates nothing.
     """
     fmt = output_format_for(path)
@@ -140,7 +141,7 @@ def check_output_path(
     if quality is not None:
         _check_quality(path, quality)
     target = Path(path)
-    for role, other in (("input photo", input_path), ("mask", mask_path)):
+    for role, other in (("input photo", input_path), ("mask", mask_path), ("exclude mask", exclude_path)):
         if other is not None and not overwrite and _same_file(target, Path(other)):
             raise ImageIOError(f"{shown} is the {role}: refusing to overwrite it (pass --overwrite to allow)")
     if target.is_dir():

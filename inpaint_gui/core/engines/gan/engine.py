@@ -147,7 +147,14 @@ class FaceEngine:
 
     # -- the protocol ------------------------------------------------------------------------------
     def plan(
-        self, image: np.ndarray, mask: np.ndarray, settings: SearchSettings, common, window: Sequence[int] | None = None
+        self,
+        image: np.ndarray,
+        mask: np.ndarray,
+        settings: SearchSettings,
+        common,
+        window: Sequence[int] | None = None,
+        *,
+        exclude: np.ndarray | None = None,  # ignored: the fill comes from the prior, not the photo
     ) -> list[Region]:
         smallest = self.model_for(settings, 0).resolution  # the smallest window side the models plan for
         framing = settings.framing == "auto" and window is None

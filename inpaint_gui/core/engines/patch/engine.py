@@ -7,6 +7,14 @@ at once by the smooth thin-plate fill of ``thin.fill_thin``. Each group of thick
 becomes one region, its bounding box grown by ``source_margin`` x its longer side: the
 patches are copied from there. Thin regions come first, so a thick region never copies from
 a pixel that was a hole.
+Exclusion ("don't copy from", ``plan(..., exclude=)``): the excluded pixels join the
+region's ``never`` mask, so no source patch holds one; they still count as known photo
+around the hole (patches that overlap them must match them, and the Poisson blend meets
+them). When the exclusion leaves a region fewer than ``max(patch_size ** 2, hole pixels /
+SOURCE_SHARE)`` source patches, the region grows (its sides doubled, up to the whole photo)
+until it has them; a hole with fewer than ``patch_size ** 2`` source patches in the whole
+photo is a MaskError. Thin parts take the smooth fill, which copies nothing and reads only
+the ring around the scratch, so exclusion does not change them.
 Run: ``synthesis.synthesize`` once per candidate (seeds ``seed``, ``seed + 1``, ...), its
 coarse-to-fine progress streamed as steps. Finish: the chosen fill over the region.
 """
@@ -22,14 +30,17 @@ import numpy as np
 from PIL import Image
 
 from inpaint_gui.core.engines.base import Candidate, Fill, Region, Step
+from inpaint_gui.core.engines.patch.pyramid import count_sources
 from inpaint_gui.core.engines.patch.scene import scene_regions
 from inpaint_gui.core.engines.patch.synthesis import PatchSettings, synthesize
 from inpaint_gui.core.engines.patch.thin import fill_thin, split_thin
+from inpaint_gui.core.errors import MaskError
 from inpaint_gui.core.image.preview import composite
 from inpaint_gui.core.settings import setting
 
 THIN_TILE = 1024  # the side of the tiles a long thin hole is cut into
 THUMB = 96  # candidate thumbnails, pixels on the longer side
+SOURCE_SHARE = 4  # with an exclusion, a region keeps at least 1 source patch per this many hole pixels
 
 
 @dataclass(frozen=True)
@@ -76,7 +87,32 @@ class SceneSettings:
 @dataclass(frozen=True)
 class ScenePlan:
     kind: str  # "thin" (smooth fill) or "patch" (exemplar synthesis)
-    never: np.ndarray | None = None  # bool over the region: pixels that were hole, never a source
+    never: np.ndarray | None = None  # bool over the region: pixels that were hole or are excluded, never a source
+
+
+def _with_sources(
+    mask: np.ndarray, exclude: np.ndarray, box: tuple[int, int, int, int], hole: np.ndarray, p: int
+) -> tuple[tuple[int, int, int, int], np.ndarray]:
+    """``box`` (y0, y1, x0, x1) and its ``hole``, the box grown until the pixels outside
+    ``mask`` and ``exclude`` hold enough source patches (see the module docstring)."""
+    h, w = mask.shape
+    need = max(p * p, int(hole.sum()) // SOURCE_SHARE)
+    y0, y1, x0, x1 = box
+    while True:
+        found = count_sources(mask[y0:y1, x0:x1] | exclude[y0:y1, x0:x1], p)
+        if found >= need or (y0, y1, x0, x1) == (0, h, 0, w):
+            break
+        gy, gx = (y1 - y0 + 1) // 2, (x1 - x0 + 1) // 2
+        y0, y1, x0, x1 = max(y0 - gy, 0), min(y1 + gy, h), max(x0 - gx, 0), min(x1 + gx, w)
+    if found < p * p:
+        rows, cols = np.flatnonzero(hole.any(1)), np.flatnonzero(hole.any(0))
+        raise MaskError(
+            f'the "don\'t copy from" area leaves {found} patches of {p}x{p} px to copy from for the hole at '
+            f"{box[2] + int(cols[0])},{box[0] + int(rows[0])} (at least {p * p} needed): exclude less"
+        )
+    grown = np.zeros((y1 - y0, x1 - x0), bool)
+    grown[box[0] - y0 : box[1] - y0, box[2] - x0 : box[3] - x0] = hole
+    return (y0, y1, x0, x1), grown
 
 
 def _tiles(thin: np.ndarray, margin: int) -> list[tuple[int, int, int, int]]:
@@ -100,7 +136,14 @@ class SceneEngine:
     settings_type = SceneSettings
 
     def plan(
-        self, image: np.ndarray, mask: np.ndarray, settings: SceneSettings, common, window: Sequence[int] | None = None
+        self,
+        image: np.ndarray,
+        mask: np.ndarray,
+        settings: SceneSettings,
+        common,
+        window: Sequence[int] | None = None,
+        *,
+        exclude: np.ndarray | None = None,
     ) -> list[Region]:
         h, w = mask.shape
         thin, thick = (
@@ -116,9 +159,14 @@ class SceneEngine:
                 regions.append(Region(self.name, (rx0, ry0, rx1, ry1), hole, f"scratches {x0},{y0}", ScenePlan("thin")))
         if thick.any():
             least = 4 * settings.patch_size
-            for y0, y1, x0, x1 in scene_regions(thick, settings.source_margin, least=least):
-                hole = thick[y0:y1, x0:x1].copy()
+            for box in scene_regions(thick, settings.source_margin, least=least):
+                hole = thick[box[0] : box[1], box[2] : box[3]].copy()
+                if exclude is not None:
+                    box, hole = _with_sources(mask, exclude, box, hole, settings.patch_size)
+                y0, y1, x0, x1 = box
                 never = mask[y0:y1, x0:x1] & ~hole  # other holes inside: no exemplars
+                if exclude is not None:
+                    never |= exclude[y0:y1, x0:x1]
                 regions.append(
                     Region(
                         self.name,

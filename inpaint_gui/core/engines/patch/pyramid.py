@@ -21,7 +21,7 @@ import scipy.ndimage as ndi
 from inpaint_gui.core.blend.poisson import poisson_blend
 from inpaint_gui.core.errors import MaskError
 
-__all__ = ["Level", "base_pixels", "plan_levels", "texture_channels", "upsample2"]
+__all__ = ["Level", "base_pixels", "count_sources", "plan_levels", "texture_channels", "upsample2"]
 
 
 class Level:
@@ -73,6 +73,15 @@ def _patch_sums(mask: np.ndarray, r: int) -> np.ndarray:
     np.cumsum(table[1:, 1:], axis=1, out=table[1:, 1:])
     p = 2 * r + 1
     return table[p:, p:] - table[:-p, p:] - table[p:, :-p] + table[:-p, :-p]
+
+
+def count_sources(blocked: np.ndarray, patch_size: int) -> int:
+    """How many source patches ``blocked`` (bool (h, w): hole or excluded) leaves: the
+    patch_size x patch_size squares inside the array that hold no blocked pixel."""
+    h, w = blocked.shape
+    if min(h, w) < patch_size:
+        return 0
+    return int(np.count_nonzero(_patch_sums(blocked, patch_size // 2) == 0))
 
 
 def _inscribed_radius(hole: np.ndarray, box: tuple[int, int, int, int]) -> float:
