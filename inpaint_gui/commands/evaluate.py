@@ -144,9 +144,9 @@ def main(args: argparse.Namespace) -> int:
         "masks": kinds,
         "methods": methods,
         "seed": settings.common.seed,
-        "model": model.name,
+        "model": model.name if face.model != "auto" else "auto (chosen by the window's size)",
         "device": describe_device(device),
-        "settings": settings_summary(settings),
+        "settings": {**settings_summary(settings), "engine": "face"},  # every search method uses the face engine
         "seconds": round(time.perf_counter() - t0, 1),
         "interrupted": interrupted,
     }

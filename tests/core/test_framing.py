@@ -80,9 +80,9 @@ def test_successive_halving_keeps_the_best_framings(model):
     # the survivors passed every cut; the losses of the pruned ones are finite and no better than the winner's
     cuts = int(np.ceil(np.log2(len(frames) / 2)))  # halving from len(frames) down to 2
     assert all(result.rounds[0][i] == cuts for i in result.survivors[0]) and result.rounds[0].max() == cuts
-    score = result.scores[0]
-    assert np.isfinite(score).all() and score[result.survivors[0][0]] <= score[result.survivors[0]].min() + 1e-9
-    assert np.allclose(score, result.normalised[0] / result.detail[0])
+    loss = result.normalised[0]  # what the cuts and the final choice rank by
+    assert np.isfinite(loss).all() and loss[result.survivors[0][0]] <= loss[result.survivors[0]].min() + 1e-9
+    assert loss[result.survivors[0][0]] <= loss.min() + 1e-9  # no pruned framing ended lower than the winner
     assert result.fills[0].shape == (2, 2, 32, 32, 3)
     assert result.iterations_run[0].max() == 300 and result.iterations_run[0].min() == 2
 
@@ -98,7 +98,7 @@ def test_the_face_engine_searches_framings_by_default_and_reports_them(model):
     assert len(info["framings"]) > 10 and info["chosen"] == info["window"]
     chosen = next(f for f in info["framings"] if f["window"] == info["chosen"])
     finalists = [f for f in info["framings"] if f["cuts"] == chosen["cuts"]]
-    assert chosen["loss"] == pytest.approx(info["fit"]) and chosen["score"] == min(f["score"] for f in finalists)
+    assert chosen["loss"] == pytest.approx(info["fit"]) and chosen["loss"] == min(f["loss"] for f in finalists)
     assert all(c.label.startswith("framing ") for c in final.candidates)
     assert np.array_equal(result.image[~mask], image[~mask]) and not np.array_equal(result.image[mask], image[mask])
 
@@ -148,3 +148,49 @@ def test_auto_model_choice_by_window_size(tmp_path, monkeypatch):
     assert region.plan.window[2] >= 96 and region.plan.model == "celeba128"
     (tmp_path / "celeba128" / "model.json").unlink()  # not installed: the 64 model fills every window
     assert FaceEngine().model_for(auto, 500).name == "celeba64"
+
+
+# -- the face check's framing prior --------------------------------------------------------------------
+def test_prior_framings_keep_todays_window_then_the_best_distinct_ones():
+    from inpaint_gui.core.engines.gan.framing import Frame, overlap, prior_framings
+
+    frames = [Frame((x, y, s), 0.1, 0.8) for s in (40, 48) for x in range(0, 40, 4) for y in range(0, 40, 4)]
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=len(frames))
+    base = frames[7].window
+    picked = prior_framings(frames, logits, base=base, keep=5, max_overlap=0.5)
+    assert picked[0].window == base and len(picked) == 6
+    rest = [f.window for f in picked[1:]]
+    assert rest[0] == frames[int(np.argmax(np.where(np.arange(len(frames)) == 7, -np.inf, logits)))].window
+    assert all(overlap(a, b) <= 0.5 for i, a in enumerate(rest) for b in rest[i + 1 :])
+    ranks = {f.window: float(logits[i]) for i, f in enumerate(frames)}
+    assert [ranks[w] for w in rest] == sorted((ranks[w] for w in rest), reverse=True)  # best first
+    assert overlap((0, 0, 10), (0, 0, 10)) == 1.0 and overlap((0, 0, 10), (20, 20, 10)) == 0.0
+    assert overlap((0, 0, 10), (5, 0, 10)) == pytest.approx(50 / 150)
+
+
+def test_the_engine_searches_the_framings_the_check_ranks_highest(model, monkeypatch):
+    from inpaint_gui.core.engines.gan import facecheck
+    from inpaint_gui.core.engines.gan.framing import PRIOR_KEEP
+
+    image = photo()
+    mask = np.zeros(image.shape[:2], bool)
+    mask[50:70, 60:90] = True
+    judged = []
+
+    def logits(self, image, mask, windows):  # a check that likes windows far to the right
+        judged.extend(tuple(w) for w in windows)
+        return np.array([float(w[0]) for w in windows])
+
+    monkeypatch.setattr(facecheck.LoadedCheck, "logits", logits)
+    settings = InpaintSettings(CommonSettings(device="cpu", engine="face"), {"face": FAST})
+    (region,) = plan(image, mask, settings, Engines(face=FaceEngine(model)))
+    windows = [f.window for f in region.plan.framings]
+    favourite = max(judged, key=lambda w: (w[0], -judged.index(w)))  # the first window of the largest x
+    assert windows[0] == region.plan.window and windows[1] == favourite and len(windows) <= PRIOR_KEEP + 1
+    assert len(judged) > 3 * len(windows)  # a finer grid than the search gets
+    assert len(region.plan.checked) > len(windows)  # the engine choice judges the coarse grid, as calibrated
+    engine = FaceEngine(model)
+    monkeypatch.setattr(FaceEngine, "_face_check", lambda self, required=True: None)  # no check installed
+    (coarse,) = plan(image, mask, settings, Engines(face=engine))
+    assert [f.window for f in coarse.plan.framings] == list(coarse.plan.checked)

@@ -15,6 +15,7 @@ at all), and for a framing search every framing tried with its normalised loss.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -25,11 +26,14 @@ import numpy as np
 from inpaint_gui.core.engines.base import Candidate, Fill, Region, Step
 from inpaint_gui.core.engines.gan.framing import (
     GREY_LEVELS,
+    PRIOR_SCALES,
+    PRIOR_SHIFTS,
     Frame,
     FramingResult,
     Problem,
     candidate_windows,
     framing_search,
+    prior_framings,
     too_large_message,
 )
 from inpaint_gui.core.engines.gan.search import context_weights, latent_search, search_batch
@@ -40,6 +44,8 @@ from inpaint_gui.core.image.colour import is_grey
 from inpaint_gui.core.image.preview import composite_window
 from inpaint_gui.core.image.resample import from_model, to_model
 from inpaint_gui.core.image.windows import Window, auto_windows, validate_window
+
+log = logging.getLogger(__name__)
 
 DEFAULT_CONTEXT = 0.5  # context on each side of the hole, as a share of the hole's extent
 AUTO_MODELS = ((128, "celeba128"), (64, "celeba64"))  # model="auto": the shipped face models, largest first
@@ -52,6 +58,7 @@ class FacePlan:
     window: Window  # (x, y, size): the fixed window, or today's automatic one when framing
     model: str  # the name of the model that fills it
     framings: tuple[Frame, ...] = ()  # the framings to search; empty: the fixed window
+    checked: tuple[Window, ...] = ()  # the coarse grid the face check judges for the engine choice
 
 
 def plan_windows(
@@ -162,19 +169,46 @@ class FaceEngine:
         for x, y, size in plan_windows(mask, smallest, window):
             hole = mask[y : y + size, x : x + size]
             frames: tuple[Frame, ...] = ()
+            checked: tuple[Window, ...] = ()
             if framing and not _is_tile(hole, size, mask.shape):
                 box = _box(hole, (x, y))
-                frames = tuple(candidate_windows(mask, box, base=(x, y, size)))
-                if not frames:
+                coarse = candidate_windows(mask, box, base=(x, y, size))
+                if not coarse:
                     raise MaskError(too_large_message(mask, box))
+                checked = tuple(f.window for f in coarse)
+                frames = tuple(self._framings(image, mask, box, (x, y, size)) or coarse)
             sides = sorted(f.window[2] for f in frames) or [size]
             model = self.model_for(settings, sides[len(sides) // 2])  # by the median framing
             rect = _union([(x, y, size)] + [f.window for f in frames])
             region_hole = np.zeros((rect[3] - rect[1], rect[2] - rect[0]), bool)
             region_hole[y - rect[1] : y - rect[1] + size, x - rect[0] : x - rect[0] + size] = hole
             label = f"window {x},{y},{size}" if not frames else f"{len(frames)} framings around {x},{y},{size}"
-            regions.append(Region(self.name, rect, region_hole, label, FacePlan((x, y, size), model.name, frames)))
+            plan = FacePlan((x, y, size), model.name, frames, checked)
+            regions.append(Region(self.name, rect, region_hole, label, plan))
         return regions
+
+    def _framings(self, image: np.ndarray, mask: np.ndarray, box, base: Window) -> list[Frame] | None:
+        """The framings to search, proposed by the face check over a fine grid (see
+        ``framing.prior_framings``); None when the check is not installed (the coarse grid then)."""
+        check = self._face_check(required=False)
+        if check is None:
+            return None
+        dense = candidate_windows(mask, box, base=base, scales=PRIOR_SCALES, shifts=PRIOR_SHIFTS)
+        return prior_framings(dense, check.logits(image, mask, [f.window for f in dense]), base=base)
+
+    def _face_check(self, required: bool = True):
+        """The face check (loaded on first use); without ``required``, None if it is missing or broken."""
+        from inpaint_gui.core.engines.gan.facecheck import load_check
+
+        if self._check is None:
+            try:
+                self._check = load_check()
+            except WeightsError as exc:
+                if required:
+                    raise
+                log.warning("framing without the face check's prior: %s", exc)
+                return None
+        return self._check
 
     def _search_settings(self, settings: SearchSettings, common, image: np.ndarray | None = None) -> SearchSettings:
         grey = image is not None and is_grey(image)
@@ -280,8 +314,6 @@ class FaceEngine:
             {
                 "window": list(f.window),
                 "loss": float(result.normalised[0][i]),
-                "score": float(result.scores[0][i]),
-                "detail": float(result.detail[0][i]),
                 "cuts": int(result.rounds[0][i]),
                 "hole_share": round(f.hole_share, 3),
             }
@@ -317,13 +349,9 @@ class FaceEngine:
         region would search (its framings, or its one window). A face is seen by several
         nearby framings; a lone window that happens to fire is not enough (measured in the
         README, "Engine choice"). For the automatic engine choice (``core/auto.py``)."""
-        from inpaint_gui.core.engines.gan.facecheck import load_check
-
-        if self._check is None:
-            self._check = load_check()
         plan: FacePlan = region.plan
-        windows = [f.window for f in plan.framings] or [plan.window]
-        p = np.sort(self._check.probabilities(image, mask, windows))[::-1]
+        windows = list(plan.checked) or [plan.window]
+        p = np.sort(self._face_check().probabilities(image, mask, windows))[::-1]
         return float(p[:FACE_CHECK_TOP].mean())
 
     def finish(self, image: np.ndarray, region: Region, candidate: Candidate) -> Fill:

@@ -90,14 +90,19 @@ class LoadedCheck:
     card: dict
 
     @torch.no_grad()
-    def probabilities(self, image: np.ndarray, mask: np.ndarray, windows: list) -> np.ndarray:
-        """p(a face framed as trained) for each window ``(x, y, side)``."""
+    def logits(self, image: np.ndarray, mask: np.ndarray, windows: list) -> np.ndarray:
+        """float64 (N,): the check's logit for each window ``(x, y, side)`` (higher: more like a
+        face framed as the prior was trained)."""
         if not windows:
             return np.zeros(0)
         size = self.net.config.size
         parts = [window_pixels(image, mask, win, size) for win in windows]
-        x = to_input(np.stack([p for p, _ in parts]), np.stack([m for _, m in parts]))
-        return torch.sigmoid(self.net(x)).numpy().astype(np.float64)
+        x = to_input(np.stack([p for p, _ in parts]), np.stack([m for _, m in parts]))  # (N, 4, S, S)
+        return self.net(x).numpy().astype(np.float64)
+
+    def probabilities(self, image: np.ndarray, mask: np.ndarray, windows: list) -> np.ndarray:
+        """p(a face framed as trained) for each window ``(x, y, side)``."""
+        return 1.0 / (1.0 + np.exp(-self.logits(image, mask, windows)))
 
 
 def find_check(name: str = CHECK_NAME) -> Path:

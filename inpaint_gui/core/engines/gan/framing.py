@@ -4,19 +4,27 @@ The prior was trained on face-centred crops, so a fill is only as good as the wi
 the hole plus half its extent of context frames a face unlike a CelebA crop, and G's eyes
 land in the hole. The contextual loss already knows which framing fits; this module asks it.
 
-1. :func:`candidate_windows`: squares over scale (side = the hole's extent times
-   ``SCALES``) and position (the centre moved by ``SHIFTS`` of the side from the hole's
-   centre), each holding the hole with a margin and enough known photo; windows may extend past
-   the photo's border (its pixels there are unknown: neither context nor filled). Today's
-   window (the hole plus half its extent on every side) is always among them.
-2. :func:`framing_search`: every framing x K restarts in ONE batched latent search. After
+1. :func:`candidate_windows`: squares over scale (side = the hole's extent times a scale)
+   and position (the centre moved by a share of the side from the hole's centre), each
+   holding the hole with a margin and enough known photo; windows may extend past the photo's
+   border (its pixels there are unknown: neither context nor filled). Today's window (the hole
+   plus half its extent on every side) and the largest square of the photo are among them.
+2. :func:`prior_framings`: the face check (``facecheck.py``) ranks a fine grid of them
+   (``PRIOR_SCALES`` x ``PRIOR_SHIFTS``) by how much each looks like a face framed as the prior
+   was trained, and the best ``PRIOR_KEEP`` distinct ones go on, with today's window. Without
+   the check installed, the coarse grid (``SCALES`` x ``SHIFTS``) goes on instead.
+3. :func:`framing_search`: every framing x K restarts in ONE batched latent search. After
    each round of ``ROUNDS`` iterations the framings are ranked by their best contextual loss
    normalised per unit of weight (the mean absolute error on the weighted context, in grey
-   levels, comparable across framings whatever their share of hole) *relative to the
-   context's own detail* (:func:`context_detail`; without it a zoomed-in, smooth window always
-   looks easiest), and the better third is kept (successive halving); the last
-   ``FINAL_KEEP`` run on under the search's own stopping rule. Several photos' framings can
-   share one batch (evaluation).
+   levels, comparable across framings whatever their share of hole) and the better third is
+   kept (successive halving); the last ``FINAL_KEEP`` run on under the search's own stopping
+   rule and the lowest normalised loss wins. Several photos' framings can share one batch
+   (evaluation).
+
+Why both: the check knows where a face's eyes and outline sit in a training crop but not
+whether the generator can explain this context; the loss knows the fit but is a poor judge
+after a few iterations (on the bundled sample the best framing only pulls ahead after about
+20). The check proposes, the loss decides.
 """
 
 from __future__ import annotations
@@ -28,9 +36,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.ndimage import gaussian_filter
 
-from inpaint_gui.core.engines.gan.search import _numpy, _Search, context_weights, tensor_to_images
+from inpaint_gui.core.engines.gan.search import _numpy, _Search, tensor_to_images
 from inpaint_gui.core.engines.gan.settings import SearchSettings
 from inpaint_gui.core.engines.gan.weights import LoadedModel
 from inpaint_gui.core.image.resample import to_model_padded
@@ -38,15 +45,19 @@ from inpaint_gui.core.image.windows import Window
 
 SCALES = (2.1, 2.6, 3.2, 4.0, 5.0)  # window side / the hole's longer extent
 SHIFTS = (-0.15, 0.0, 0.15)  # window centre minus hole centre, as a share of the side (x and y)
-DETAIL_SIGMA = 1.0  # the context's detail: its mean deviation from a Gaussian blur of this sigma (model pixels)
 MARGIN = 0.04  # the hole keeps at least this share of the side from the window's edge
 MIN_KNOWN = 0.3  # at least this share of a window is known photo (not hole, not beyond the border)
 MAX_HOLE = 0.6  # at most this share of a window is hole
-ROUNDS = (8, 16, 32)  # iterations before each successive-halving cut
+ROUNDS = (24, 48)  # iterations before each successive-halving cut (then doubling)
 KEEP = 1 / 3  # share of the framings each cut keeps
 FINAL_KEEP = 2  # framings that run to convergence
 GREY_LEVELS = 127.5  # model units [-1, 1] -> grey levels
 FULL_BUDGET = 300  # ROUNDS are for searches of this many iterations; shorter ones scale them down
+# The face check's framing prior: a finer grid, ranked by the check, the best few searched
+PRIOR_SCALES = tuple(float(v) for v in np.geomspace(2.1, 5.0, 10).round(3))  # ~10% apart
+PRIOR_SHIFTS = tuple(float(v) for v in np.linspace(-0.2, 0.2, 9).round(3))  # 5% of the side apart
+PRIOR_KEEP = 12  # framings the prior passes to the latent search (today's window comes on top)
+PRIOR_OVERLAP = 0.7  # no two of them overlap more than this (intersection over union)
 
 
 @dataclass(frozen=True)
@@ -113,6 +124,42 @@ def candidate_windows(
     return out
 
 
+def overlap(a: Window, b: Window) -> float:
+    """Intersection over union of two square windows."""
+    ix = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[1] + a[2], b[1] + b[2]) - max(a[1], b[1]))
+    inter = ix * iy
+    return inter / (a[2] ** 2 + b[2] ** 2 - inter)
+
+
+def prior_framings(
+    frames: Sequence[Frame],
+    logits: np.ndarray,
+    base: Window | None = None,
+    keep: int = PRIOR_KEEP,
+    max_overlap: float = PRIOR_OVERLAP,
+) -> list[Frame]:
+    """The framings the latent search tries: ``base`` (today's window) when it qualifies, then
+    the ``keep`` framings of ``frames`` the face check ranks highest (``logits``: how much a
+    window looks like a face framed as the prior was trained), no two overlapping more than
+    ``max_overlap``, so that the search compares distinct framings rather than near-copies.
+
+    The check knows where a face's eyes and outline sit in a training crop; the contextual loss
+    of a few iterations does not (on the bundled sample it cut the best framing, which it ranks
+    first after 300 iterations, at the first round). The check proposes, the loss decides.
+    """
+    base = tuple(base) if base is not None else None
+    head = [f for f in frames if f.window == base][:1]
+    picked: list[Frame] = []
+    for i in np.argsort(-np.asarray(logits, dtype=np.float64), kind="stable"):
+        if len(picked) >= keep:
+            break
+        f = frames[int(i)]
+        if f.window != base and all(overlap(f.window, c.window) <= max_overlap for c in picked):
+            picked.append(f)
+    return head + picked
+
+
 def too_large_message(mask: np.ndarray, box: tuple[int, int, int, int]) -> str:
     """The one-line error for a hole no framing can hold, naming the largest fillable hole."""
     h, w = mask.shape
@@ -160,8 +207,6 @@ class FramingResult:
     seconds: float = 0.0
     cancelled: bool = False
     iterations_run: list[np.ndarray] = field(default_factory=list)
-    scores: list[np.ndarray] = field(default_factory=list)  # float64 (F,): normalised loss / context detail (ranks)
-    detail: list[np.ndarray] = field(default_factory=list)  # float64 (F,): the context's detail, grey levels
 
 
 def _inputs(model: LoadedModel, problems: list[Problem]):
@@ -174,20 +219,6 @@ def _inputs(model: LoadedModel, problems: list[Problem]):
             outs.append(out)
             owner.append(p_index)
     return np.stack(smalls), np.stack(holes), np.stack(outs), np.asarray(owner)
-
-
-def context_detail(small: np.ndarray, weights: np.ndarray, sigma: float = DETAIL_SIGMA) -> float:
-    """The weighted context's own detail, in grey levels: the mean absolute deviation of the
-    window (uint8 (S, S, 3) at model resolution) from its Gaussian blur, under ``weights``.
-
-    A zoomed-in window is smooth at model resolution and easy to match, a zoomed-out one is
-    detailed; dividing the normalised contextual loss by it ranks framings by how well the
-    prior explains the context relative to how much there is to explain.
-    """
-    y = small.astype(np.float64)
-    blurred = np.stack([gaussian_filter(y[..., c], sigma) for c in range(3)], axis=-1)
-    total = float(weights.sum())
-    return float((weights[..., None] * np.abs(y - blurred)).sum() / (3 * total)) if total > 0 else 0.0
 
 
 def framing_search(
@@ -208,13 +239,6 @@ def framing_search(
     smalls, holes, outs, owner = _inputs(model, problems)
     search = _Search(model, smalls, holes, settings, outs)
     n = len(owner)
-    detail = np.array(
-        [
-            context_detail(smalls[i], context_weights(holes[i], settings.weighting, settings.weight_window, outs[i]))
-            for i in range(n)
-        ]
-    )
-    detail = np.maximum(detail, 0.5)  # a flat context (a wall, a sky) is not infinitely easy
     norm = np.full(n, np.inf)  # latest normalised contextual loss per framing
     survived = np.zeros(n, np.int64)
     alive = np.ones(n, bool)
@@ -228,7 +252,6 @@ def framing_search(
         rows = search.running  # the rows of this step's outputs (the step may retire some)
         fake, contextual, _, total = search.step()
         norm[rows] = _numpy(contextual.min(1).values) / search.weight_sums[rows] * GREY_LEVELS
-        score = norm / detail  # what the cuts rank by
         it = search.iteration
         if next_cut is not None and it >= next_cut:
             for p in range(len(problems)):
@@ -236,7 +259,7 @@ def framing_search(
                 if len(mine) <= final_keep:
                     continue
                 n_keep = max(final_keep, int(math.ceil(len(mine) * keep)))
-                order = mine[np.argsort(score[mine], kind="stable")]
+                order = mine[np.argsort(norm[mine], kind="stable")]
                 alive[order[n_keep:]] = False
                 survived[order[:n_keep]] += 1
             search.prune(alive)
@@ -248,7 +271,7 @@ def framing_search(
         if now - last_preview >= preview_seconds and not search.finished:
             last_preview = now
             first = np.flatnonzero(owner == 0)
-            best = int(first[np.argmin(score[first])])
+            best = int(first[np.argmin(norm[first])])
             where = np.flatnonzero(rows == best)
             previews = tot = None
             if len(where):
@@ -270,15 +293,13 @@ def framing_search(
     ctx = _numpy(contextual) / search.weight_sums[:, None] * GREY_LEVELS  # (B, K)
     tot = _numpy(total)
     best_norm = ctx[np.arange(b), tot.argmin(1)]  # normalised loss of each framing's best restart
-    final_score = np.where(alive, best_norm, norm) / detail
+    final = np.where(alive, best_norm, norm)
     result = FramingResult([], [], [], [], [], [], search.iteration, time.perf_counter() - start, cancelled)
     for p in range(len(problems)):
         mine = np.flatnonzero(owner == p)
         live = mine[alive[mine]]
-        order = live[np.argsort(final_score[live], kind="stable")]
-        result.normalised.append(np.where(alive[mine], best_norm[mine], norm[mine]))
-        result.scores.append(final_score[mine])
-        result.detail.append(detail[mine])
+        order = live[np.argsort(final[live], kind="stable")]
+        result.normalised.append(final[mine])
         result.rounds.append(survived[mine])
         result.survivors.append([int(i - mine[0]) for i in order])
         result.fills.append(fills[order])

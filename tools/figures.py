@@ -1,0 +1,140 @@
+"""The README's comparison figures, made with the app's own pipeline.
+
+    python tools/figures.py framing --out resources/framing_sample.png
+        the bundled sample: its hole filled in the fixed window (the hole plus half its extent,
+        celeba64: the app before the framing search) and with today's defaults (framing search,
+        model by window size), crops around the face
+
+    python tools/figures.py models --faces ../shared/data/celeba-faces-128/val --out resources/models_center.png
+        8 held-out 128x128 faces (val 251-258 by name) with the central 64x64 hole: truth,
+        masked, celeba64 (its 64x64 fill enlarged to 128), celeba128; the whole face is the
+        window for both (the framing the priors were trained on)
+
+Both print the settings and seconds of every fill; the same seed gives the same figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+REPO = Path(__file__).resolve().parents[1]
+PAD = 4
+
+
+def _settings(engine: str = "face", **face):
+    from inpaint_gui.core.engines.gan.settings import SearchSettings
+    from inpaint_gui.core.pipeline import CommonSettings, InpaintSettings
+
+    return InpaintSettings(CommonSettings(engine=engine, device="cpu"), {"face": replace(SearchSettings(), **face)})
+
+
+def _labelled_row(columns: list[np.ndarray], labels: list[str]) -> np.ndarray:
+    """Columns side by side, white gaps, a caption strip above each."""
+    h = max(c.shape[0] for c in columns)
+    caption = 16
+    width = sum(c.shape[1] for c in columns) + PAD * (len(columns) + 1)
+    canvas = Image.new("RGB", (width, h + caption + 2 * PAD), "white")
+    draw = ImageDraw.Draw(canvas)
+    x = PAD
+    for column, label in zip(columns, labels):
+        canvas.paste(Image.fromarray(column), (x, caption + PAD))
+        draw.text((x + 2, 2), label, fill=(0, 0, 0))
+        x += column.shape[1] + PAD
+    return np.asarray(canvas)
+
+
+def _holes_shown(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    shown = image.copy()
+    shown[mask] = (255, 255, 255)
+    return shown
+
+
+def framing(out: Path) -> None:
+    from inpaint_gui.core.engines import Engines
+    from inpaint_gui.core.image.io import load_mask, load_photo
+    from inpaint_gui.core.pipeline import inpaint
+
+    photo = load_photo(REPO / "resources" / "astronaut.png").image
+    mask = load_mask(REPO / "resources" / "astronaut_mask.png", photo.shape[:2])
+    engines = Engines()
+    runs = {
+        "before: fixed window, celeba64": _settings(framing="fixed", model="celeba64"),
+        "now: framing search (default)": _settings(),
+    }
+    columns, labels = [_holes_shown(photo, mask)], ["the hole"]
+    for label, settings in runs.items():
+        t0 = time.perf_counter()
+        result = inpaint(photo, mask, settings, engines)
+        region = result.regions[0]
+        info = region.final.info
+        print(
+            f"{label}: {time.perf_counter() - t0:.1f} s, window {info.get('chosen') or info.get('window')}, "
+            f"model {info.get('model')}",
+            file=sys.stderr,
+        )
+        columns.append(result.image)
+        labels.append(label)
+    ys, xs = np.nonzero(mask)
+    cy, cx = (ys.min() + ys.max()) // 2, (xs.min() + xs.max()) // 2
+    side = 2 * max(ys.max() - ys.min(), xs.max() - xs.min())
+    y0 = int(np.clip(cy - side, 0, photo.shape[0] - 2 * side))
+    x0 = int(np.clip(cx - side, 0, photo.shape[1] - 2 * side))
+    crops = [c[y0 : y0 + 2 * side, x0 : x0 + 2 * side] for c in columns]
+    Image.fromarray(_labelled_row(crops, labels)).save(out)
+
+
+def models(faces: Path, out: Path, skip: int = 250, n: int = 8) -> None:
+    from inpaint_gui.core.engines import Engines
+    from inpaint_gui.core.pipeline import fill_batch, seat_batch
+    from inpaint_gui.lab.evaluate import load_eval_images
+    from inpaint_gui.lab.masks import center_mask
+
+    _, images = load_eval_images(faces, 128, n, skip)
+    masks = np.stack([center_mask(128)] * len(images))
+    damaged = images.copy()
+    damaged[masks] = 0
+    engines = Engines()
+    rows = {"truth": images, "masked": np.stack([_holes_shown(i, m) for i, m in zip(images, masks)])}
+    for name in ("celeba64", "celeba128"):
+        t0 = time.perf_counter()
+        fills, _ = fill_batch(damaged, masks, _settings(model=name), engines, [(0, 0, 128)] * len(images))
+        rows[name + (" (64 enlarged)" if name == "celeba64" else "")] = seat_batch(damaged, masks, fills, "poisson")
+        print(f"{name}: {(time.perf_counter() - t0) / len(images):.1f} s per face", file=sys.stderr)
+    columns = [
+        np.concatenate([np.pad(f, ((0, PAD), (0, 0), (0, 0)), constant_values=255) for f in r]) for r in rows.values()
+    ]
+    Image.fromarray(_labelled_row(columns, list(rows))).save(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="what", required=True)
+    f = sub.add_parser("framing")
+    f.add_argument("--out", type=Path, default=REPO / "resources" / "framing_sample.png")
+    m = sub.add_parser("models")
+    m.add_argument("--faces", type=Path, required=True)
+    m.add_argument("--out", type=Path, default=REPO / "resources" / "models_center.png")
+    m.add_argument("--threads", type=int, default=None)
+    f.add_argument("--threads", type=int, default=None)
+    args = p.parse_args(argv)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    if args.what == "framing":
+        framing(args.out)
+    else:
+        models(args.faces, args.out)
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
