@@ -176,9 +176,19 @@ def main(args: argparse.Namespace) -> int:
         if all("wall_seconds" in r for r in (ours, fixed, paper)):
             report["run"]["framing_over_fixed"] = round(ours["wall_seconds"] / fixed["wall_seconds"], 2)
             report["run"]["paper_over_fixed"] = round(paper["wall_seconds"] / fixed["wall_seconds"], 2)
+        if not args.model:  # the window's model by its size (celeba128 here) against the 64x64 model, same window
+            small = bench.end_to_end_run(repo, common + ["--framing", "fixed", "--model", "celeba64"])
+            report["run"]["fixed_window_celeba64"] = small
+            if "search_seconds" in small and "search_seconds" in fixed:
+                report["run"]["model_128_over_64"] = round(fixed["search_seconds"] / small["search_seconds"], 2)
         say(f"\nEnd-to-end run on the bundled sample at the defaults (framing search): {ours}")
         say(f"The same with one fixed window (--framing fixed, the default before the framing search): {fixed}")
         say(f"The paper's recipe on the fixed window ({' '.join(bench.PAPER_RECIPE)}): {paper}")
+        if "model_128_over_64" in report["run"]:
+            say(
+                f"The same window with celeba64: {report['run']['fixed_window_celeba64']}; the {fixed.get('model')} "
+                f"search takes {report['run']['model_128_over_64']}x its time"
+            )
         if "framing_over_fixed" in report["run"]:
             say(
                 f"Time to result: the framing search takes {report['run']['framing_over_fixed']}x the fixed window's; "

@@ -250,6 +250,7 @@ def end_to_end_run(repo: Path, extra: list[str] | None = None) -> dict:
         "iterations": summary["regions"][0]["iterations"],
         "restarts": summary["settings"]["restarts"],
         "framings": len(summary["regions"][0].get("framings", [])) or 1,
+        "model": summary["regions"][0].get("model"),
         "peak_rss_mib": round(max(peak_kib, before) / 1024, 1),
         "device": summary["device"],
     }

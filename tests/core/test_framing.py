@@ -9,7 +9,7 @@ from inpaint_gui.core.engines.gan.framing import MARGIN, MAX_HOLE, MIN_KNOWN, Pr
 from inpaint_gui.core.engines.gan.settings import SearchSettings
 from inpaint_gui.core.errors import MaskError
 from inpaint_gui.core.image.resample import to_model, to_model_padded
-from inpaint_gui.core.pipeline import CommonSettings, InpaintSettings, inpaint, plan
+from inpaint_gui.core.pipeline import CommonSettings, InpaintSettings, fill_batch, inpaint, plan
 from tests.tiny import tiny_model
 
 FAST = SearchSettings(iterations=30, restarts=2, lr=0.05, stop_patience=0)
@@ -146,6 +146,14 @@ def test_auto_model_choice_by_window_size(tmp_path, monkeypatch):
     settings = InpaintSettings(CommonSettings(device="cpu", engine="face"), {"face": SearchSettings(framing="fixed")})
     (region,) = plan(image, mask, settings, Engines(face=engine))
     assert region.plan.window[2] >= 96 and region.plan.model == "celeba128"
+    # eval's batched fill: images whose windows need different models share one call
+    small = np.zeros(image.shape[:2], bool)
+    small[140:160, 140:160] = True  # a 64 px window (the smallest the models plan): the 64 model
+    fast = InpaintSettings(
+        CommonSettings(device="cpu", engine="face"), {"face": SearchSettings(framing="fixed", iterations=3)}
+    )
+    fills, info = fill_batch(np.stack([image, image]), np.stack([mask, small]), fast, Engines(face=engine))
+    assert [f.rect[2] - f.rect[0] for f in fills] == [region.plan.window[2], 64] and info["iterations_run"].min() == 3
     (tmp_path / "celeba128" / "model.json").unlink()  # not installed: the 64 model fills every window
     assert FaceEngine().model_for(auto, 500).name == "celeba64"
 

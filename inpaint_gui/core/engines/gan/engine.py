@@ -368,8 +368,8 @@ class FaceEngine:
         windows: Sequence[Sequence[int]] | None = None,
     ) -> tuple[list[Fill], dict]:
         """One hole per image (uint8 (B, H, W, 3), bool (B, H, W)), every image's work in one
-        batched search: fixed windows (``windows``, one per image, or the automatic ones) in
-        one, framing searches (the default) in another. The best candidate's fill per image, and
+        batched search per model: fixed windows (``windows``, one per image, or the automatic
+        ones) in one, framing searches (the default) in another. The best candidate's fill per image, and
         ``iterations_run`` (int (B,), the most any of the image's windows ran)."""
         search = self._search_settings(settings, common)
         plans = []
@@ -378,26 +378,27 @@ class FaceEngine:
             plans.append(region.plan)
         fills: list[Fill | None] = [None] * len(images)
         runs = np.zeros(len(images), np.int64)
-        model = self.model(plans[0].model)
-        if any(pl.model != model.name for pl in plans):
-            raise ValueError("fill_batch needs one model for every image (set the model explicitly)")
-        fixed = [b for b, pl in enumerate(plans) if not pl.framings]
-        if fixed:
-            smalls = [to_model(images[b], masks[b], plans[b].window, model.resolution) for b in fixed]
-            result = search_batch(model, np.stack([sm[0] for sm in smalls]), np.stack([sm[1] for sm in smalls]), search)
-            for i, b in enumerate(fixed):
-                x, y, size = plans[b].window
-                fills[b] = Fill((x, y, x + size, y + size), from_model(result.best_fills[i], size))
-                runs[b] = result.iterations_run[i]
-        framed = [b for b, pl in enumerate(plans) if pl.framings]
-        if framed:
-            problems = [Problem(images[b], masks[b], list(plans[b].framings)) for b in framed]
-            result = list(framing_search(model, problems, search))[-1]
-            for i, b in enumerate(framed):
-                x, y, size = plans[b].framings[result.survivors[i][0]].window
-                best = int(np.argmin(result.total[i][0]))
-                fills[b] = Fill((x, y, x + size, y + size), from_model(result.fills[i][0, best], size))
-                runs[b] = result.iterations_run[i].max()
+        for name in dict.fromkeys(pl.model for pl in plans):  # one batched search per model, in plan order
+            model = self.model(name)
+            fixed = [b for b, pl in enumerate(plans) if pl.model == name and not pl.framings]
+            if fixed:
+                smalls = [to_model(images[b], masks[b], plans[b].window, model.resolution) for b in fixed]
+                result = search_batch(
+                    model, np.stack([sm[0] for sm in smalls]), np.stack([sm[1] for sm in smalls]), search
+                )
+                for i, b in enumerate(fixed):
+                    x, y, size = plans[b].window
+                    fills[b] = Fill((x, y, x + size, y + size), from_model(result.best_fills[i], size))
+                    runs[b] = result.iterations_run[i]
+            framed = [b for b, pl in enumerate(plans) if pl.model == name and pl.framings]
+            if framed:
+                problems = [Problem(images[b], masks[b], list(plans[b].framings)) for b in framed]
+                result = list(framing_search(model, problems, search))[-1]
+                for i, b in enumerate(framed):
+                    x, y, size = plans[b].framings[result.survivors[i][0]].window
+                    best = int(np.argmin(result.total[i][0]))
+                    fills[b] = Fill((x, y, x + size, y + size), from_model(result.fills[i][0, best], size))
+                    runs[b] = result.iterations_run[i].max()
         return fills, {"iterations_run": runs}
 
 
