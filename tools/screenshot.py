@@ -6,6 +6,9 @@ about a third of the way through.
 
     python tools/screenshot.py [--model NAME] [--photo PATH] [--mask PATH] [--out PATH] [--progress 0.35]
 
+The app's own default settings (the framing search, the model chosen by the window) unless
+--iterations / --restarts override them.
+
 Exits with code 0 and a note, writing nothing, when the model or the sample is missing.
 """
 
@@ -31,8 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mask", default=None, help="mask (default: the sample's own, else a central block)")
     ap.add_argument("--out", default=str(ROOT / "resources" / "screenshot.png"))
     ap.add_argument("--progress", type=float, default=0.35, help="grab when this share of iterations is done")
-    ap.add_argument("--iterations", type=int, default=1500)
-    ap.add_argument("--restarts", type=int, default=8)
+    ap.add_argument("--iterations", type=int, default=None, help="override the app's default")
+    ap.add_argument("--restarts", type=int, default=None, help="override the app's default")
     ap.add_argument("--size", default="1440x900", help="window size WxH")
     args = ap.parse_args(argv)
 
@@ -98,12 +101,14 @@ def main(argv: list[str] | None = None) -> int:
             doc.set_mask(mask, "Central block")
         w.session.auto_window()
         s = w.store.settings
-        face = replace(s.of("face"), iterations=args.iterations, restarts=args.restarts)
-        w.store.set(replace(s, engines={**s.engines, "face": face}))
+        overrides = {k: v for k, v in (("iterations", args.iterations), ("restarts", args.restarts)) if v is not None}
+        if overrides:
+            w.store.set(replace(s, engines={**s.engines, "face": replace(s.of("face"), **overrides)}))
+        iterations = w.store.settings.of("face").iterations
         pump(lambda: not w.session.planning and w.canvas.frame is not None, 60)
         w.session.inpaint()
         w.canvas.zoom_to_window()
-        target = int(args.iterations * args.progress)
+        target = int(iterations * args.progress)
         done = pump(
             lambda: (
                 not w.session.busy or (w.session.last_update is not None and w.session.last_update.iteration >= target)
@@ -117,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         out.parent.mkdir(parents=True, exist_ok=True)
         w.grab().save(str(out))
         p = w.session.last_update
-        print(f"screenshot: wrote {out} at iteration {p.iteration if p else 0}/{args.iterations}")
+        print(f"screenshot: wrote {out} at iteration {p.iteration if p else 0}/{p.iterations if p else iterations}")
         w.session.cancel()
         pump(lambda: not w.session.running, 30)
         return 0

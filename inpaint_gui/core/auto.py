@@ -55,17 +55,25 @@ def plan(
     regions = list(thin)
     if not rest.any():
         return regions
-    try:
-        face_regions = face.plan(image, rest, settings.of("face"), common, exclude=exclude)
+    face_settings = settings.of("face")
+    try:  # the coarse framings first: the check judges those (as calibrated), and it is quick
+        face_regions = face.plan(image, rest, replace(face_settings, framing_prior=False), common, exclude=exclude)
     except MaskError:  # too large a hole for any face framing: not a face to fill
         scene_regions = scene.plan(image, rest, scene_settings, common, exclude=exclude)
         return regions + _labelled(scene_regions, "too large for a face")
+    proposed = None  # the same regions with the framings the face check proposes, planned if needed
     for face_region in face_regions:
         alone = _only(rest, face_region)
         if not alone.any():
             continue
         p = face.face_probability(image, rest, face_region)
         if p >= FACE_THRESHOLD:
+            if face_settings.framing_prior:
+                if proposed is None:
+                    proposed = {
+                        r.plan.window: r for r in face.plan(image, rest, face_settings, common, exclude=exclude)
+                    }
+                face_region = proposed.get(face_region.plan.window, face_region)
             regions += _labelled([face_region], f"face check {p:.2f}")
         else:
             scene_regions = scene.plan(image, alone, scene_settings, common, exclude=exclude)

@@ -98,6 +98,22 @@ def test_window_pixels_count_the_outside_of_the_photo_as_hole():
     assert hole[16:, 16:].all() and not hole[:16, :16].any()
 
 
+def test_the_fast_window_sampler_agrees_with_the_calibrated_one():
+    from inpaint_gui.core.engines.gan.facecheck import windows_pixels_fast
+
+    image, mask = _resource("astronaut.png", "astronaut_mask.png")
+    windows = [(x, y, s) for s in (40, 97, 170, 333) for x in (-60, 0, 150, 400) for y in (-30, 90, 300)]
+    fast, fast_holes = windows_pixels_fast(image, mask, windows)
+    slow = [window_pixels(image, mask, w) for w in windows]
+    diff = np.abs(fast.astype(int) - np.stack([p for p, _ in slow]))
+    assert fast.shape == (len(windows), 32, 32, 3) and diff.mean() < 1.0  # cell edges rounded to whole pixels
+    assert (fast_holes != np.stack([h for _, h in slow])).mean() < 0.01
+    check = load_check()
+    slow_logits, fast_logits = check.logits(image, mask, windows), check.logits(image, mask, windows, fast=True)
+    assert np.corrcoef(slow_logits, fast_logits)[0, 1] > 0.99
+    np.testing.assert_allclose(check.probabilities(image, mask, windows), 1 / (1 + np.exp(-slow_logits)))
+
+
 def test_the_shipped_face_check_is_verified_before_it_loads(tmp_path):
     assert load_check().card["held_out"]["faces_called_faces"] > 0.9
     folder = tmp_path / "facecheck"
@@ -154,3 +170,23 @@ def test_a_window_placed_by_hand_is_the_face_engines(tiny_engines):
     mask[40:60, 50:70] = True
     regions = plan(texture(), mask, auto_settings(), tiny_engines, window=(30, 20, 64))
     assert [r.engine for r in regions] == ["face"] and regions[0].rect == (30, 20, 94, 84)
+
+
+def test_auto_asks_the_check_for_framings_only_where_it_chose_the_face(monkeypatch, tiny_engines):
+    calls = []
+    real = FaceEngine._framings
+
+    def spy(self, *a, **k):
+        calls.append(1)
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(FaceEngine, "_framings", spy)
+    settings = InpaintSettings(CommonSettings(device="cpu"))  # framing search on, as the app runs
+    for p, engine, proposals in ((0.1, "scene", 0), (0.9, "face", 1)):
+        calls.clear()
+        monkeypatch.setattr(FaceEngine, "face_probability", lambda self, image, mask, region, p=p: p)
+        regions = plan(texture(), blob_and_scratch(), settings, tiny_engines)
+        assert regions[-1].engine == engine and len(calls) == proposals
+        if engine == "face":  # the framings the check proposed, over the same group of holes
+            assert regions[-1].plan.framings[0].window == regions[-1].plan.window
+            assert [f.window for f in regions[-1].plan.framings] != list(regions[-1].plan.checked)

@@ -186,7 +186,7 @@ def test_the_engine_searches_the_framings_the_check_ranks_highest(model, monkeyp
     mask[50:70, 60:90] = True
     judged = []
 
-    def logits(self, image, mask, windows):  # a check that likes windows far to the right
+    def logits(self, image, mask, windows, fast=False):  # a check that likes windows far to the right
         judged.extend(tuple(w) for w in windows)
         return np.array([float(w[0]) for w in windows])
 

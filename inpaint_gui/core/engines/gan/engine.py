@@ -176,7 +176,8 @@ class FaceEngine:
                 if not coarse:
                     raise MaskError(too_large_message(mask, box))
                 checked = tuple(f.window for f in coarse)
-                frames = tuple(self._framings(image, mask, box, (x, y, size)) or coarse)
+                proposed = self._framings(image, mask, box, (x, y, size)) if settings.framing_prior else None
+                frames = tuple(proposed or coarse)
             sides = sorted(f.window[2] for f in frames) or [size]
             model = self.model_for(settings, sides[len(sides) // 2])  # by the median framing
             rect = _union([(x, y, size)] + [f.window for f in frames])
@@ -194,7 +195,7 @@ class FaceEngine:
         if check is None:
             return None
         dense = candidate_windows(mask, box, base=base, scales=PRIOR_SCALES, shifts=PRIOR_SHIFTS)
-        return prior_framings(dense, check.logits(image, mask, [f.window for f in dense]), base=base)
+        return prior_framings(dense, check.logits(image, mask, [f.window for f in dense], fast=True), base=base)
 
     def _face_check(self, required: bool = True):
         """The face check (loaded on first use); without ``required``, None if it is missing or broken."""

@@ -77,6 +77,31 @@ def window_pixels(image: np.ndarray, mask: np.ndarray, window: tuple[int, int, i
     return small, hole
 
 
+def windows_pixels_fast(image: np.ndarray, mask: np.ndarray, windows: list, size: int = 32):
+    """:func:`window_pixels` for many windows at once, from summed-area tables: each of the
+    ``size`` x ``size`` cells averages the photo pixels whose centres fall in it (cell edges
+    rounded to whole pixels, where Pillow's box filter weighs partial pixels), with pixels past
+    the border counting as black and missing. ``(uint8 (N, size, size, 3), bool (N, size, size))``
+    in milliseconds for hundreds of windows; for ranking windows, not for the calibrated verdict."""
+    h, w = mask.shape
+    sat = np.zeros((h + 1, w + 1, 4), np.float64)  # photo RGB and the hole, summed
+    sat[1:, 1:, :3] = image
+    sat[1:, 1:, 3] = mask
+    sat = sat.cumsum(0).cumsum(1)
+    win = np.asarray(windows, np.float64).reshape(-1, 3)  # (N, 3): x, y, side
+    steps = np.arange(size + 1) / size  # (size + 1,)
+    xs = np.rint(win[:, :1] + win[:, 2:] * steps).astype(np.int64)  # (N, size + 1) cell edges
+    ys = np.rint(win[:, 1:2] + win[:, 2:] * steps).astype(np.int64)
+    area = np.maximum(np.diff(ys)[:, :, None] * np.diff(xs)[:, None, :], 1)  # (N, size, size)
+    cx, cy = np.clip(xs, 0, w), np.clip(ys, 0, h)  # edges inside the photo
+    inside = np.diff(cy)[:, :, None] * np.diff(cx)[:, None, :]  # (N, size, size) pixels in the photo
+    corner = sat[cy[:, :, None], cx[:, None, :]]  # (N, size + 1, size + 1, 4)
+    sums = corner[:, 1:, 1:] - corner[:, :-1, 1:] - corner[:, 1:, :-1] + corner[:, :-1, :-1]  # (N, size, size, 4)
+    pixels = np.clip(np.rint(sums[..., :3] / area[..., None]), 0, 255).astype(np.uint8)
+    missing = (sums[..., 3] + area - inside) / area  # hole and past the border, as a share of the cell
+    return pixels, missing >= 64 / 255
+
+
 def to_input(pixels: np.ndarray, holes: np.ndarray) -> torch.Tensor:
     """(B, S, S, 3) uint8 and (B, S, S) bool -> the network's (B, 4, S, S) input."""
     x = torch.from_numpy(np.ascontiguousarray(pixels)).permute(0, 3, 1, 2).float() / 127.5 - 1  # (B, 3, S, S)
@@ -90,15 +115,19 @@ class LoadedCheck:
     card: dict
 
     @torch.no_grad()
-    def logits(self, image: np.ndarray, mask: np.ndarray, windows: list) -> np.ndarray:
+    def logits(self, image: np.ndarray, mask: np.ndarray, windows: list, fast: bool = False) -> np.ndarray:
         """float64 (N,): the check's logit for each window ``(x, y, side)`` (higher: more like a
-        face framed as the prior was trained)."""
+        face framed as the prior was trained). ``fast``: windows sampled from summed-area
+        tables (:func:`windows_pixels_fast`), for ranking many windows."""
         if not windows:
             return np.zeros(0)
         size = self.net.config.size
-        parts = [window_pixels(image, mask, win, size) for win in windows]
-        x = to_input(np.stack([p for p, _ in parts]), np.stack([m for _, m in parts]))  # (N, 4, S, S)
-        return self.net(x).numpy().astype(np.float64)
+        if fast:
+            pixels, holes = windows_pixels_fast(image, mask, windows, size)
+        else:
+            parts = [window_pixels(image, mask, win, size) for win in windows]
+            pixels, holes = np.stack([p for p, _ in parts]), np.stack([m for _, m in parts])
+        return self.net(to_input(pixels, holes)).numpy().astype(np.float64)  # (N,)
 
     def probabilities(self, image: np.ndarray, mask: np.ndarray, windows: list) -> np.ndarray:
         """p(a face framed as trained) for each window ``(x, y, side)``."""

@@ -54,7 +54,7 @@ FINAL_KEEP = 2  # framings that run to convergence
 GREY_LEVELS = 127.5  # model units [-1, 1] -> grey levels
 FULL_BUDGET = 300  # ROUNDS are for searches of this many iterations; shorter ones scale them down
 # The face check's framing prior: a finer grid, ranked by the check, the best few searched
-PRIOR_SCALES = tuple(float(v) for v in np.geomspace(2.1, 5.0, 10).round(3))  # ~10% apart
+PRIOR_SCALES = tuple(float(v) for v in np.geomspace(2.1, 5.0, 10).round(3))  # 10% apart
 PRIOR_SHIFTS = tuple(float(v) for v in np.linspace(-0.2, 0.2, 9).round(3))  # 5% of the side apart
 PRIOR_KEEP = 12  # framings the prior passes to the latent search (today's window comes on top)
 PRIOR_OVERLAP = 0.7  # no two of them overlap more than this (intersection over union)
@@ -67,16 +67,24 @@ class Frame:
     known_share: float
 
 
-def _shares(mask: np.ndarray, window: Window) -> tuple[float, float]:
-    """(hole share, known share) of ``window``'s area; pixels beyond the photo are neither."""
-    h, w = mask.shape
+def _shares(holes: np.ndarray, window: Window) -> tuple[float, float]:
+    """(hole share, known share) of ``window``'s area; pixels beyond the photo are neither.
+    ``holes``: the mask's summed-area table (int (H + 1, W + 1), see :func:`_summed`)."""
+    h, w = holes.shape[0] - 1, holes.shape[1] - 1
     x, y, s = window
     x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + s, w), min(y + s, h)
     if x0 >= x1 or y0 >= y1:
         return 0.0, 0.0
     inside = (x1 - x0) * (y1 - y0)
-    hole = int(mask[y0:y1, x0:x1].sum())
+    hole = int(holes[y1, x1] - holes[y0, x1] - holes[y1, x0] + holes[y0, x0])
     return hole / (s * s), (inside - hole) / (s * s)
+
+
+def _summed(mask: np.ndarray) -> np.ndarray:
+    """int64 (H + 1, W + 1): hole pixels above and left of each corner."""
+    out = np.zeros((mask.shape[0] + 1, mask.shape[1] + 1), np.int64)
+    out[1:, 1:] = mask.cumsum(0, dtype=np.int64).cumsum(1)
+    return out
 
 
 def candidate_windows(
@@ -97,6 +105,7 @@ def candidate_windows(
     cy, cx = (y0 + y1) / 2, (x0 + x1) / 2
     seen: set[Window] = set()
     out: list[Frame] = []
+    holes = _summed(mask)
 
     def consider(win: Window) -> None:
         if win in seen:
@@ -106,7 +115,7 @@ def candidate_windows(
         m = MARGIN * s
         if x0 - x < m or y0 - y < m or x + s - x1 < m or y + s - y1 < m:
             return
-        hole, known = _shares(mask, win)
+        hole, known = _shares(holes, win)
         if hole <= MAX_HOLE and known >= MIN_KNOWN:
             out.append(Frame(win, hole, known))
 

@@ -124,6 +124,7 @@ class SearchSettings:
     compile: bool = False  # torch.compile the networks (slow to start; no gain measured on CPU)
     cuda_graph: bool = True  # on CUDA, replay each step as one captured CUDA graph
     grey: bool = False  # the photo is greyscale: the contextual loss compares luminance
+    framing_prior: bool = True  # the face check proposes the framings (off: the coarse grid; see framing.py)
 
     def validate(self) -> SearchSettings:
         """``self`` if every setting is in range (SettingsError, a ValueError, otherwise)."""
