@@ -31,8 +31,9 @@ class SearchSettings:
     )
     framing: str = setting(
         "auto",
-        "how the model window is chosen: auto (a framing search over scale and position, "
-        "by the contextual loss) or fixed (the hole plus half its extent of context, or --window)",
+        "how the model window is chosen: auto (a framing search: the face check proposes windows over "
+        "scale and position, the contextual loss picks) or fixed (the hole plus half its extent of context, "
+        "or --window)",
         choices=("auto", "fixed"),
         label="Framing",
     )
