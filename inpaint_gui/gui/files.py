@@ -62,6 +62,17 @@ def sample_photo_path() -> Path | None:
     return None
 
 
+SCENE_SAMPLE = "rocket.jpg"  # the second sample: no face, an object to remove (scene engine)
+
+
+def scene_sample_path() -> Path | None:
+    """The bundled photo without a face (``resources/rocket.jpg``), or None."""
+    for folder in _resource_dirs():
+        if (folder / SCENE_SAMPLE).is_file():
+            return folder / SCENE_SAMPLE
+    return None
+
+
 def sample_mask_path(photo: Path | None = None) -> Path | None:
     """``<stem>_mask.png`` beside the sample photo, if it ships one."""
     photo = photo or sample_photo_path()
@@ -233,12 +244,14 @@ class FileOps(QObject):
         if path:
             self.open_photo(path)
 
-    def open_sample(self) -> None:
-        path = sample_photo_path()
+    def open_sample(self, scene: bool = False) -> None:
+        """Open a bundled sample with its sample hole, ready to inpaint: the face photo, or with
+        ``scene`` the photo with an object to remove."""
+        path = scene_sample_path() if scene else sample_photo_path()
         if path is None:
             dialogs.error(self.parent_widget, "No sample photo", "The sample photo is not installed (resources/).")
             return
-        self.open_photo(path, sample_mask_path(path))  # with its sample hole, ready to inpaint
+        self.open_photo(path, sample_mask_path(path))
 
     def open_photo(self, path: str | os.PathLike, mask_path: str | os.PathLike | None = None) -> bool:
         """Open a photo (and optionally its mask) in a job; the current photo stays if it fails."""

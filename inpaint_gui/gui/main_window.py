@@ -37,7 +37,7 @@ from inpaint_gui.gui import dialogs
 from inpaint_gui.gui.canvas import Canvas
 from inpaint_gui.gui.document import Document, DocumentHolder
 from inpaint_gui.gui.edit import EditOps
-from inpaint_gui.gui.files import FileOps, sample_photo_path
+from inpaint_gui.gui.files import FileOps, sample_photo_path, scene_sample_path
 from inpaint_gui.gui.jobs import JobRunner
 from inpaint_gui.gui.panels import CandidatesPanel, LossPlot, WelcomePage
 from inpaint_gui.gui.session import InpaintSession
@@ -165,6 +165,12 @@ class MainWindow(QMainWindow):
         f, c, e, s = self.files, self.canvas, self.edit, self.session
         self.act_open = self._action("&Open…", f.open_dialog, QKeySequence.StandardKey.Open, "Open a photo")
         self.act_sample = self._action("Open &sample photo", f.open_sample, None, "Open the bundled face photo")
+        self.act_scene_sample = self._action(
+            "Open sample photo without a &face",
+            lambda: f.open_sample(scene=True),
+            None,
+            "Open the bundled rocket-launch photo with a mast to remove (the scene engine)",
+        )
         self.act_save = self._action(
             "&Save", f.save, QKeySequence.StandardKey.Save, "Save beside the original as <name>_inpainted"
         )
@@ -232,7 +238,7 @@ class MainWindow(QMainWindow):
                 m.addSeparator() if a is None else m.addAction(a)
             return m
 
-        m = menu("&File", (self.act_open, self.act_sample))
+        m = menu("&File", (self.act_open, self.act_sample, self.act_scene_sample))
         self.recent_menu = m.addMenu("Open &Recent")
         for a in (None, self.act_save, self.act_save_as, None, self.act_model, None, self.act_quit):
             m.addSeparator() if a is None else m.addAction(a)
@@ -411,7 +417,7 @@ class MainWindow(QMainWindow):
         has_doc = doc is not None
         files_free = not self.files.busy
         busy = s.busy
-        for a in (self.act_open, self.act_sample):
+        for a in (self.act_open, self.act_sample, self.act_scene_sample):
             a.setEnabled(files_free)
         self.recent_menu.setEnabled(files_free and bool(self.files.recent()))
         for a in (self.act_save, self.act_save_as, self.act_load_mask, self.act_save_mask):
@@ -434,6 +440,7 @@ class MainWindow(QMainWindow):
         self.act_model.setEnabled(not busy and not s.loading)
         has_sample = sample_photo_path() is not None
         self.act_sample.setEnabled(has_sample and files_free)
+        self.act_scene_sample.setEnabled(scene_sample_path() is not None and files_free)
         self.welcome.sample_button.setEnabled(has_sample)
 
     def _show_status(self, text: str, ms: int) -> None:

@@ -101,6 +101,22 @@ def test_sample_photo_opens_with_its_hole(make_window, dlg, qtbot):
         assert w.canvas.frame is not None
 
 
+def test_the_scene_sample_opens_from_the_file_menu_and_goes_to_the_scene_engine(make_window, dlg, qtbot):
+    from inpaint_gui.core.image.io import load_mask, load_photo
+    from inpaint_gui.gui.files import sample_mask_path, scene_sample_path
+
+    p = scene_sample_path()
+    assert p is not None and p.name == "rocket.jpg" and sample_mask_path(p) is not None
+    w = make_window(engine=None)  # the app's default: the automatic engine choice
+    assert w.act_scene_sample.isEnabled() and w.act_scene_sample in w.menuBar().actions()[0].menu().actions()
+    with qtbot.waitSignal(w.files.done, timeout=10000):
+        w.act_scene_sample.trigger()
+    settle(qtbot, w, timeout=30000)
+    assert w.doc.path == p and not dlg.errors
+    np.testing.assert_array_equal(w.doc.mask, load_mask(sample_mask_path(p), load_photo(p).image.shape))
+    assert w.region_label.text().startswith("scene"), w.region_label.text()
+
+
 def test_face_guide_from_the_model_is_drawn_faintly(make_window, tmp_path, tiny_model, qtbot):
     from inpaint_gui.core.engines.gan.weights import model_from_modules
 
