@@ -40,3 +40,22 @@ def test_tune_writes_a_paired_sweep(tmp_path):
     assert len(capped["per_image_psnr"]) == 3 and report["n"] == 3
     md = (out / "sweep.md").read_text()
     assert md.count("| center |") == 3 and "± " in md.splitlines()[-1]  # a paired difference against the defaults
+
+
+def test_compare_evals_pairs_the_same_faces(tmp_path, capsys):
+    def write(path, method, psnrs):
+        rows = [
+            {"mask": "parts", "method": method, "image": f"{i}.jpg", "psnr": v, "ssim": v / 100, "sharpness": 1.0}
+            for i, v in enumerate(psnrs)
+        ]
+        path.write_text(json.dumps({"per_image": rows}))
+        return path
+
+    a = write(tmp_path / "a.json", "default", [20.0, 22.0, 30.0])
+    b = write(tmp_path / "b.json", "full", [19.0, 23.0])  # one face fewer: only the shared ones are paired
+    compare = runpy.run_path(str(TOOLS / "compare_evals.py"))
+    assert compare["main"]([f"{a}:default", f"{b}:full"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("| parts"))
+    assert "| 2 |" in line and "21.00 / 21.00" in line and "+0.00 ± 1.00 (50%)" in line
+    _, rows = compare["load"](f"{a}+{b}")  # joined runs, every method
+    assert len(rows) == 3 and rows[("parts", "1.jpg")]["psnr"] == 23.0
