@@ -294,10 +294,8 @@ class InpaintSession(QObject):
             else:
                 self.region_changed.emit("Planning…" if self.planning else "", "")
         else:
-            model = (info or {}).get("model")
-            if model is None and r.engine == compute.MODEL_ENGINE and self.model is not None:
-                model = self.model.name
-            parts = [r.engine, str(model) if model else "", r.label]
+            model = str((info or {}).get("model") or "")  # the engine's labels name their model when planned
+            parts = [r.engine, model if model not in r.label else "", r.label]
             more = f" (1 of {len(self.regions)})" if len(self.regions) > 1 else ""
             self.region_changed.emit(" · ".join(p for p in parts if p) + more, f"{r.hole_pixels} hole pixels")
 

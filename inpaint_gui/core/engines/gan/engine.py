@@ -183,7 +183,8 @@ class FaceEngine:
             rect = _union([(x, y, size)] + [f.window for f in frames])
             region_hole = np.zeros((rect[3] - rect[1], rect[2] - rect[0]), bool)
             region_hole[y - rect[1] : y - rect[1] + size, x - rect[0] : x - rect[0] + size] = hole
-            label = f"window {x},{y},{size}" if not frames else f"{len(frames)} framings around {x},{y},{size}"
+            where = f"window {x},{y},{size}" if not frames else f"{len(frames)} framings around {x},{y},{size}"
+            label = f"{model.name} · {where}"
             plan = FacePlan((x, y, size), model.name, frames, checked)
             regions.append(Region(self.name, rect, region_hole, label, plan))
         return regions
