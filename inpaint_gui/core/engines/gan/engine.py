@@ -196,7 +196,7 @@ class FaceEngine:
         if check is None:
             return None
         dense = candidate_windows(mask, box, base=base, scales=PRIOR_SCALES, shifts=PRIOR_SHIFTS)
-        return prior_framings(dense, check.logits(image, mask, [f.window for f in dense], fast=True), base=base)
+        return prior_framings(dense, check.logits(image, mask, [f.window for f in dense], fast=True))
 
     def _face_check(self, required: bool = True):
         """The face check (loaded on first use); without ``required``, None if it is missing or broken."""
