@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.cli_helpers import FAST, cli, make_cli_files
+from tests.cli_helpers import FAST, cli, make_cli_files, one_error_line
 
 
 @pytest.fixture(scope="module")
@@ -22,16 +22,6 @@ def files(tmp_path_factory):
 
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def one_error_line(r, *needles):
-    assert r.returncode == 2, (r.returncode, r.stderr)
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("inpaint-gui: error:"), r.stderr
-    assert "Traceback" not in r.stderr and "usage:" not in r.stderr
-    for needle in needles:
-        assert needle in lines[0], lines[0]
-    return lines[0]
 
 
 @pytest.mark.parametrize(

@@ -5,10 +5,27 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import re
 import sys
 from pathlib import Path
 
 from inpaint_gui.core.errors import ImageIOError
+
+DEFAULT_QUALITY = 95
+
+
+def _path(text: str) -> Path:
+    """A file or folder argument: not empty (``Path("")`` would silently mean ".")."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a file name, got an empty one")
+    return Path(text)
+
+
+def _output_format(path: Path) -> str:
+    from inpaint_gui.core.image.save import output_format_for
+
+    return output_format_for(path)
 
 
 def _window(text: str) -> tuple[int, int, int]:
@@ -25,10 +42,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "run", help="inpaint a photo headless", description="Fill the hole of MASK in IMAGE and save the result."
     )
-    p.add_argument("image", type=Path, help="the photo")
-    p.add_argument("--mask", type=Path, required=True, help="mask image of the same size: white (or opaque) = hole")
+    p.add_argument("image", type=_path, help="the photo")
     p.add_argument(
-        "-o", "--output", type=Path, required=True, help="where to save the result (format from the extension)"
+        "--mask", type=_path, required=True, help="mask image of the same size: white or bright = hole, black = kept"
+    )
+    p.add_argument(
+        "-o", "--output", type=_path, required=True, help="where to save the result (format from the extension)"
     )
     p.add_argument(
         "--window",
@@ -37,9 +56,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="X,Y,SIZE",
         help="the square the face model sees (default: around each hole, with context)",
     )
-    p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality, 1-100 (default 95)")
     p.add_argument(
-        "--candidates", type=Path, default=None, metavar="DIR", help="also write every candidate's fill here"
+        "--quality",
+        type=int,
+        default=None,
+        help=f"JPEG / lossy WebP quality, 1-100 (default {DEFAULT_QUALITY}; a WebP output is lossless when the "
+        "photo was a lossless WebP and no quality is given)",
+    )
+    p.add_argument(
+        "--lossless",
+        action="store_true",
+        help="save WebP losslessly (PNG, TIFF and BMP always are; JPEG cannot be)",
+    )
+    p.add_argument(
+        "--candidates", type=_path, default=None, metavar="DIR", help="also write every candidate's fill here"
     )
     p.add_argument("--overwrite", action="store_true", help="allow OUT to be IMAGE or MASK itself")
     p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
@@ -48,20 +78,48 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=main)
 
 
+CANDIDATE_NAME = re.compile(r"region\d+_candidate\d+(_fill)?\.png", re.IGNORECASE)
+
+
 def check_paths(args: argparse.Namespace) -> None:
     """Everything about the files that can be checked before any work (nothing is written)."""
     from inpaint_gui.core.image.io import check_output_path
+    from inpaint_gui.core.image.save import new_folder_problem
 
     check_output_path(
-        args.output, quality=args.quality, input_path=args.image, mask_path=args.mask, overwrite=args.overwrite
+        args.output, quality=_quality(args), input_path=args.image, mask_path=args.mask, overwrite=args.overwrite
     )
-    if args.candidates is not None:
-        folder: Path = args.candidates
-        if folder.exists() and not folder.is_dir():
-            raise ImageIOError(f"cannot write candidates to {folder}: it is a file, not a folder")
-        parent = folder.resolve().parent
-        if not folder.exists() and not parent.is_dir():
-            raise ImageIOError(f"cannot write candidates to {folder}: folder {parent} does not exist")
+    if args.lossless and args.quality is not None:
+        raise ImageIOError("--quality is for lossy saves: pass --quality or --lossless, not both")
+    if args.lossless and _output_format(args.output) == "JPEG":
+        raise ImageIOError(f"cannot save {args.output} losslessly: JPEG is always lossy (use .png, .webp or .tif)")
+    if args.candidates is None:
+        return
+    folder: Path = args.candidates
+    problem = new_folder_problem(folder)
+    if problem:
+        raise ImageIOError(f"cannot write candidates to {folder}: {problem}")
+    # The candidates' names must not land on a file this run reads or writes.
+    real_folder = Path(os.path.realpath(folder))
+    for role, path in (("the photo", args.image), ("the mask", args.mask), ("the output", args.output)):
+        real = Path(os.path.realpath(path))
+        if real.parent == real_folder and CANDIDATE_NAME.fullmatch(real.name):
+            raise ImageIOError(
+                f"cannot write candidates to {folder}: a candidate could overwrite {role} ({path}); "
+                f"choose another folder"
+            )
+
+
+def _quality(args: argparse.Namespace) -> int:
+    return DEFAULT_QUALITY if args.quality is None else args.quality
+
+
+def save_options(args: argparse.Namespace, photo) -> dict:
+    """How the result is saved: like the photo (mode, depth, metadata); WebP lossless with
+    ``--lossless``, or when the photo was a lossless WebP and no ``--quality`` asks otherwise."""
+    options = photo.save_options()
+    options["lossless"] = args.lossless or (options["lossless"] and args.quality is None)
+    return options
 
 
 def main(args: argparse.Namespace) -> int:
@@ -102,7 +160,7 @@ def main(args: argparse.Namespace) -> int:
         warnings.insert(0, large)
     if result.uncovered_pixels:
         warnings.append(f"{result.uncovered_pixels} hole pixels lie outside the window and were left as they were")
-    warnings += save_photo(args.output, result.image, quality=args.quality, **photo.save_options()) or []
+    warnings += save_photo(args.output, result.image, quality=_quality(args), **save_options(args, photo)) or []
     if args.candidates:
         _write_candidates(args.candidates, photo.image, mask, result, settings, engines)
     for w in warnings:

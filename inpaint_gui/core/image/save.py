@@ -111,6 +111,16 @@ def _folder_problem(folder: Path) -> str | None:
     return None
 
 
+def new_folder_problem(folder: StrPath) -> str | None:
+    """Why files cannot be written into ``folder``, which is created if missing (its parent
+    must exist), or None if they can. Found by trying, like the output's folder; creates
+    nothing."""
+    folder = Path(folder)
+    if folder.exists():
+        return _folder_problem(folder)
+    return _folder_problem(folder.absolute().parent)
+
+
 def _same_file(a: Path, b: Path) -> bool:
     try:
         return os.path.samefile(a, b)
@@ -135,16 +145,16 @@ def check_output_path(
     ``mask_path`` (links and other spellings of the same file included). Raises
     :class:`ImageIOError` with one line naming the file. Creates nothing.
     """
-    fmt = output_format_for(path)
     shown = os.fspath(path)
+    target = Path(path)
+    if target.is_dir():
+        raise ImageIOError(f"cannot save {shown}: it is a folder")
+    fmt = output_format_for(path)
     if quality is not None:
         _check_quality(path, quality)
-    target = Path(path)
     for role, other in (("input photo", input_path), ("mask", mask_path)):
         if other is not None and not overwrite and _same_file(target, Path(other)):
             raise ImageIOError(f"{shown} is the {role}: refusing to overwrite it (pass --overwrite to allow)")
-    if target.is_dir():
-        raise ImageIOError(f"cannot save {shown}: it is a folder")
     real = Path(os.path.realpath(target)) if target.is_symlink() else target
     problem = _folder_problem(real.absolute().parent)
     if problem:
