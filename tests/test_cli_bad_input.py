@@ -163,6 +163,18 @@ def _break_model(folder: Path, how: str) -> None:
         state["main.0.weight"].view(-1)[0] = float("nan")
         torch.save(state, folder / "generator.pt")
         resign("generator")
+    elif how == "huge-architecture":
+        card["architecture"]["ngf"] = 10**9  # building it would try to allocate terabytes
+    elif how == "wider-architecture":
+        card["architecture"]["ngf"] *= 64
+    elif how == "integer-weights":
+        import torch
+
+        state = torch.load(folder / "generator.pt", weights_only=True)
+        torch.save(
+            {k: v.round().long() if v.is_floating_point() else v for k, v in state.items()}, folder / "generator.pt"
+        )
+        resign("generator")
     (folder / "model.json").write_text(json.dumps(card))
 
 
@@ -175,6 +187,9 @@ def _break_model(folder: Path, how: str) -> None:
         ("empty-generator", ["generator.pt", "empty (0 bytes)"]),
         ("corrupt-mean-face", ["mean_face.png", "cannot read the mean face image"]),
         ("nan-weights", ["generator.pt", "tensor main.0.weight holds 1 NaN"]),
+        ("huge-architecture", ["generator.pt", "does not match its weights"]),
+        ("wider-architecture", ["generator.pt", "does not match its weights"]),
+        ("integer-weights", ["generator.pt", "holds int64 values", "floating-point"]),
     ],
 )
 def test_malformed_model_folders_are_one_line(files, tmp_path, how, needles):
