@@ -60,9 +60,10 @@ class CliParser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"inpaint-gui: error: {text} (see `{self.prog} --help`)\n")
 
 
-# A value made of numbers that starts with "-": -10,-10,64 or -1e-3. argparse takes any
-# argument starting with "-" that is not a plain negative number for an option.
-_NEGATIVE_VALUE = re.compile(r"-(\d|\.\d)[\d.,eE+\-]*")
+# A value made of numbers that starts with "-": -10,-10,64 or -1e-3, and -inf or -nan (which the
+# option then refuses by name). argparse takes any argument starting with "-" that is not a
+# plain negative number for an option.
+_NEGATIVE_VALUE = re.compile(r"-((\d|\.\d)[\d.,eE+\-]*|inf|infinity|nan)", re.IGNORECASE)
 
 
 def _options_taking_a_value(parser: argparse.ArgumentParser) -> set[str]:

@@ -87,6 +87,67 @@ def test_join_negative_values():
     assert args.window == "-10,-10,64" and args.lam == -0.001
 
 
+def _float_flags():
+    from inpaint_gui.core.pipeline import settings_groups
+    from inpaint_gui.core.settings import specs
+
+    return [f.flag for _, cls in settings_groups() for f in specs(cls) if f.type is float and f.spec.cli]
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "-nan", "Infinity", "1e400"])
+def test_every_float_option_refuses_non_finite_values(value, capsys):
+    """Through the real parser (negative values joined as the CLI does): one line naming the setting."""
+    from inpaint_gui.cli import _command_parser, join_negative_values
+
+    parser = _command_parser()
+    flags = _float_flags()
+    assert {"--lam", "--lr", "--stop-tolerance", "--thin-radius"} <= set(flags)
+    for flag in flags:
+        argv = ["run", "p.png", "--mask", "m.png", "-o", "o.png", flag, value]
+        with pytest.raises(SystemExit) as exit_info:
+            parser.parse_args(join_negative_values(parser, argv))
+        err = capsys.readouterr().err.strip()
+        assert exit_info.value.code == 2 and len(err.splitlines()) == 1, err
+        assert "must be a finite number" in err and flag in err and "expected one argument" not in err, err
+
+
+@pytest.mark.parametrize(
+    "flag, value, needle",
+    [
+        ("--lam", "-inf", "lam must be a finite number, got -inf"),
+        ("--stop-tolerance", "nan", "stop_tolerance must be a finite number"),
+        ("--seed", str(2**70), f"seed must be >= 0 and <= {2**63 - 1}, got {2**70}"),
+        ("--seed", str(2**63), f"got {2**63}"),  # exactly, not 9.22337e+18 on both sides
+        ("--threads", "1000", "--threads must be between 1 and"),
+        ("--restarts", "100000", "restarts must be >= 1 and <= 512"),
+    ],
+)
+def test_out_of_range_values_are_one_line(files, flag, value, needle):
+    d, *_ = files
+    r = cli("run", d / "photo.png", "--mask", d / "mask.png", "-o", d / "never.png", flag, value, "--device", "cpu")
+    one_error_line(r, needle)
+    assert not (d / "never.png").exists()
+
+
+def _strict_json(text):
+    def refuse(constant):
+        raise AssertionError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_the_json_summary_is_strict_json(files, tmp_path):
+    d, *_ = files
+    for extra in (["--iterations", "0"], ["--iterations", "3", "--lam", "0"], ["--engine", "scene"]):
+        r = cli(
+            "run", d / "photo.png", "--mask", d / "mask.png", "-o", tmp_path / "o.png", "--model", d / "tiny",
+            *FAST, "--json", *extra,
+        )  # fmt: skip
+        assert r.returncode == 0, r.stderr
+        summary = _strict_json(r.stdout)
+        assert summary["regions"] and "NaN" not in r.stdout and "Infinity" not in r.stdout
+
+
 def test_save_warnings_are_printed_once(files, tmp_path):
     d, image, _mask = files
     alpha = np.full(image.shape[:2], 255, np.uint8)
