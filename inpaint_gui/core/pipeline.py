@@ -114,7 +114,7 @@ def check_mask(image: np.ndarray, mask: np.ndarray) -> None:
         h, w = image.shape[:2]
         raise MaskError(f"the mask is {mask.shape[1]}x{mask.shape[0]} but the photo is {w}x{h}")
     if not mask.any():
-        raise MaskError("the mask is empty: paint the hole (non-zero pixels mark what to fill)")
+        raise MaskError("the mask is empty: paint the hole (white or bright pixels mark what to fill)")
     if mask.all():
         raise MaskError("the mask covers the whole photo: there is nothing to condition on")
 

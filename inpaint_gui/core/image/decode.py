@@ -322,7 +322,7 @@ def scale16(values: np.ndarray) -> np.ndarray:
     return ((v * 255 + 32767) // 65535).astype(np.uint8)
 
 
-def _grey_to_u8(im: Image.Image, notes: list[str]) -> np.ndarray:
+def grey_to_u8(im: Image.Image, notes: list[str]) -> np.ndarray:
     """uint8 (H, W) from a greyscale image of any depth."""
     mode = im.mode
     arr = np.array(im)
@@ -387,12 +387,12 @@ def to_rgb(dec: Decoded, icc: bytes | None, notes: list[str]) -> Pixels:
         alpha = scale16(deep[:, :, 3]) if deep.shape[2] == 4 else None
         return Pixels(scale16(deep[:, :, :3]), alpha, rgb_icc, deep)
     if mode in RAW_GREY_MODES and im.info.get("transparency") is None:
-        grey = _grey_to_u8(im, notes)  # (H, W)
+        grey = grey_to_u8(im, notes)  # (H, W)
         return Pixels(np.repeat(grey[:, :, None], 3, axis=2), None, rgb_icc, _grey16(im))
     if mode in SIXTEEN_BIT_MODES or mode == "I":  # 16-bit with a transparent colour key
         raw = np.array(im)
         alpha = np.where(raw == im.info["transparency"], 0, 255).astype(np.uint8)
-        grey = _grey_to_u8(im, notes)
+        grey = grey_to_u8(im, notes)
         return Pixels(np.repeat(grey[:, :, None], 3, axis=2), alpha, rgb_icc, _grey16(im))
     if mode == "CMYK":
         rgb_im = None
