@@ -148,6 +148,30 @@ def test_the_json_summary_is_strict_json(files, tmp_path):
         assert summary["regions"] and "NaN" not in r.stdout and "Infinity" not in r.stdout
 
 
+@pytest.mark.parametrize(
+    "window, needles",
+    [
+        (None, ["already the largest the photo allows", "leave more of the photo outside the hole"]),
+        ("10,10,40", ["covers the whole window 10,10,40", "place a larger window"]),
+    ],
+)
+def test_a_window_with_nothing_to_condition_on_says_what_to_do(files, tmp_path, window, needles):
+    """All hole but one pixel: the automatic window is already the whole photo, so 'make the
+    window larger' (what this said before) was no help."""
+    d, *_ = files
+    almost = np.full((60, 80), 255, np.uint8)
+    almost[0, 0] = 0
+    Image.fromarray(almost).save(tmp_path / "almost.png")
+    extra = ["--window", window] if window else []
+    for framing in ("auto", "fixed"):
+        r = cli(
+            "run", d / "photo.png", "--mask", tmp_path / "almost.png", "-o", tmp_path / "o.png", "--model", d / "tiny",
+            *FAST, "--framing", framing, *extra,
+        )  # fmt: skip
+        line = one_error_line(r, *needles)
+        assert "make the window larger" not in line and not (tmp_path / "o.png").exists()
+
+
 def test_save_warnings_are_printed_once(files, tmp_path):
     d, image, _mask = files
     alpha = np.full(image.shape[:2], 255, np.uint8)

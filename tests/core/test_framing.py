@@ -8,7 +8,7 @@ from inpaint_gui.core.engines.gan.engine import FaceEngine
 from inpaint_gui.core.engines.gan.framing import MARGIN, MAX_HOLE, MIN_KNOWN, Problem, candidate_windows, framing_search
 from inpaint_gui.core.engines.gan.settings import SearchSettings
 from inpaint_gui.core.errors import MaskError
-from inpaint_gui.core.image.resample import to_model, to_model_padded
+from inpaint_gui.core.image.resample import known_small, to_model, to_model_padded
 from inpaint_gui.core.pipeline import CommonSettings, InpaintSettings, inpaint, plan
 from tests.tiny import tiny_model
 
@@ -66,6 +66,17 @@ def test_to_model_padded_marks_pixels_beyond_the_border_as_outside():
     inside = to_model_padded(image, mask, (0, 0, 64), 32)  # inside the photo: exactly to_model
     ref = to_model(image, mask, (0, 0, 64), 32)
     assert np.array_equal(inside[0], ref[0]) and np.array_equal(inside[1], ref[1]) and not inside[2].any()
+
+
+def test_known_small_is_what_to_model_padded_calls_known():
+    rng = np.random.default_rng(3)
+    image = photo()
+    for _ in range(20):
+        mask = rng.random(image.shape[:2]) < rng.choice([0.05, 0.5, 0.9])
+        size = int(rng.integers(20, 200))
+        window = (int(rng.integers(-size // 2, 150)), int(rng.integers(-size // 2, 110)), size)
+        _small, hole, out = to_model_padded(image, mask, window, 32)
+        assert np.array_equal(known_small(mask, window, 32), ~(hole | out)), window
 
 
 def test_successive_halving_keeps_the_best_framings(model):
