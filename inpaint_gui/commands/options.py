@@ -52,7 +52,7 @@ def add_settings_options(p: argparse.ArgumentParser) -> None:
                 type=_converter(field),
                 default=default,
                 choices=field.spec.choices or None,
-                metavar=field.spec.metavar,
+                metavar=field.spec.metavar or field.name.upper(),  # not argparse's "FACE.LR" (the dest)
                 help=help_text,
             )
     add_thread_option(p)

@@ -35,7 +35,8 @@ def describe_device(device: torch.device) -> str:
     """A short label for status bars and reports: the GPU's name, or the CPU's thread count."""
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    return f"CPU ({torch.get_num_threads()} threads)"
+    n = torch.get_num_threads()
+    return f"CPU ({n} thread{'s' if n != 1 else ''})"
 
 
 def cpu_count() -> int:
