@@ -334,6 +334,44 @@ def test_ctrl_c_while_importing_is_one_line(files, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs /proc to see the imports start")
+def test_signals_all_through_the_imports_are_one_line(files, tmp_path):
+    """A signal at any moment while torch, numba and scipy load: one line and 130 or 143, never
+    an abort from C++ (exit -6), a traceback, or exit 0 (all seen before, at about 1 s)."""
+    d, *_ = files
+    for i, delay in enumerate((0.0, 0.03, 0.08, 0.15, 0.25, 0.4, 0.6, 0.9)):
+        sig, code, word = (signal.SIGINT, 130, "interrupted") if i % 2 == 0 else (signal.SIGTERM, 143, "terminated")
+        proc = _spawn("run", d / "photo.png", "--mask", d / "mask.png", "-o", tmp_path / "o.png", *FAST)
+        _wait_for(lambda p=proc: _importing_torch(p.pid), proc)
+        time.sleep(delay)
+        proc.send_signal(sig)
+        _out, err = proc.communicate(timeout=120)
+        assert (proc.returncode, err) == (code, f"inpaint-gui: {word}\n"), (delay, proc.returncode, err)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_signals_end_the_process_at_once_while_the_libraries_load(monkeypatch):
+    from inpaint_gui import cli
+
+    seen = {}
+
+    def parser():
+        seen["int"], seen["term"] = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(cli, "_command_parser", parser)
+    cli.install_signal_handlers()
+    try:
+        with pytest.raises(SystemExit):
+            cli._main(["run"])
+        assert seen == {"int": cli._exit_now, "term": cli._exit_now}
+        # restored once the libraries are in
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        assert signal.getsignal(signal.SIGTERM) is cli._on_sigterm
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("sig,code,word", [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")])
 def test_signal_during_a_save_leaves_no_temporary_file(files, tmp_path, sig, code, word):
     from inpaint_gui.core.image.save import TEMP_PREFIX, TEST_SAVE_DELAY_ENV
