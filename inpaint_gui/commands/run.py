@@ -160,7 +160,13 @@ def main(args: argparse.Namespace) -> int:
         warnings.insert(0, large)
     if result.uncovered_pixels:
         warnings.append(f"{result.uncovered_pixels} hole pixels lie outside the window and were left as they were")
-    warnings += save_photo(args.output, result.image, quality=_quality(args), **save_options(args, photo)) or []
+    import torch
+
+    threads = torch.get_num_threads()  # what apply_threads chose: a large PNG is deflated on as many
+    warnings += (
+        save_photo(args.output, result.image, quality=_quality(args), threads=threads, **save_options(args, photo))
+        or []
+    )
     if args.candidates:
         _write_candidates(args.candidates, photo.image, mask, result, settings, engines)
     for w in warnings:

@@ -260,11 +260,13 @@ def inpaint(
     """
     start = time.perf_counter()
     regions = plan(image, mask, settings, engines, window)
-    covered = np.zeros(mask.shape, bool)
+    covered = mask.copy()  # what no region covers
     for r in regions:
         sl, hole = r.hole_in(mask.shape)
-        covered[sl] |= hole
-    result = InpaintResult(image.copy(), uncovered_pixels=int((mask & ~covered).sum()))
+        covered[sl] &= ~hole
+    uncovered = int(np.count_nonzero(covered))
+    del covered
+    result = InpaintResult(image.copy(), uncovered_pixels=uncovered)
     remaining = mask.copy()
     for i, region in enumerate(regions):
         if cancel is not None and cancel.is_set():

@@ -53,7 +53,10 @@ def _mid_grey(values: np.ndarray) -> tuple[float, int]:
     """Share of ``values`` (uint8) that are mid-grey, and how many levels those take."""
     if values.size == 0:
         return 0.0, 0
-    counts = np.bincount(values.ravel(), minlength=256)
+    flat = values.ravel()
+    counts = np.zeros(256, np.int64)
+    for lo in range(0, flat.size, 1 << 22):  # bincount widens to int64: 8 bytes a pixel if done at once
+        counts += np.bincount(flat[lo : lo + (1 << 22)], minlength=256)
     mid = counts[_MID_LOW:_MID_HIGH]
     return float(mid.sum()) / values.size, int(np.count_nonzero(mid))
 
