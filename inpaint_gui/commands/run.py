@@ -137,6 +137,10 @@ def main(args: argparse.Namespace) -> int:
     photo = load_photo(args.image)
     mask = load_mask(args.mask, photo.image.shape[:2])
     check_mask(photo.image, mask)
+    if args.window is not None:  # before the model loads: the window needs only the photo's size
+        from inpaint_gui.core.engines.gan.engine import plan_windows
+
+        plan_windows(mask, 1, args.window)
     engines = Engines()
     face = settings.of("face")
     if settings.common.engine == "face" or (settings.common.engine == "auto" and face.model != "auto"):
