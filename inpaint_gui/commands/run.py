@@ -164,9 +164,12 @@ def main(args: argparse.Namespace) -> int:
         warnings.insert(0, large)
     if result.uncovered_pixels:
         warnings.append(f"{result.uncovered_pixels} hole pixels lie outside the window and were left as they were")
-    import torch
+    from inpaint_gui.core.devices import cpu_count
+    from inpaint_gui.core.image.png import MAX_THREADS
 
-    threads = torch.get_num_threads()  # what apply_threads chose: a large PNG is deflated on as many
+    # A large PNG is deflated on every core: zlib's threads do not spin-wait on a busy core as
+    # torch's do (the reason the compute leaves busy cores alone), they only share it.
+    threads = min(cpu_count(), MAX_THREADS)
     warnings += (
         save_photo(args.output, result.image, quality=_quality(args), threads=threads, **save_options(args, photo))
         or []

@@ -25,6 +25,7 @@ from typing import IO
 import numpy as np
 
 BAND_BYTES = 4 << 20  # rows are filtered and deflated in bands of about this many bytes
+MAX_THREADS = 8  # more gains little for one file, and each thread holds two bands in flight
 _ADLER_MOD = 65521
 _COLOUR_TYPES = {1: 0, 2: 4, 3: 2, 4: 6}  # channels -> grey, grey + alpha, RGB, RGBA
 FILTERS = ("sub", "paeth")
@@ -132,7 +133,8 @@ def write_png(
         fp.write(chunk(b"IDAT", (b"\x78\x01" if first else b"") + out))  # zlib header: deflate, 32K window
         first = False
 
-    if threads <= 1 or len(bands) == 1:
+    threads = max(1, min(int(threads), MAX_THREADS))
+    if threads == 1 or len(bands) == 1:
         for i, (y0, y1) in enumerate(bands):
             emit(_band(data, y0, y1, bpp, filter, level, i == len(bands) - 1))
     else:
