@@ -38,14 +38,15 @@ def _smooth(h: int, w: int, c: int, dtype) -> np.ndarray:
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
 @pytest.mark.parametrize("threads", [1, 3])
 @pytest.mark.parametrize("filter_name", ["sub", "paeth"])
+@pytest.mark.parametrize("rle", [False, True])
 def test_write_png_round_trips(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, channels: int, dtype, threads: int, filter_name: str
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, channels: int, dtype, threads: int, filter_name: str, rle: bool
 ) -> None:
     monkeypatch.setattr(png, "BAND_BYTES", 3000)  # many bands: the seams between them are what is tested
     samples = _smooth(61, 53, channels, dtype)
     path = tmp_path / "x.png"
     with open(path, "wb") as fh:
-        png.write_png(fh, samples, dpi=(300, 150), threads=threads, filter=filter_name, level=1)
+        png.write_png(fh, samples, dpi=(300, 150), threads=threads, filter=filter_name, level=1, rle=rle)
     with Image.open(path) as im:
         im.load()  # Pillow checks every CRC and the zlib stream's Adler-32 as it decodes
         assert im.size == (53, 61) and im.info["dpi"] == pytest.approx((300, 150), abs=0.02)
@@ -110,7 +111,7 @@ def test_large_photos_take_the_fast_writer_and_keep_everything(
         mode="L" if mode == "L" else "RGB",
         threads=2,
     )
-    assert calls and calls[0]["level"] == imagesave.FAST_PNG_LEVEL and calls[0]["threads"] == 2
+    assert calls and calls[0]["level"] == imagesave.FAST_PNG_LEVEL and calls[0]["threads"] == 2 and calls[0]["rle"]
     photo = load_photo(tmp_path / "big.png")
     assert np.array_equal(photo.image, image) and photo.dpi == (240.0, 240.0) and photo.icc_profile
     assert photo.save_mode == ("L" if mode == "L" else "RGB")

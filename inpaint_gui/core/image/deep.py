@@ -53,12 +53,15 @@ def write_png16(
     dpi: tuple[float, float] | None = None,
     level: int = 6,
     filter: str = "paeth",
+    rle: bool = False,
     threads: int = 1,
 ) -> None:
     """A 16-bit PNG of ``samples``: uint16 (H, W, C), C = 1 grey, 2 grey + alpha, 3 RGB, 4 RGBA."""
     if samples.dtype != np.uint16:
         raise ValueError(f"samples must be uint16, got {samples.dtype}")
-    write_png(fp, samples, icc_profile=icc_profile, exif=exif, dpi=dpi, level=level, filter=filter, threads=threads)
+    write_png(
+        fp, samples, icc_profile=icc_profile, exif=exif, dpi=dpi, level=level, filter=filter, rle=rle, threads=threads
+    )
 
 
 def write_tiff16(

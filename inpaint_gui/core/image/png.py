@@ -11,7 +11,10 @@ an ordinary PNG any program reads.
 
 Filters: ``"sub"`` (each byte minus the byte one pixel to the left) costs almost nothing and
 compresses nearly as well as the best of five on photos; ``"paeth"`` is a little smaller and
-about 15x slower to compute.
+about 15x slower to compute. ``rle=True`` restricts deflate to runs (zlib's Z_RLE): on the
+filtered rows of a photo, whose long matches are rare and mostly harmful to the Huffman codes,
+it was both faster and smaller than level 1's full search (a quarter of a grainy 8000x6000
+photo: 0.39 s and 17.2 MiB against 0.71 s and 20.1 MiB, and Pillow's level 4: 3.1 s, 17.6 MiB).
 """
 
 from __future__ import annotations
@@ -74,12 +77,13 @@ def _paeth(rows: np.ndarray, above: np.ndarray, bpp: int) -> np.ndarray:
     return np.hstack([np.full((len(rows), 1), 4, np.uint8), filtered])  # each row starts with its filter type
 
 
-def _band(data: np.ndarray, y0: int, y1: int, bpp: int, filter_name: str, level: int, last: bool):
+def _band(data: np.ndarray, y0: int, y1: int, bpp: int, filter_name: str, level: int, rle: bool, last: bool):
     """(deflated bytes, Adler-32, length) of rows y0..y1 filtered."""
     above = data[y0 - 1] if y0 > 0 else np.zeros(data.shape[1], np.uint8)
     filtered = (_sub if filter_name == "sub" else _paeth)(data[y0:y1], above, bpp)
     raw = memoryview(np.ascontiguousarray(filtered)).cast("B")
-    z = zlib.compressobj(level, zlib.DEFLATED, -15)  # raw deflate: the zlib header is written once
+    strategy = zlib.Z_RLE if rle else zlib.Z_DEFAULT_STRATEGY
+    z = zlib.compressobj(level, zlib.DEFLATED, -15, 9, strategy)  # raw deflate: the zlib header is written once
     out = z.compress(raw) + z.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
     return out, zlib.adler32(raw), len(raw)
 
@@ -93,12 +97,13 @@ def write_png(
     dpi: tuple[float, float] | None = None,
     level: int = 1,
     filter: str = "sub",
+    rle: bool = False,
     threads: int = 1,
 ) -> None:
     """A PNG of ``samples``: uint8 or uint16 (H, W, C), C = 1 grey, 2 grey + alpha, 3 RGB, 4 RGBA
     (or (H, W) grey), with the colour profile, EXIF block (b"Exif\\0\\0..." or bare) and
-    resolution given. ``level`` is zlib's (1 fastest .. 9 smallest); ``threads`` deflate bands
-    at once."""
+    resolution given. ``level`` is zlib's (1 fastest .. 9 smallest), ``rle`` its run-length
+    strategy; ``threads`` deflate bands at once."""
     samples = np.asarray(samples)
     if samples.ndim == 2:
         samples = samples[:, :, None]
@@ -136,12 +141,12 @@ def write_png(
     threads = max(1, min(int(threads), MAX_THREADS))
     if threads == 1 or len(bands) == 1:
         for i, (y0, y1) in enumerate(bands):
-            emit(_band(data, y0, y1, bpp, filter, level, i == len(bands) - 1))
+            emit(_band(data, y0, y1, bpp, filter, level, rle, i == len(bands) - 1))
     else:
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="png") as pool:
             pending: deque[Future] = deque()
             for i, (y0, y1) in enumerate(bands):
-                pending.append(pool.submit(_band, data, y0, y1, bpp, filter, level, i == len(bands) - 1))
+                pending.append(pool.submit(_band, data, y0, y1, bpp, filter, level, rle, i == len(bands) - 1))
                 if len(pending) >= 2 * threads:  # a few bands in flight: memory stays bounded
                     emit(pending.popleft().result())
             while pending:

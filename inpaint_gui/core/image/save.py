@@ -54,9 +54,10 @@ SUPPORTED_SAVE_EXTENSIONS: dict[str, str] = {
 PNG_COMPRESS_LEVEL = 4
 
 #: From this many pixels a PNG is written by :func:`~inpaint_gui.core.image.png.write_png`: the
-#: Sub filter and zlib level 1, bands deflated on ``threads`` at once. On a noisy 8000x6000
-#: photo (measured in one run, a quarter of it) that took 0.19x the time of Pillow at level 4
-#: on one thread, for 1.17x the size; ``inpaint-gui bench --parts large`` times a whole run.
+#: Sub filter and zlib level 1 restricted to runs, bands deflated on ``threads`` at once. On a
+#: grainy 8000x6000 photo (a quarter of it, one run) that took 0.14x the time of Pillow at
+#: level 4 on one thread, for 0.98x the size (1.2-1.6x on smooth upscales, which Pillow's
+#: adaptive filters suit); ``inpaint-gui bench --parts large`` times a whole run.
 FAST_PNG_PIXELS = 4_000_000
 FAST_PNG_LEVEL = 1
 
@@ -363,7 +364,7 @@ def save_photo(
     if mode in ("I;16", "RGB;16"):
         samples = _deep_samples(image, alpha, mode, source)
         if fmt == "PNG":
-            fast = {"level": FAST_PNG_LEVEL, "filter": "sub", "threads": threads} if large else {}
+            fast = {"level": FAST_PNG_LEVEL, "filter": "sub", "rle": True, "threads": threads} if large else {}
 
             def write(fh: IO[bytes]) -> None:
                 write_png16(fh, samples, **meta, **{"level": PNG_COMPRESS_LEVEL, **fast})
@@ -377,7 +378,7 @@ def save_photo(
             pixels = np.dstack([pixels, alpha])
 
         def write(fh: IO[bytes]) -> None:
-            write_png(fh, pixels, **meta, level=FAST_PNG_LEVEL, filter="sub", threads=threads)
+            write_png(fh, pixels, **meta, level=FAST_PNG_LEVEL, filter="sub", rle=True, threads=threads)
     else:
         pixels = luminance(image) if mode == "L" else image
         if mode == "L" and fmt == "WEBP":  # WebP has no greyscale: the grey in all three channels
