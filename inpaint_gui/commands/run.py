@@ -124,16 +124,17 @@ def save_options(args: argparse.Namespace, photo) -> dict:
 
 def main(args: argparse.Namespace) -> int:
     from inpaint_gui.commands.options import apply_threads, settings_from, settings_summary
-    from inpaint_gui.core.devices import describe_device, resolve_device
+    from inpaint_gui.core.devices import describe_compute, describe_device, resolve_device
     from inpaint_gui.core.engines import Engines
     from inpaint_gui.core.image.io import hole_share_warning, load_mask, load_photo, save_photo
     from inpaint_gui.core.pipeline import check_mask, inpaint
     from inpaint_gui.progress import ProgressBar
 
     settings = settings_from(args)
-    apply_threads(args.threads)
+    apply_threads(args.threads, defer=True)  # torch is loaded only if an engine needs it
     check_paths(args)
-    device = resolve_device(settings.common.device)  # before any heavy work: a clear error without a GPU
+    # CUDA asked for without a GPU: a clear error before any work (auto and cpu need no check)
+    device = resolve_device(settings.common.device) if settings.common.device.startswith("cuda") else None
     photo = load_photo(args.image)
     mask = load_mask(args.mask, photo.image.shape[:2])
     check_mask(photo.image, mask)
@@ -145,7 +146,9 @@ def main(args: argparse.Namespace) -> int:
     face = settings.of("face")
     if settings.common.engine == "face" or (settings.common.engine == "auto" and face.model != "auto"):
         # before any work: a missing or corrupt model is an error even when auto would not need it
-        engines.face.load(None if face.model == "auto" else face.model, device=device)
+        engines.face.load(
+            None if face.model == "auto" else face.model, device=device or resolve_device(settings.common.device)
+        )
 
     bar = ProgressBar(1, "fill", enabled=False if args.quiet else None)
     current = {"region": -1}
@@ -183,7 +186,7 @@ def main(args: argparse.Namespace) -> int:
             "input": str(args.image),
             "output": str(args.output),
             "engine": settings.common.engine,
-            "device": describe_device(device),
+            "device": describe_device(device) if device is not None else describe_compute(settings.common.device),
             "seconds": round(result.seconds, 3),
             "settings": settings_summary(settings),
             "regions": [_region_summary(r) for r in result.regions],

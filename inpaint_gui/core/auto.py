@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 
 from inpaint_gui.core.engines.base import Region
-from inpaint_gui.core.engines.gan.facecheck import FACE_THRESHOLD
 from inpaint_gui.core.errors import MaskError
 
 
@@ -41,7 +40,7 @@ def _labelled(regions: list[Region], note: str) -> list[Region]:
 
 def plan(image: np.ndarray, mask: np.ndarray, settings: Any, engines: Any) -> list[Region]:
     """The regions for ``mask``, each planned by the engine chosen for it."""
-    face, scene = engines["face"], engines["scene"]
+    scene = engines["scene"]  # the face engine (and torch) only once a hole is not thin
     scene_settings, common = settings.of("scene"), settings.common
     thin = [r for r in scene.plan(image, mask, scene_settings, common) if r.plan.kind == "thin"]
     rest = mask.copy()
@@ -51,10 +50,13 @@ def plan(image: np.ndarray, mask: np.ndarray, settings: Any, engines: Any) -> li
     regions = list(thin)
     if not rest.any():
         return regions
+    face = engines["face"]
     try:
         face_regions = face.plan(image, rest, settings.of("face"), common)
     except MaskError:  # too large a hole for any face framing: not a face to fill
         return regions + _labelled(scene.plan(image, rest, scene_settings, common), "too large for a face")
+    from inpaint_gui.core.engines.gan.facecheck import FACE_THRESHOLD  # torch: only when a hole is not thin
+
     for face_region in face_regions:
         alone = _only(rest, face_region)
         if not alone.any():
