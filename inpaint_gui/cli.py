@@ -7,9 +7,12 @@
     inpaint-gui bench                                   speed against references
 
 User errors, bad flags included, print one line on stderr and exit with code 2; nothing is
-written. Ctrl+C (even while the first imports run) prints ``inpaint-gui: interrupted`` and
-exits with 130; SIGTERM unwinds the same way (``finally`` blocks run, so a save in progress
-removes its temporary file) and exits with 143.
+written. Ctrl+C prints ``inpaint-gui: interrupted`` and exits with 130; SIGTERM prints
+``inpaint-gui: terminated`` and exits with 143. While the libraries load (torch, numba, Qt:
+the first seconds) nothing has been written, and an exception raised inside their C++ import
+code can abort the process or come back as some other error, so a signal then ends the
+process at once. After that, SIGINT raises KeyboardInterrupt and SIGTERM unwinds the same
+way (``finally`` blocks run, so a save in progress removes its temporary file).
 
 Only the standard library is imported at module level, so that the signal handling and the
 KeyboardInterrupt guard in :func:`main` are in place before any heavy import starts.
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import re
 import signal
 import sys
@@ -50,6 +54,31 @@ def install_signal_handlers() -> None:
         signal.signal(signal.SIGTERM, _on_sigterm)
 
 
+def _exit_now(signum, frame) -> None:
+    interrupted = signum == signal.SIGINT
+    try:
+        os.write(2, f"inpaint-gui: {'interrupted' if interrupted else 'terminated'}\n".encode())
+    finally:
+        os._exit(EXIT_INTERRUPTED if interrupted else EXIT_TERMINATED)
+
+
+@contextlib.contextmanager
+def exit_at_once_on_signals():
+    """SIGINT and SIGTERM end the process at once (one line, exit 130 or 143) inside the block:
+    for loading the libraries, when there is nothing to clean up and raising inside their
+    import code is not safe: ``import torch`` interrupted at 40 moments aborted twice (C++
+    terminate), printed a traceback once and exited 0 twice."""
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(ValueError, OSError, AttributeError):  # not the main thread
+            previous[sig] = signal.signal(sig, _exit_now)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 class CliParser(argparse.ArgumentParser):
     """An ArgumentParser whose usage errors are one line -- ``inpaint-gui: error: ...`` -- and
     exit with code 2, like every other error. ``add_subparsers()`` makes its subparsers of
@@ -60,9 +89,10 @@ class CliParser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"inpaint-gui: error: {text} (see `{self.prog} --help`)\n")
 
 
-# A value made of numbers that starts with "-": -10,-10,64 or -1e-3. argparse takes any
-# argument starting with "-" that is not a plain negative number for an option.
-_NEGATIVE_VALUE = re.compile(r"-(\d|\.\d)[\d.,eE+\-]*")
+# A value made of numbers that starts with "-": -10,-10,64 or -1e-3, and -inf or -nan (which the
+# option then refuses by name). argparse takes any argument starting with "-" that is not a
+# plain negative number for an option.
+_NEGATIVE_VALUE = re.compile(r"-((\d|\.\d)[\d.,eE+\-]*|inf|infinity|nan)", re.IGNORECASE)
 
 
 def _options_taking_a_value(parser: argparse.ArgumentParser) -> set[str]:
@@ -134,7 +164,8 @@ def _main(argv: list[str]) -> int:
     from inpaint_gui.core.errors import InpaintError
 
     if argv and argv[0] in SUBCOMMANDS:
-        parser = _command_parser()
+        with exit_at_once_on_signals():
+            parser = _command_parser()  # imports the commands and with them torch, numba, scipy
         args = parser.parse_args(join_negative_values(parser, argv))
         try:
             return int(args.func(args) or 0)
@@ -143,7 +174,8 @@ def _main(argv: list[str]) -> int:
     parser = _gui_parser()
     args = parser.parse_args(join_negative_values(parser, argv))
     try:
-        from inpaint_gui.gui.app import run_app
+        with exit_at_once_on_signals():
+            from inpaint_gui.gui.app import run_app
     except ImportError as exc:
         return _error(f"the window cannot open: {exc} (headless commands: {', '.join(SUBCOMMANDS)})")
     # Qt owns the process from here: SIGTERM ends it as usual rather than raising inside a slot.

@@ -17,6 +17,17 @@ def cli(*args, cwd=None):
     )
 
 
+def one_error_line(r, *needles):
+    """Assert ``r`` (a finished ``cli`` run) failed as a user error: exit 2, one line naming ``needles``."""
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("inpaint-gui: error:"), r.stderr
+    assert "Traceback" not in r.stderr and "usage:" not in r.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    return lines[0]
+
+
 def make_cli_files(d):
     """A tiny model, a 80x60 photo, its mask and some broken inputs in ``d``: (d, image, bool mask)."""
     save_tiny_model(d / "tiny")

@@ -223,7 +223,7 @@ def test_stopping_rule_and_threads_reach_the_search(files):
     assert never["regions"][0]["iterations"] == 300
     assert 5 <= soon["regions"][0]["iterations"] < 300  # a 50% improvement in 5 steps cannot last 300 steps
     assert soon["settings"]["lr_schedule"] == "cosine" and soon["settings"]["init_samples"] == 4
-    assert soon["device"] == "CPU (1 threads)"
+    assert soon["device"] == "CPU (1 thread)"
 
 
 def test_every_declared_setting_has_a_flag_with_the_core_default():

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.cli_helpers import FAST, cli, make_cli_files
+from tests.cli_helpers import FAST, cli, make_cli_files, one_error_line
 
 
 @pytest.fixture(scope="module")
@@ -22,16 +22,6 @@ def files(tmp_path_factory):
 
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def one_error_line(r, *needles):
-    assert r.returncode == 2, (r.returncode, r.stderr)
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("inpaint-gui: error:"), r.stderr
-    assert "Traceback" not in r.stderr and "usage:" not in r.stderr
-    for needle in needles:
-        assert needle in lines[0], lines[0]
-    return lines[0]
 
 
 @pytest.mark.parametrize(
@@ -95,6 +85,91 @@ def test_join_negative_values():
     assert join_negative_values(p, ["run", "--window", "-x"]) == ["run", "--window", "-x"]  # not a number
     args = p.parse_args(join_negative_values(p, ["run", "--window", "-10,-10,64", "--lam", "-1e-3"]))
     assert args.window == "-10,-10,64" and args.lam == -0.001
+
+
+def _float_flags():
+    from inpaint_gui.core.pipeline import settings_groups
+    from inpaint_gui.core.settings import specs
+
+    return [f.flag for _, cls in settings_groups() for f in specs(cls) if f.type is float and f.spec.cli]
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "-nan", "Infinity", "1e400"])
+def test_every_float_option_refuses_non_finite_values(value, capsys):
+    """Through the real parser (negative values joined as the CLI does): one line naming the setting."""
+    from inpaint_gui.cli import _command_parser, join_negative_values
+
+    parser = _command_parser()
+    flags = _float_flags()
+    assert {"--lam", "--lr", "--stop-tolerance", "--thin-radius"} <= set(flags)
+    for flag in flags:
+        argv = ["run", "p.png", "--mask", "m.png", "-o", "o.png", flag, value]
+        with pytest.raises(SystemExit) as exit_info:
+            parser.parse_args(join_negative_values(parser, argv))
+        err = capsys.readouterr().err.strip()
+        assert exit_info.value.code == 2 and len(err.splitlines()) == 1, err
+        assert "must be a finite number" in err and flag in err and "expected one argument" not in err, err
+
+
+@pytest.mark.parametrize(
+    "flag, value, needle",
+    [
+        ("--lam", "-inf", "lam must be a finite number, got -inf"),
+        ("--stop-tolerance", "nan", "stop_tolerance must be a finite number"),
+        ("--seed", str(2**70), f"seed must be >= 0 and <= {2**63 - 1}, got {2**70}"),
+        ("--seed", str(2**63), f"got {2**63}"),  # exactly, not 9.22337e+18 on both sides
+        ("--threads", "1000", "--threads must be between 1 and"),
+        ("--restarts", "100000", "restarts must be >= 1 and <= 512"),
+    ],
+)
+def test_out_of_range_values_are_one_line(files, flag, value, needle):
+    d, *_ = files
+    r = cli("run", d / "photo.png", "--mask", d / "mask.png", "-o", d / "never.png", flag, value, "--device", "cpu")
+    one_error_line(r, needle)
+    assert not (d / "never.png").exists()
+
+
+def _strict_json(text):
+    def refuse(constant):
+        raise AssertionError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_the_json_summary_is_strict_json(files, tmp_path):
+    d, *_ = files
+    for extra in (["--iterations", "0"], ["--iterations", "3", "--lam", "0"], ["--engine", "scene"]):
+        r = cli(
+            "run", d / "photo.png", "--mask", d / "mask.png", "-o", tmp_path / "o.png", "--model", d / "tiny",
+            *FAST, "--json", *extra,
+        )  # fmt: skip
+        assert r.returncode == 0, r.stderr
+        summary = _strict_json(r.stdout)
+        assert summary["regions"] and "NaN" not in r.stdout and "Infinity" not in r.stdout
+
+
+@pytest.mark.parametrize(
+    "window, needles",
+    [
+        (None, ["already the largest the photo allows", "leave more of the photo outside the hole"]),
+        ("10,10,40", ["covers the whole window 10,10,40", "place a larger window"]),
+    ],
+)
+def test_a_window_with_nothing_to_condition_on_says_what_to_do(files, tmp_path, window, needles):
+    """All hole but one pixel: the automatic window is already the whole photo, so 'make the
+    window larger' (what this said before) was no help."""
+    d, *_ = files
+    almost = np.full((60, 80), 255, np.uint8)
+    almost[0, 0] = 0
+    Image.fromarray(almost).save(tmp_path / "almost.png")
+    extra = ["--window", window] if window else []
+    for framing in ("auto", "fixed"):
+        r = cli(
+            "run", d / "photo.png", "--mask", tmp_path / "almost.png", "-o", tmp_path / "o.png", "--model", d / "tiny",
+            *FAST, "--framing", framing, *extra,
+        )  # fmt: skip
+        line = one_error_line(r, *needles)
+        assert "make the window larger" not in line and not (tmp_path / "o.png").exists()
 
 
 def test_save_warnings_are_printed_once(files, tmp_path):
@@ -173,6 +248,18 @@ def _break_model(folder: Path, how: str) -> None:
         state["main.0.weight"].view(-1)[0] = float("nan")
         torch.save(state, folder / "generator.pt")
         resign("generator")
+    elif how == "huge-architecture":
+        card["architecture"]["ngf"] = 10**9  # building it would try to allocate terabytes
+    elif how == "wider-architecture":
+        card["architecture"]["ngf"] *= 64
+    elif how == "integer-weights":
+        import torch
+
+        state = torch.load(folder / "generator.pt", weights_only=True)
+        torch.save(
+            {k: v.round().long() if v.is_floating_point() else v for k, v in state.items()}, folder / "generator.pt"
+        )
+        resign("generator")
     (folder / "model.json").write_text(json.dumps(card))
 
 
@@ -185,6 +272,9 @@ def _break_model(folder: Path, how: str) -> None:
         ("empty-generator", ["generator.pt", "empty (0 bytes)"]),
         ("corrupt-mean-face", ["mean_face.png", "cannot read the mean face image"]),
         ("nan-weights", ["generator.pt", "tensor main.0.weight holds 1 NaN"]),
+        ("huge-architecture", ["generator.pt", "does not match its weights"]),
+        ("wider-architecture", ["generator.pt", "does not match its weights"]),
+        ("integer-weights", ["generator.pt", "holds int64 values", "floating-point"]),
     ],
 )
 def test_malformed_model_folders_are_one_line(files, tmp_path, how, needles):
@@ -242,6 +332,44 @@ def test_ctrl_c_while_importing_is_one_line(files, tmp_path):
     _out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130 and err == "inpaint-gui: interrupted\n", err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs /proc to see the imports start")
+def test_signals_all_through_the_imports_are_one_line(files, tmp_path):
+    """A signal at any moment while torch, numba and scipy load: one line and 130 or 143, never
+    an abort from C++ (exit -6), a traceback, or exit 0 (all seen before, at about 1 s)."""
+    d, *_ = files
+    for i, delay in enumerate((0.0, 0.03, 0.08, 0.15, 0.25, 0.4, 0.6, 0.9)):
+        sig, code, word = (signal.SIGINT, 130, "interrupted") if i % 2 == 0 else (signal.SIGTERM, 143, "terminated")
+        proc = _spawn("run", d / "photo.png", "--mask", d / "mask.png", "-o", tmp_path / "o.png", *FAST)
+        _wait_for(lambda p=proc: _importing_torch(p.pid), proc)
+        time.sleep(delay)
+        proc.send_signal(sig)
+        _out, err = proc.communicate(timeout=120)
+        assert (proc.returncode, err) == (code, f"inpaint-gui: {word}\n"), (delay, proc.returncode, err)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_signals_end_the_process_at_once_while_the_libraries_load(monkeypatch):
+    from inpaint_gui import cli
+
+    seen = {}
+
+    def parser():
+        seen["int"], seen["term"] = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(cli, "_command_parser", parser)
+    cli.install_signal_handlers()
+    try:
+        with pytest.raises(SystemExit):
+            cli._main(["run"])
+        assert seen == {"int": cli._exit_now, "term": cli._exit_now}
+        # restored once the libraries are in
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        assert signal.getsignal(signal.SIGTERM) is cli._on_sigterm
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 @pytest.mark.parametrize("sig,code,word", [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")])

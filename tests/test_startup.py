@@ -53,7 +53,42 @@ def test_no_display_at_all():
     ],
 )
 def test_other_platforms_are_left_to_qt(env):
-    app.check_display(env, "linux", lacking(*app.XCB_LIBRARIES))
+    app.check_display(env, "linux", lacking(*app.XCB_LIBRARIES), compositor=listening)
+
+
+def listening(env):
+    return "/run/user/1000/wayland-0"
+
+
+def nobody(env):
+    return None
+
+
+def test_a_wayland_display_with_no_compositor_falls_back_to_xcb():
+    """WAYLAND_DISPLAY left over (an ssh session, a closed desktop): Qt's Wayland plugin fails and
+    Qt falls back to xcb, which then aborted the process with Qt's generic text."""
+    with pytest.raises(DisplayError, match="no Wayland compositor listens there, and DISPLAY is not set"):
+        app.check_display({"WAYLAND_DISPLAY": "wayland-0"}, "linux", everything, compositor=nobody)
+    with pytest.raises(DisplayError, match="sudo apt install libxcb-cursor0"):
+        app.check_display(
+            {"WAYLAND_DISPLAY": "wayland-0", "DISPLAY": ":0", "XDG_SESSION_TYPE": "wayland"},
+            "linux",
+            lacking("libxcb-cursor.so.0"),
+            compositor=nobody,
+        )
+
+
+def test_the_wayland_socket_is_found(tmp_path):
+    import socket
+
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(tmp_path / "wayland-7"))
+        assert app.wayland_socket({"WAYLAND_DISPLAY": "wayland-7", "XDG_RUNTIME_DIR": str(tmp_path)}) is not None
+        assert app.wayland_socket({"WAYLAND_DISPLAY": str(tmp_path / "wayland-7")}) is not None
+    assert app.wayland_socket({"WAYLAND_DISPLAY": "wayland-7"}) is None  # no runtime folder to look in
+    assert app.wayland_socket({"WAYLAND_DISPLAY": "wayland-8", "XDG_RUNTIME_DIR": str(tmp_path)}) is None
+    (tmp_path / "plain").write_text("not a socket")
+    assert app.wayland_socket({"WAYLAND_DISPLAY": "plain", "XDG_RUNTIME_DIR": str(tmp_path)}) is None
 
 
 def test_xcb_requested_is_checked():
@@ -87,3 +122,13 @@ def test_the_list_covers_what_the_plugin_needs():
     needed = {line.split("[")[1].split("]")[0] for line in dump.splitlines() if "(NEEDED)" in line}
     system = {s for s in needed if not s.startswith(("libQt6", "libstdc++", "libm.", "libc.", "libgcc_s"))}
     assert system and system <= set(app.XCB_LIBRARIES), system - set(app.XCB_LIBRARIES)
+
+
+def test_the_readme_lists_the_packages_first():
+    """README's first section (before the first heading) names every package the check can name."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    first = readme.split("\n## ", 1)[0]
+    words = set(first.replace("\\", " ").split())
+    assert "apt" in words and set(app.XCB_LIBRARIES.values()) <= words, set(app.XCB_LIBRARIES.values()) - words

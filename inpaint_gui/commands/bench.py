@@ -8,7 +8,8 @@ import platform
 import sys
 from pathlib import Path
 
-PARTS = ("matmul", "search", "poisson", "run", "threads")
+PARTS = ("matmul", "search", "poisson", "run", "threads", "large")
+OPT_IN = ("threads", "large")  # minutes each, and they load the machine: only when asked for
 QUICK = {"parts": "matmul,search", "batches": "1,8", "seconds": 0.4}
 
 
@@ -18,10 +19,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="benchmark against references measured in the same run",
         description="Latent-search throughput vs the textbook loop and the machine's matrix-product "
         "rate; Poisson blending vs a direct solve (and OpenCV when installed); an "
-        "end-to-end run on the bundled sample. Every figure is set against a reference "
-        "measured in the same run: compare ratios, not absolute speeds, across machines.",
+        "end-to-end run on the bundled sample; on request, the default thread count against all "
+        "cores and one, idle and busy (threads), and a run on an 8000x6000 photo (large). Every figure "
+        "is set against a reference measured in the same run: compare ratios, not absolute speeds, "
+        "across machines.",
     )
-    p.add_argument("--parts", default=None, help=f"comma-separated, from {','.join(PARTS)} (default: all)")
+    p.add_argument(
+        "--parts",
+        default=None,
+        help=f"comma-separated, from {','.join(PARTS)} (default: all but {' and '.join(OPT_IN)}, which take minutes)",
+    )
     p.add_argument("--model", default=None, help="model for the search parts (default: celeba64)")
     p.add_argument("--batches", default=None, help="restart counts for the search throughput (default 1,8,32,64)")
     p.add_argument(
@@ -35,6 +42,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seconds", type=float, default=None, help="minimum timing per measurement (default 2)")
     p.add_argument("--poisson-size", default="4000x3000", help="photo size for the Poisson bench")
     p.add_argument("--no-direct", action="store_true", help="skip the slow direct sparse solve")
+    p.add_argument("--large-size", default="8000x6000", help="photo size for the large part")
+    p.add_argument("--repeats", type=int, default=3, help="runs per case in the large part (median, max)")
     p.add_argument(
         "--quick",
         action="store_true",
@@ -62,7 +71,7 @@ def _options(args: argparse.Namespace) -> tuple[list[str], list[int], float, lis
     quick = (
         QUICK
         if args.quick
-        else {"parts": ",".join(p for p in PARTS if p != "threads"), "batches": "1,8,32,64", "seconds": 2.0}
+        else {"parts": ",".join(p for p in PARTS if p not in OPT_IN), "batches": "1,8,32,64", "seconds": 2.0}
     )
     parts = [p.strip() for p in (args.parts or quick["parts"]).split(",") if p.strip()]
     if bad := [p for p in parts if p not in PARTS]:
@@ -93,10 +102,10 @@ def main(args: argparse.Namespace) -> int:
     from inpaint_gui.lab import bench
 
     parts, batches, seconds, variants = _options(args)
-    try:
-        width, height = (int(v) for v in args.poisson_size.lower().split("x"))
-    except ValueError:
-        raise InpaintError("--poisson-size takes WIDTHxHEIGHT, like 4000x3000") from None
+    width, height = _size(args.poisson_size, "--poisson-size")
+    large = _size(args.large_size, "--large-size")
+    if args.repeats < 1:
+        raise InpaintError("--repeats must be at least 1")
     apply_threads(args.threads)
     devices = _devices(args.device)
     report: dict = {
@@ -201,9 +210,36 @@ def main(args: argparse.Namespace) -> int:
         say(f"\nThreads on the sample ({t['cores']} cores, {t['busy_before']} busy at the start): wall seconds")
         for load in ("as_is", "busy"):
             say(f"  {load:6s}: " + ", ".join(f"{k} {v}" for k, v in t[load].items()))
+    if "large" in parts:
+        from inpaint_gui.lab.large_bench import bench_large_run
+
+        repo = Path(__file__).resolve().parents[2]
+        extra = ["--threads", str(args.threads)] if args.threads else []
+        report["large"] = t = bench_large_run(repo, (large[1], large[0]), repeats=args.repeats, extra=extra)
+        say(
+            f"\nrun on a {large[0]}x{large[1]} photo (median of {args.repeats}; {t['busy_before']} cores busy "
+            f"before, {t['busy_after']} after); targets for the scratch: <= {t['targets']['scratch_wall_seconds']} s, "
+            f"<= {t['targets']['scratch_peak_rss_mib']:.0f} MiB"
+        )
+        rows = [{"case": k, **v} for k, v in t.items() if isinstance(v, dict) and "wall_seconds" in v]
+        _table(
+            say, rows, ["case", "wall_seconds", "peak_rss_mib", "fill_seconds", "png_mib", "thin_path", "meets_targets"]
+        )
     if args.json:
         print(json.dumps(report, indent=2))
     return 0
+
+
+def _size(text: str, flag: str) -> tuple[int, int]:
+    from inpaint_gui.core.errors import InpaintError
+
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise InpaintError(f"{flag} takes WIDTHxHEIGHT, like 4000x3000") from None
+    if width < 64 or height < 64:
+        raise InpaintError(f"{flag} must be at least 64x64")
+    return width, height
 
 
 def _table(say, rows: list[dict], keys: list[str]) -> None:

@@ -52,7 +52,7 @@ def add_settings_options(p: argparse.ArgumentParser) -> None:
                 type=_converter(field),
                 default=default,
                 choices=field.spec.choices or None,
-                metavar=field.spec.metavar or (None if field.spec.choices else field.name.upper()),
+                metavar=field.spec.metavar or (None if field.spec.choices else field.name.upper()),  # not "FACE.LR"
                 help=help_text,
             )
     add_thread_option(p)
@@ -80,23 +80,18 @@ def settings_from(args: argparse.Namespace):
     return InpaintSettings(common, chosen).validate()
 
 
-def apply_threads(threads: int | None) -> None:
-    """Set torch's CPU thread count (``None``: the cores other work leaves free)."""
-    from inpaint_gui.core.devices import compute_threads, cpu_count
+def apply_threads(threads: int | None, defer: bool = False) -> None:
+    """Set torch's CPU thread count (``None``: the cores other work leaves free). ``defer``:
+    without loading torch if nothing has yet (it is set when an engine that uses torch loads)."""
+    from inpaint_gui.core.devices import compute_threads, cpu_count, set_compute_threads
 
-    if threads is None:
-        import torch
-
-        torch.set_num_threads(compute_threads(leave_for_ui=False))
-        return
-
-    if threads < 1 or threads > cpu_count():
+    if threads is not None and (threads < 1 or threads > cpu_count()):
         raise InpaintError(
             f"--threads must be between 1 and the {cpu_count()} cores this process may use, got {threads}"
         )
-    import torch
-
-    torch.set_num_threads(threads)
+    if not defer:
+        import torch  # noqa: F401  (loaded now: set_compute_threads applies the count at once)
+    set_compute_threads(compute_threads(leave_for_ui=False) if threads is None else threads)
 
 
 def settings_summary(settings) -> dict:

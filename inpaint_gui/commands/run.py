@@ -10,10 +10,27 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import re
 import sys
 from pathlib import Path
 
 from inpaint_gui.core.errors import ImageIOError
+
+DEFAULT_QUALITY = 95
+
+
+def _path(text: str) -> Path:
+    """A file or folder argument: not empty (``Path("")`` would silently mean ".")."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a file name, got an empty one")
+    return Path(text)
+
+
+def _output_format(path: Path) -> str:
+    from inpaint_gui.core.image.save import output_format_for
+
+    return output_format_for(path)
 
 
 def _window(text: str) -> tuple[int, int, int]:
@@ -30,18 +47,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "run", help="inpaint a photo headless", description="Fill the hole of MASK in IMAGE and save the result."
     )
-    p.add_argument("image", type=Path, help="the photo")
-    p.add_argument("--mask", type=Path, required=True, help="mask image of the same size: white (or opaque) = hole")
+    p.add_argument("image", type=_path, help="the photo")
+    p.add_argument(
+        "--mask", type=_path, required=True, help="mask image of the same size: white or bright = hole, black = kept"
+    )
     p.add_argument(
         "--exclude",
-        type=Path,
+        type=_path,
         default=None,
         metavar="EXCLUDE_MASK",
-        help="mask image of the same size: white (or opaque) = never copy from here (the scene engine's "
+        help="mask image of the same size: white or bright = never copy from here (the scene engine's "
         "sources; the face engine ignores it)",
     )
     p.add_argument(
-        "-o", "--output", type=Path, required=True, help="where to save the result (format from the extension)"
+        "-o", "--output", type=_path, required=True, help="where to save the result (format from the extension)"
     )
     p.add_argument(
         "--window",
@@ -50,9 +69,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="X,Y,SIZE",
         help="the square the face model sees (default: around each hole, with context)",
     )
-    p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality, 1-100 (default 95)")
     p.add_argument(
-        "--candidates", type=Path, default=None, metavar="DIR", help="also write every candidate's fill here"
+        "--quality",
+        type=int,
+        default=None,
+        help=f"JPEG / lossy WebP quality, 1-100 (default {DEFAULT_QUALITY}; a WebP output is lossless when the "
+        "photo was a lossless WebP and no quality is given)",
+    )
+    p.add_argument(
+        "--lossless",
+        action="store_true",
+        help="save WebP losslessly (PNG, TIFF and BMP always are; JPEG cannot be)",
+    )
+    p.add_argument(
+        "--candidates", type=_path, default=None, metavar="DIR", help="also write every candidate's fill here"
     )
     p.add_argument("--overwrite", action="store_true", help="allow OUT to be IMAGE or MASK itself")
     p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
@@ -61,50 +91,91 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=main)
 
 
+CANDIDATE_NAME = re.compile(r"region\d+_candidate\d+(_fill)?\.png", re.IGNORECASE)
+
+
 def check_paths(args: argparse.Namespace) -> None:
     """Everything about the files that can be checked before any work (nothing is written)."""
     from inpaint_gui.core.image.io import check_output_path
+    from inpaint_gui.core.image.save import new_folder_problem
 
     check_output_path(
         args.output,
-        quality=args.quality,
+        quality=_quality(args),
         input_path=args.image,
         mask_path=args.mask,
         exclude_path=args.exclude,
         overwrite=args.overwrite,
     )
-    if args.candidates is not None:
-        folder: Path = args.candidates
-        if folder.exists() and not folder.is_dir():
-            raise ImageIOError(f"cannot write candidates to {folder}: it is a file, not a folder")
-        parent = folder.resolve().parent
-        if not folder.exists() and not parent.is_dir():
-            raise ImageIOError(f"cannot write candidates to {folder}: folder {parent} does not exist")
+    if args.lossless and args.quality is not None:
+        raise ImageIOError("--quality is for lossy saves: pass --quality or --lossless, not both")
+    if args.lossless and _output_format(args.output) == "JPEG":
+        raise ImageIOError(f"cannot save {args.output} losslessly: JPEG is always lossy (use .png, .webp or .tif)")
+    if args.candidates is None:
+        return
+    folder: Path = args.candidates
+    problem = new_folder_problem(folder)
+    if problem:
+        raise ImageIOError(f"cannot write candidates to {folder}: {problem}")
+    # The candidates' names must not land on a file this run reads or writes.
+    real_folder = Path(os.path.realpath(folder))
+    files = (
+        ("the photo", args.image),
+        ("the mask", args.mask),
+        ("the exclude mask", args.exclude),
+        ("the output", args.output),
+    )
+    for role, path in ((role, path) for role, path in files if path is not None):
+        real = Path(os.path.realpath(path))
+        if real.parent == real_folder and CANDIDATE_NAME.fullmatch(real.name):
+            raise ImageIOError(
+                f"cannot write candidates to {folder}: a candidate could overwrite {role} ({path}); "
+                f"choose another folder"
+            )
+
+
+def _quality(args: argparse.Namespace) -> int:
+    return DEFAULT_QUALITY if args.quality is None else args.quality
+
+
+def save_options(args: argparse.Namespace, photo) -> dict:
+    """How the result is saved: like the photo (mode, depth, metadata); WebP lossless with
+    ``--lossless``, or when the photo was a lossless WebP and no ``--quality`` asks otherwise."""
+    options = photo.save_options()
+    options["lossless"] = args.lossless or (options["lossless"] and args.quality is None)
+    return options
 
 
 def main(args: argparse.Namespace) -> int:
     from inpaint_gui.commands.options import apply_threads, settings_from, settings_summary
-    from inpaint_gui.core.devices import describe_device, resolve_device
+    from inpaint_gui.core.devices import describe_compute, describe_device, resolve_device
     from inpaint_gui.core.engines import Engines
     from inpaint_gui.core.image.io import hole_share_warning, load_mask, load_photo, save_photo
     from inpaint_gui.core.pipeline import check_exclude, check_mask, inpaint
     from inpaint_gui.progress import ProgressBar
 
     settings = settings_from(args)
-    apply_threads(args.threads)
+    apply_threads(args.threads, defer=True)  # torch is loaded only if an engine needs it
     check_paths(args)
-    device = resolve_device(settings.common.device)  # before any heavy work: a clear error without a GPU
+    # CUDA asked for without a GPU: a clear error before any work (auto and cpu need no check)
+    device = resolve_device(settings.common.device) if settings.common.device.startswith("cuda") else None
     photo = load_photo(args.image)
     mask = load_mask(args.mask, photo.image.shape[:2])
     check_mask(photo.image, mask)
     exclude = None
     if args.exclude is not None:
         exclude = check_exclude(photo.image, mask, load_mask(args.exclude, photo.image.shape[:2]))
+    if args.window is not None:  # before the model loads: the window needs only the photo's size
+        from inpaint_gui.core.engines.gan.engine import plan_windows
+
+        plan_windows(mask, 1, args.window)
     engines = Engines()
     face = settings.of("face")
     if settings.common.engine == "face" or (settings.common.engine == "auto" and face.model != "auto"):
         # before any work: a missing or corrupt model is an error even when auto would not need it
-        engines.face.load(None if face.model == "auto" else face.model, device=device)
+        engines.face.load(
+            None if face.model == "auto" else face.model, device=device or resolve_device(settings.common.device)
+        )
 
     bar = ProgressBar(1, "fill", enabled=False if args.quiet else None)
     current = {"region": -1}
@@ -125,7 +196,16 @@ def main(args: argparse.Namespace) -> int:
         warnings.append("the face engine copies nothing from the photo: --exclude changed nothing")
     if result.uncovered_pixels:
         warnings.append(f"{result.uncovered_pixels} hole pixels lie outside the window and were left as they were")
-    warnings += save_photo(args.output, result.image, quality=args.quality, **photo.save_options()) or []
+    from inpaint_gui.core.devices import cpu_count
+    from inpaint_gui.core.image.png import MAX_THREADS
+
+    # A large PNG is deflated on every core: zlib's threads do not spin-wait on a busy core as
+    # torch's do (the reason the compute leaves busy cores alone), they only share it.
+    threads = min(cpu_count(), MAX_THREADS)
+    warnings += (
+        save_photo(args.output, result.image, quality=_quality(args), threads=threads, **save_options(args, photo))
+        or []
+    )
     if args.candidates:
         _write_candidates(args.candidates, photo.image, mask, result, settings, engines)
     for w in warnings:
@@ -135,7 +215,7 @@ def main(args: argparse.Namespace) -> int:
             "input": str(args.image),
             "output": str(args.output),
             "engine": settings.common.engine,
-            "device": describe_device(device),
+            "device": describe_device(device) if device is not None else describe_compute(settings.common.device),
             "seconds": round(result.seconds, 3),
             "settings": settings_summary(settings),
             "regions": [_region_summary(r) for r in result.regions],

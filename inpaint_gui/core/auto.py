@@ -24,7 +24,6 @@ from typing import Any
 import numpy as np
 
 from inpaint_gui.core.engines.base import Region
-from inpaint_gui.core.engines.gan.facecheck import FACE_THRESHOLD
 from inpaint_gui.core.errors import MaskError
 
 
@@ -45,7 +44,7 @@ def plan(
 ) -> list[Region]:
     """The regions for ``mask``, each planned by the engine chosen for it (``exclude``: pixels
     never to copy from, none of them hole, or None)."""
-    face, scene = engines["face"], engines["scene"]
+    scene = engines["scene"]  # the face engine (and torch) only once a hole is not thin
     scene_settings, common = settings.of("scene"), settings.common
     thin = [r for r in scene.plan(image, mask, scene_settings, common) if r.plan.kind == "thin"]  # copy nothing
     rest = mask.copy()
@@ -55,6 +54,9 @@ def plan(
     regions = list(thin)
     if not rest.any():
         return regions
+    face = engines["face"]
+    from inpaint_gui.core.engines.gan.facecheck import FACE_THRESHOLD  # torch: only when a hole is not thin
+
     face_settings = settings.of("face")
     try:  # the coarse framings first: the check judges those (as calibrated), and it is quick
         face_regions = face.plan(image, rest, replace(face_settings, framing_prior=False), common, exclude=exclude)

@@ -1,19 +1,28 @@
-"""Choosing and describing the compute device."""
+"""Choosing and describing the compute device.
+
+torch is imported only by the functions that need it, so that a run that never uses it (a
+scratch filled by the scene engine) does not spend a second loading it.
+"""
 
 from __future__ import annotations
 
 import os
+import sys
 import time
-
-import torch
+from typing import TYPE_CHECKING
 
 from inpaint_gui.core.errors import DeviceError
+
+if TYPE_CHECKING:
+    import torch
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 
 
 def resolve_device(name: str | torch.device = "auto") -> torch.device:
     """``auto`` -> CUDA when a GPU is usable, else the CPU; ``cuda`` without a GPU is an error."""
+    import torch
+
     if isinstance(name, torch.device):
         return name
     name = str(name).strip().lower()
@@ -33,9 +42,12 @@ def resolve_device(name: str | torch.device = "auto") -> torch.device:
 
 def describe_device(device: torch.device) -> str:
     """A short label for status bars and reports: the GPU's name, or the CPU's thread count."""
+    import torch
+
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    return f"CPU ({torch.get_num_threads()} threads)"
+    n = torch.get_num_threads()
+    return f"CPU ({n} thread{'s' if n != 1 else ''})"
 
 
 def cpu_count() -> int:
@@ -79,3 +91,38 @@ def compute_threads(leave_for_ui: bool, measure: bool = True) -> int:
     n = cpu_count()
     free = max(1, min(n, int(round(n - busy_cores())))) if measure else n
     return max(1, free - 1) if leave_for_ui else free
+
+
+_pending_threads: int | None = None
+
+
+def set_compute_threads(threads: int) -> None:
+    """torch's CPU threads: set now if torch is loaded, else when an engine that uses it is
+    first loaded (:func:`apply_compute_threads`, called by ``core.engines``)."""
+    global _pending_threads
+    if "torch" in sys.modules:
+        import torch
+
+        torch.set_num_threads(threads)
+        _pending_threads = None
+    else:
+        _pending_threads = threads
+
+
+def apply_compute_threads() -> None:
+    """Apply a thread count :func:`set_compute_threads` kept while torch was not loaded."""
+    global _pending_threads
+    if _pending_threads is not None and "torch" in sys.modules:
+        import torch
+
+        torch.set_num_threads(_pending_threads)
+        _pending_threads = None
+
+
+def describe_compute(device_name: str = "auto") -> str:
+    """:func:`describe_device` of ``device_name``, without loading torch when nothing has: a
+    run that never needed torch ran on the CPU, on the threads chosen for it."""
+    if "torch" in sys.modules:
+        return describe_device(resolve_device(device_name))
+    n = _pending_threads or 1
+    return f"CPU ({n} thread{'s' if n != 1 else ''})"

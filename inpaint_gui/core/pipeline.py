@@ -116,7 +116,7 @@ def check_mask(image: np.ndarray, mask: np.ndarray) -> None:
         h, w = image.shape[:2]
         raise MaskError(f"the mask is {mask.shape[1]}x{mask.shape[0]} but the photo is {w}x{h}")
     if not mask.any():
-        raise MaskError("the mask is empty: paint the hole (non-zero pixels mark what to fill)")
+        raise MaskError("the mask is empty: paint the hole (white or bright pixels mark what to fill)")
     if mask.all():
         raise MaskError("the mask covers the whole photo: there is nothing to condition on")
 
@@ -282,11 +282,13 @@ def inpaint(
     """
     start = time.perf_counter()
     regions = plan(image, mask, settings, engines, window, exclude=exclude)
-    covered = np.zeros(mask.shape, bool)
+    covered = mask.copy()  # what no region covers
     for r in regions:
         sl, hole = r.hole_in(mask.shape)
-        covered[sl] |= hole
-    result = InpaintResult(image.copy(), uncovered_pixels=int((mask & ~covered).sum()))
+        covered[sl] &= ~hole
+    uncovered = int(np.count_nonzero(covered))
+    del covered
+    result = InpaintResult(image.copy(), uncovered_pixels=uncovered)
     remaining = mask.copy()
     for i, region in enumerate(regions):
         if cancel is not None and cancel.is_set():

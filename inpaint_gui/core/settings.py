@@ -83,10 +83,15 @@ def specs(cls_or_obj: Any) -> list[Field]:
     return out
 
 
+def _number(field: Field, value: float) -> str:
+    """``value`` as the user would type it: whole numbers exactly (2**63 is not 9.22337e+18)."""
+    return str(int(value)) if field.type is int else f"{value:g}"
+
+
 def _describe_range(field: Field) -> str:
     s = field.spec
-    lo = "" if s.minimum is None else (f"> {s.minimum:g}" if s.exclusive_minimum else f">= {s.minimum:g}")
-    hi = "" if s.maximum is None else f"<= {s.maximum:g}"
+    lo = "" if s.minimum is None else (">" if s.exclusive_minimum else ">=") + f" {_number(field, s.minimum)}"
+    hi = "" if s.maximum is None else f"<= {_number(field, s.maximum)}"
     parts = [p for p in (lo, hi) if p]
     return " and ".join(parts)
 
@@ -123,7 +128,7 @@ def check_value(field: Field, value: Any) -> Any:
             hi is not None and value > hi
         )
         if bad:
-            raise SettingsError(f"{name} must be {_describe_range(field)}, got {value:g}")
+            raise SettingsError(f"{name} must be {_describe_range(field)}, got {_number(field, value)}")
         if spec.odd and value % 2 == 0:
             raise SettingsError(f"{name} must be an odd number, got {value}")
     return value

@@ -6,6 +6,7 @@ import ctypes
 import logging
 import os
 import signal
+import stat
 import sys
 import traceback
 from collections.abc import Callable, Mapping
@@ -75,15 +76,34 @@ def missing_xcb_libraries(load: Callable[[str], bool] = _loadable) -> list[str]:
     return [soname for soname in XCB_LIBRARIES if not load(soname)]
 
 
+def wayland_socket(env: Mapping[str, str]) -> Path | None:
+    """Where the Wayland compositor named by ``WAYLAND_DISPLAY`` listens, if that socket exists."""
+    name = env.get("WAYLAND_DISPLAY", "").strip()
+    if not name:
+        return None
+    path = Path(name) if name.startswith("/") else Path(env.get("XDG_RUNTIME_DIR", "")) / name
+    if name.startswith("/") or env.get("XDG_RUNTIME_DIR"):
+        try:
+            if stat.S_ISSOCK(path.stat().st_mode):
+                return path
+        except OSError:
+            pass
+    return None
+
+
 def check_display(
-    environ: Mapping[str, str] | None = None, platform: str | None = None, load: Callable[[str], bool] = _loadable
+    environ: Mapping[str, str] | None = None,
+    platform: str | None = None,
+    load: Callable[[str], bool] = _loadable,
+    compositor: Callable[[Mapping[str, str]], Path | None] = wayland_socket,
 ) -> None:
     """Raise DisplayError (one line) where Qt would abort the process instead of opening a window.
 
     On Linux, when Qt will use its X11 (xcb) plugin -- QT_QPA_PLATFORM unset or "xcb", and not
-    a Wayland session --, every system library the plugin needs must load; the message names
-    the Debian/Ubuntu packages to install. With neither DISPLAY nor WAYLAND_DISPLAY there is
-    no display at all. Other platforms and other Qt plugins are left to Qt.
+    a Wayland session with a compositor listening (without one, Qt falls back to xcb) --, every
+    system library the plugin needs must load; the message names the Debian/Ubuntu packages
+    to install. With neither DISPLAY nor a Wayland compositor there is no display at all.
+    Other platforms and other Qt plugins are left to Qt.
     """
     env = os.environ if environ is None else environ
     if (platform or sys.platform) != "linux":
@@ -93,12 +113,17 @@ def check_display(
     if first and first != "xcb":
         return  # offscreen, wayland, vnc, ...: not the xcb plugin
     display, wayland = env.get("DISPLAY"), env.get("WAYLAND_DISPLAY")
-    if not first and wayland and (env.get("XDG_SESSION_TYPE") == "wayland" or not display):
-        return  # Qt tries its Wayland plugin first here
+    wayland_first = not first and wayland and (env.get("XDG_SESSION_TYPE") == "wayland" or not display)
+    if wayland_first and compositor(env) is not None:
+        return  # Qt tries its Wayland plugin first here (with no compositor listening, it falls back to xcb)
     if not display:
+        why = (
+            f"WAYLAND_DISPLAY is {wayland!r} but no Wayland compositor listens there, and DISPLAY is not set"
+            if wayland
+            else "DISPLAY and WAYLAND_DISPLAY are not set"
+        )
         raise DisplayError(
-            "the window cannot open: there is no display (DISPLAY and WAYLAND_DISPLAY are not set); "
-            f"start it from a desktop session, {_HEADLESS}"
+            f"the window cannot open: there is no display ({why}); start it from a desktop session, {_HEADLESS}"
         )
     missing = missing_xcb_libraries(load)
     if missing:

@@ -119,9 +119,11 @@ def _hole_warning(mask, name: str | None) -> str | None:
 
 
 def _write_photo(ctx, target: Path, image, doc_meta: dict, quality: int):
+    from inpaint_gui.core.devices import compute_threads
     from inpaint_gui.core.image.io import save_photo
 
-    return save_photo(target, image, quality=quality, **doc_meta) or []
+    threads = compute_threads(leave_for_ui=True)  # a large PNG is deflated on the cores left free
+    return save_photo(target, image, quality=quality, threads=threads, **doc_meta) or []
 
 
 def _read_mask(ctx, path: Path, shape):

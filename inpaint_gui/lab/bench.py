@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import copy
-import resource
 import subprocess
 import sys
 import time
@@ -216,9 +215,11 @@ PAPER_RECIPE = ("--iterations", "1500", "--lr", "0.01", "--init-samples", "1", "
 
 
 def end_to_end_run(repo: Path, extra: list[str] | None = None) -> dict:
-    """``inpaint-gui run`` on the bundled sample in a subprocess: wall seconds and peak RSS."""
+    """``inpaint-gui run`` on the bundled sample in a subprocess: wall seconds and its peak RSS."""
     import json
     import tempfile
+
+    from inpaint_gui.lab.large_bench import measured_run
 
     sample, mask = repo / "resources" / "astronaut.png", repo / "resources" / "astronaut_mask.png"
     with tempfile.TemporaryDirectory() as tmp:
@@ -236,22 +237,19 @@ def end_to_end_run(repo: Path, extra: list[str] | None = None) -> dict:
             "--quiet",
             *(extra or []),
         ]
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        t0 = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        wall = time.perf_counter() - t0
-        peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if proc.returncode != 0:
-        return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"}
-    summary = json.loads(proc.stdout)
+        r = measured_run(cmd)
+    if r["returncode"] != 0:
+        err = r["stderr"].strip()
+        return {"error": err.splitlines()[-1] if err else f"exit {r['returncode']}"}
+    summary = json.loads(r["stdout"])
     return {
-        "wall_seconds": round(wall, 2),
+        "wall_seconds": round(r["wall_seconds"], 2),
         "search_seconds": summary["regions"][0]["seconds"],
         "iterations": summary["regions"][0]["iterations"],
         "restarts": summary["settings"]["restarts"],
         "framings": len(summary["regions"][0].get("framings", [])) or 1,
         "model": summary["regions"][0].get("model"),
-        "peak_rss_mib": round(max(peak_kib, before) / 1024, 1),
+        "peak_rss_mib": round(r["peak_rss_mib"], 1),  # this run's own (RUSAGE_CHILDREN gave the largest so far)
         "device": summary["device"],
     }
 

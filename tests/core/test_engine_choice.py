@@ -188,5 +188,4 @@ def test_auto_asks_the_check_for_framings_only_where_it_chose_the_face(monkeypat
         regions = plan(texture(), blob_and_scratch(), settings, tiny_engines)
         assert regions[-1].engine == engine and len(calls) == proposals
         if engine == "face":  # the framings the check proposed, over the same group of holes
-            assert regions[-1].plan.framings[0].window == regions[-1].plan.window
             assert [f.window for f in regions[-1].plan.framings] != list(regions[-1].plan.checked)

@@ -5,10 +5,18 @@ import pytest
 
 from inpaint_gui.core.engines import Engines
 from inpaint_gui.core.engines.gan.engine import FaceEngine
-from inpaint_gui.core.engines.gan.framing import MARGIN, MAX_HOLE, MIN_KNOWN, Problem, candidate_windows, framing_search
+from inpaint_gui.core.engines.gan.framing import (
+    MARGIN,
+    MAX_HOLE,
+    MIN_KNOWN,
+    PRIOR_KEEP,
+    Problem,
+    candidate_windows,
+    framing_search,
+)
 from inpaint_gui.core.engines.gan.settings import SearchSettings
 from inpaint_gui.core.errors import MaskError
-from inpaint_gui.core.image.resample import to_model, to_model_padded
+from inpaint_gui.core.image.resample import known_small, to_model, to_model_padded
 from inpaint_gui.core.pipeline import CommonSettings, InpaintSettings, fill_batch, inpaint, plan
 from tests.tiny import tiny_model
 
@@ -68,6 +76,17 @@ def test_to_model_padded_marks_pixels_beyond_the_border_as_outside():
     assert np.array_equal(inside[0], ref[0]) and np.array_equal(inside[1], ref[1]) and not inside[2].any()
 
 
+def test_known_small_is_what_to_model_padded_calls_known():
+    rng = np.random.default_rng(3)
+    image = photo()
+    for _ in range(20):
+        mask = rng.random(image.shape[:2]) < rng.choice([0.05, 0.5, 0.9])
+        size = int(rng.integers(20, 200))
+        window = (int(rng.integers(-size // 2, 150)), int(rng.integers(-size // 2, 110)), size)
+        _small, hole, out = to_model_padded(image, mask, window, 32)
+        assert np.array_equal(known_small(mask, window, 32), ~(hole | out)), window
+
+
 def test_successive_halving_keeps_the_best_framings(model):
     image = photo()
     mask = np.zeros(image.shape[:2], bool)
@@ -80,8 +99,8 @@ def test_successive_halving_keeps_the_best_framings(model):
     # the survivors passed every cut; the losses of the pruned ones are finite and no better than the winner's
     cuts = int(np.ceil(np.log2(len(frames) / 2)))  # halving from len(frames) down to 2
     assert all(result.rounds[0][i] == cuts for i in result.survivors[0]) and result.rounds[0].max() == cuts
-    loss = result.normalised[0]  # what the cuts and the final choice rank by
-    assert np.isfinite(loss).all() and loss[result.survivors[0][0]] <= loss[result.survivors[0]].min() + 1e-9
+    loss = result.normalised[0] / result.detail[0]  # what the cuts and the final choice rank by
+    assert np.isfinite(loss).all() and (result.detail[0] >= 0.5).all()
     assert loss[result.survivors[0][0]] <= loss.min() + 1e-9  # no pruned framing ended lower than the winner
     assert result.fills[0].shape == (2, 2, 32, 32, 3)
     assert result.iterations_run[0].max() == 300 and result.iterations_run[0].min() == 2
@@ -95,10 +114,11 @@ def test_the_face_engine_searches_framings_by_default_and_reports_them(model):
     result = inpaint(image, mask, settings, Engines(face=FaceEngine(model)))
     final = result.regions[0].final
     info = final.info
-    assert len(info["framings"]) > 10 and info["chosen"] == info["window"]
+    assert 1 < len(info["framings"]) <= PRIOR_KEEP and info["chosen"] == info["window"]
     chosen = next(f for f in info["framings"] if f["window"] == info["chosen"])
     finalists = [f for f in info["framings"] if f["cuts"] == chosen["cuts"]]
-    assert chosen["loss"] == pytest.approx(info["fit"]) and chosen["loss"] == min(f["loss"] for f in finalists)
+    assert chosen["loss"] == pytest.approx(info["fit"]) and chosen["score"] == min(f["score"] for f in finalists)
+    assert all(f["score"] == pytest.approx(f["loss"] / f["detail"]) for f in info["framings"])
     assert all(c.label.startswith("framing ") for c in final.candidates)
     assert np.array_equal(result.image[~mask], image[~mask]) and not np.array_equal(result.image[mask], image[mask])
 
@@ -159,20 +179,20 @@ def test_auto_model_choice_by_window_size(tmp_path, monkeypatch):
 
 
 # -- the face check's framing prior --------------------------------------------------------------------
-def test_prior_framings_keep_todays_window_then_the_best_distinct_ones():
+def test_prior_framings_are_the_checks_favourites_best_first_without_near_copies():
     from inpaint_gui.core.engines.gan.framing import Frame, overlap, prior_framings
 
     frames = [Frame((x, y, s), 0.1, 0.8) for s in (40, 48) for x in range(0, 40, 4) for y in range(0, 40, 4)]
     rng = np.random.default_rng(0)
-    logits = rng.normal(size=len(frames))
-    base = frames[7].window
-    picked = prior_framings(frames, logits, base=base, keep=5, max_overlap=0.5)
-    assert picked[0].window == base and len(picked) == 6
-    rest = [f.window for f in picked[1:]]
-    assert rest[0] == frames[int(np.argmax(np.where(np.arange(len(frames)) == 7, -np.inf, logits)))].window
-    assert all(overlap(a, b) <= 0.5 for i, a in enumerate(rest) for b in rest[i + 1 :])
+    logits = rng.normal(scale=4.0, size=len(frames))
+    picked = prior_framings(frames, logits, keep=6, margin=5.0, max_overlap=0.5)
     ranks = {f.window: float(logits[i]) for i, f in enumerate(frames)}
-    assert [ranks[w] for w in rest] == sorted((ranks[w] for w in rest), reverse=True)  # best first
+    windows = [f.window for f in picked]
+    assert 1 < len(windows) <= 6 and windows[0] == frames[int(np.argmax(logits))].window
+    assert all(ranks[w] >= logits.max() - 5.0 for w in windows)  # within the margin of the favourite
+    assert [ranks[w] for w in windows] == sorted((ranks[w] for w in windows), reverse=True)  # best first
+    assert all(overlap(a, b) <= 0.5 for i, a in enumerate(windows) for b in windows[i + 1 :])
+    assert len(prior_framings(frames, logits, keep=6, margin=0.0)) == 1 and prior_framings([], []) == []
     assert overlap((0, 0, 10), (0, 0, 10)) == 1.0 and overlap((0, 0, 10), (20, 20, 10)) == 0.0
     assert overlap((0, 0, 10), (5, 0, 10)) == pytest.approx(50 / 150)
 
@@ -195,7 +215,7 @@ def test_the_engine_searches_the_framings_the_check_ranks_highest(model, monkeyp
     (region,) = plan(image, mask, settings, Engines(face=FaceEngine(model)))
     windows = [f.window for f in region.plan.framings]
     favourite = max(judged, key=lambda w: (w[0], -judged.index(w)))  # the first window of the largest x
-    assert windows[0] == region.plan.window and windows[1] == favourite and len(windows) <= PRIOR_KEEP + 1
+    assert windows[0] == favourite and len(windows) <= PRIOR_KEEP
     assert len(judged) > 3 * len(windows)  # a finer grid than the search gets
     assert len(region.plan.checked) > len(windows)  # the engine choice judges the coarse grid, as calibrated
     engine = FaceEngine(model)

@@ -110,6 +110,45 @@ def test_mask_soft_stroke_edges_flatten_onto_black(tmp_path: Path) -> None:
     assert load_mask(tmp_path / "p.png", (1, 4)).tolist() == [[False, True, False, True]]
 
 
+def test_a_zero_one_mask_has_its_ones_as_the_hole(tmp_path: Path) -> None:
+    """``Image.fromarray(mask.astype(np.uint8))``: a label image of 0s and 1s, never scaled to 255."""
+    strokes, _ = _strokes()
+    Image.fromarray(strokes.astype(np.uint8)).save(tmp_path / "labels.png")
+    np.testing.assert_array_equal(load_mask(tmp_path / "labels.png", (60, 80)), strokes)
+    rgb = np.repeat(strokes.astype(np.uint8)[:, :, None], 3, axis=2)
+    Image.fromarray(rgb).save(tmp_path / "labels_rgb.png")
+    np.testing.assert_array_equal(load_mask(tmp_path / "labels_rgb.png", (60, 80)), strokes)
+    # JPEG ringing is not a label image: a white stroke's file still has its bright pixels
+    values = np.where(strokes, 255, 0).astype(np.uint8)
+    values[0, 0] = 1
+    Image.fromarray(values).save(tmp_path / "ring.png")
+    np.testing.assert_array_equal(load_mask(tmp_path / "ring.png", (60, 80)), strokes)
+
+
+@pytest.mark.parametrize(
+    "kind, needle",
+    [
+        ("dark-strokes-on-transparent", "its opaque pixels are dark, and on a transparent layer"),
+        ("fully-transparent", "it is fully transparent"),
+        ("dim", "its brightest pixel is 40 of 255"),
+    ],
+)
+def test_a_mask_file_that_marks_no_hole_says_why(tmp_path: Path, kind: str, needle: str) -> None:
+    strokes, alpha = _strokes()
+    if kind == "dim":
+        Image.fromarray(np.where(strokes, 40, 0).astype(np.uint8)).save(tmp_path / "m.png")
+    else:
+        rgba = np.zeros((60, 80, 4), np.uint8)  # black strokes (or nothing) on a transparent layer
+        rgba[..., 3] = alpha if kind == "dark-strokes-on-transparent" else 0
+        Image.fromarray(rgba, "RGBA").save(tmp_path / "m.png")
+    with pytest.raises(MaskError) as info:
+        load_mask(tmp_path / "m.png", (60, 80))
+    assert str(info.value).startswith(f"{tmp_path / 'm.png'} marks no hole") and needle in str(info.value)
+    # an all-black mask is simply empty: the pipeline says so ("paint the hole")
+    Image.fromarray(np.zeros((60, 80), np.uint8)).save(tmp_path / "black.png")
+    assert not load_mask(tmp_path / "black.png", (60, 80)).any()
+
+
 def test_mask_photo_with_erased_hole(tmp_path: Path) -> None:
     """A copy of the photo with the unwanted part erased to transparency: that part is the hole."""
     photo = np.asarray(Image.open(Path(__file__).parents[2] / "resources" / "astronaut.png").convert("RGB"))

@@ -489,14 +489,53 @@ def test_a_search_too_large_for_memory_is_refused_before_it_starts(monkeypatch):
     from inpaint_gui.core.settings import SettingsError
 
     model = tiny_model()
-    need = search_mod.search_memory_bytes(model.config, 64)
-    monkeypatch.setattr(search_mod, "available_memory", lambda: need)  # room for 32 latents at half of it
+
+    def need(restarts, samples):
+        return search_mod.search_memory_bytes(model.config, restarts) + search_mod.init_memory_bytes(
+            model.config, 1, samples * restarts
+        )
+
+    monkeypatch.setattr(search_mod, "available_memory", lambda: 2 * need(32, 1))  # room for 32 latents at half of it
     image = np.zeros((32, 32, 3), np.uint8)
     mask = np.zeros((32, 32), bool)
     mask[8:24, 8:24] = True
-    with pytest.raises(SettingsError, match=r"64 restarts need about .* use at most 32 restarts"):
-        run_search(model, image, mask, SearchSettings(restarts=64, iterations=1, device="cpu"))
-    run_search(model, image, mask, SearchSettings(restarts=32, iterations=1, device="cpu"))  # fits
+    plain = {"iterations": 1, "device": "cpu", "init_samples": 1}
+    with pytest.raises(SettingsError, match=r"64 restarts need about .* use at most 32 restarts$"):
+        run_search(model, image, mask, SearchSettings(restarts=64, **plain))
+    run_search(model, image, mask, SearchSettings(restarts=32, **plain))  # fits
+
+
+def test_the_starting_draws_count_towards_the_memory(monkeypatch):
+    """--restarts 8 --init-samples 4096 draws 32,768 latent vectors before the search starts:
+    they must fit too (the check used to count only the restarts)."""
+    from inpaint_gui.core.engines.gan import memory as search_mod
+    from inpaint_gui.core.settings import SettingsError
+
+    model = tiny_model()
+    search_only = search_mod.search_memory_bytes(model.config, 8)
+    monkeypatch.setattr(search_mod, "available_memory", lambda: 4 * search_only)  # the search alone fits
+    image = np.zeros((32, 32, 3), np.uint8)
+    mask = np.zeros((32, 32), bool)
+    mask[8:24, 8:24] = True
+    many = SearchSettings(restarts=8, iterations=1, device="cpu", init_samples=4096)
+    assert search_mod.init_memory_bytes(model.config, 1, 4096 * 8) > 2 * search_only
+    with pytest.raises(SettingsError, match=r"from 4096 x 8 starting draws each\) need .* or fewer --init-samples"):
+        run_search(model, image, mask, many)
+
+
+def test_the_starting_draws_are_the_seeded_uniform_draws():
+    """Filling the draws in place (no stacked copy) keeps them what they were: image b's block
+    of the seeded U[-1, 1] stream, so a seed gives the same start as before."""
+    from inpaint_gui.core.engines.gan.search import _Search
+
+    model = tiny_model()
+    images = np.zeros((2, 32, 32, 3), np.uint8)
+    masks = np.stack([centre_hole(), centre_hole()])
+    search = _Search(model, images, masks, SearchSettings(restarts=3, iterations=1, device="cpu", init_samples=1))
+    got = search._initial_latents(torch.Generator(device="cpu").manual_seed(5))
+    gen = torch.Generator(device="cpu").manual_seed(5)
+    expected = torch.stack([torch.rand(3, model.config.nz, generator=gen) for _ in range(2)]) * 2 - 1
+    assert torch.equal(got, expected.view(6, -1))
 
 
 def test_compute_threads_leave_busy_cores_alone(monkeypatch):

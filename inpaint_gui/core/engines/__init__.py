@@ -15,16 +15,27 @@ ENGINES = {
 }
 
 
+# each engine's settings class, importable without the engine (the face engine's loads torch)
+SETTINGS = {
+    "face": ("inpaint_gui.core.engines.gan.settings", "SearchSettings"),
+    "scene": ("inpaint_gui.core.engines.patch.engine", "SceneSettings"),
+}
+
+
 def engine_class(name: str) -> Any:
+    from inpaint_gui.core.devices import apply_compute_threads
+
     if name not in ENGINES:
         raise ValueError(f"unknown engine {name!r}: choose from {', '.join(ENGINES)}")
     module, cls = ENGINES[name]
-    return getattr(importlib.import_module(module), cls)
+    found = getattr(importlib.import_module(module), cls)
+    apply_compute_threads()  # the thread count chosen before torch was loaded
+    return found
 
 
 def settings_types() -> dict[str, type]:
-    """Engine name -> its settings dataclass, in ``ENGINES`` order."""
-    return {name: engine_class(name).settings_type for name in ENGINES}
+    """Engine name -> its settings dataclass, in ``ENGINES`` order (no engine is loaded)."""
+    return {name: getattr(importlib.import_module(SETTINGS[name][0]), SETTINGS[name][1]) for name in ENGINES}
 
 
 class Engines:

@@ -289,7 +289,12 @@ def read(path: StrPath) -> Decoded:
                         mode = f"{im.mode};16"
                     except Exception as exc:  # keep what Pillow decoded rather than fail
                         notes.append(f"16-bit colour read at 8 bits ({one_line(exc)})")
-                upright = im.transpose(UPRIGHT[orientation]) if orientation != 1 else im.copy()
+                if orientation != 1:
+                    upright = im.transpose(UPRIGHT[orientation])
+                elif n_frames == 1 and getattr(im, "fp", None) is None and getattr(im, "map", None) is None:
+                    upright = im  # decoded and done with its file: no second copy of a large photo
+                else:
+                    upright = im.copy()  # detached from the file (more frames) or its memory map
                 upright.info = dict(im.info)
                 lossless = im.format == "WEBP" and webp_is_lossless(path)
                 return Decoded(upright, im.format, mode, icc, exif_bytes, dpi, notes, deep, lossless)
@@ -316,16 +321,30 @@ def _srgb() -> ImageCms.ImageCmsProfile:
     return _SRGB
 
 
+def pixels_of(im: Image.Image) -> np.ndarray:
+    """``np.array(im)``, copied in bands of rows: numpy's own conversion goes through a bytes
+    object of the whole image first (a second full copy: 144 MB more for an 8000x6000 photo)."""
+    w, h = im.size
+    if h == 0 or w == 0:
+        return np.array(im)
+    head = np.asarray(im.crop((0, 0, w, 1)))
+    out = np.empty((h, *head.shape[1:]), head.dtype)
+    step = max(1, (8 << 20) // max(1, head.nbytes))
+    for y in range(0, h, step):
+        out[y : y + step] = np.asarray(im.crop((0, y, w, min(h, y + step))))
+    return out
+
+
 def scale16(values: np.ndarray) -> np.ndarray:
     """0..65535 -> 0..255, rounded to nearest (65535 -> 255, 257 -> 1)."""
     v = np.clip(values.astype(np.int64), 0, 65535)
     return ((v * 255 + 32767) // 65535).astype(np.uint8)
 
 
-def _grey_to_u8(im: Image.Image, notes: list[str]) -> np.ndarray:
+def grey_to_u8(im: Image.Image, notes: list[str]) -> np.ndarray:
     """uint8 (H, W) from a greyscale image of any depth."""
     mode = im.mode
-    arr = np.array(im)
+    arr = pixels_of(im)
     if mode == "1":
         return arr.astype(np.uint8) * 255
     if mode == "L":
@@ -387,12 +406,12 @@ def to_rgb(dec: Decoded, icc: bytes | None, notes: list[str]) -> Pixels:
         alpha = scale16(deep[:, :, 3]) if deep.shape[2] == 4 else None
         return Pixels(scale16(deep[:, :, :3]), alpha, rgb_icc, deep)
     if mode in RAW_GREY_MODES and im.info.get("transparency") is None:
-        grey = _grey_to_u8(im, notes)  # (H, W)
+        grey = grey_to_u8(im, notes)  # (H, W)
         return Pixels(np.repeat(grey[:, :, None], 3, axis=2), None, rgb_icc, _grey16(im))
     if mode in SIXTEEN_BIT_MODES or mode == "I":  # 16-bit with a transparent colour key
         raw = np.array(im)
         alpha = np.where(raw == im.info["transparency"], 0, 255).astype(np.uint8)
-        grey = _grey_to_u8(im, notes)
+        grey = grey_to_u8(im, notes)
         return Pixels(np.repeat(grey[:, :, None], 3, axis=2), alpha, rgb_icc, _grey16(im))
     if mode == "CMYK":
         rgb_im = None
@@ -420,7 +439,7 @@ def to_rgb(dec: Decoded, icc: bytes | None, notes: list[str]) -> Pixels:
             im = im.convert("LA")
         rgba = np.array(im.convert("RGBA"))  # (H, W, 4); premultiplied modes are undone here
         return Pixels(np.ascontiguousarray(rgba[:, :, :3]), np.ascontiguousarray(rgba[:, :, 3]), rgb_icc)
-    rgb = np.array(im if mode == "RGB" else im.convert("RGB"))
+    rgb = pixels_of(im if mode == "RGB" else im.convert("RGB"))
     if icc and rgb_icc is None and mode in ("RGB", "RGBX", "P", "YCbCr", "HSV"):
         notes.append(f"the embedded colour profile ({space or 'unknown'}) does not fit RGB and was dropped")
     return Pixels(rgb, None, rgb_icc)

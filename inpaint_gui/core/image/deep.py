@@ -1,7 +1,7 @@
 """Writing a photo back in its own mode: greyscale, and 16 bits per sample.
 
 Pillow cannot write 16-bit colour (and writes 16-bit greyscale without alpha only), so
-16-bit PNG and TIFF files are encoded here with numpy and zlib: PNG with the Paeth filter,
+16-bit PNG and TIFF files are encoded here with numpy and zlib: PNG by :mod:`~inpaint_gui.core.image.png`,
 TIFF with Deflate and horizontal differencing, both readable by any image program.
 
 The 8-bit result becomes 16-bit by :func:`deepen`: a pixel whose 8-bit value is what the
@@ -20,6 +20,7 @@ from PIL import Image, TiffTags
 from PIL.TiffImagePlugin import ImageFileDirectory_v2
 
 from inpaint_gui.core.image.decode import TIFF_LAYOUT_TAGS
+from inpaint_gui.core.image.png import write_png
 
 _BAND_BYTES = 4 << 20  # rows are filtered and compressed in bands of about this many bytes
 
@@ -43,25 +44,6 @@ def deepen(new: np.ndarray, loaded: np.ndarray | None, original: np.ndarray | No
     return out
 
 
-def _chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-
-def _paeth_filtered(rows: np.ndarray, above: np.ndarray, bpp: int) -> np.ndarray:
-    """PNG filter type 4 (Paeth) of byte rows (N, L) given the row above them (L,)."""
-    raw = rows.astype(np.int16)
-    up = np.vstack([above[None].astype(np.int16), raw[:-1]])  # b: the byte above
-    left = np.zeros_like(raw)
-    left[:, bpp:] = raw[:, :-bpp]  # a: the byte one pixel to the left
-    upleft = np.zeros_like(raw)
-    upleft[:, bpp:] = up[:, :-bpp]  # c
-    p = left + up - upleft
-    pa, pb, pc = np.abs(p - left), np.abs(p - up), np.abs(p - upleft)
-    pred = np.where((pa <= pb) & (pa <= pc), left, np.where(pb <= pc, up, upleft))
-    filtered = ((raw - pred) & 0xFF).astype(np.uint8)
-    return np.hstack([np.full((len(rows), 1), 4, np.uint8), filtered])  # each row starts with its filter type
-
-
 def write_png16(
     fp: IO[bytes],
     samples: np.ndarray,
@@ -70,32 +52,16 @@ def write_png16(
     exif: bytes | None = None,
     dpi: tuple[float, float] | None = None,
     level: int = 6,
+    filter: str = "paeth",
+    rle: bool = False,
+    threads: int = 1,
 ) -> None:
     """A 16-bit PNG of ``samples``: uint16 (H, W, C), C = 1 grey, 2 grey + alpha, 3 RGB, 4 RGBA."""
-    h, w, c = samples.shape
-    colour_type = {1: 0, 2: 4, 3: 2, 4: 6}[c]
-    fp.write(b"\x89PNG\r\n\x1a\n")
-    fp.write(_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, colour_type, 0, 0, 0)))
-    if icc_profile:
-        fp.write(_chunk(b"iCCP", b"ICC Profile\0\0" + zlib.compress(icc_profile)))
-    if dpi:
-        ppm = [max(1, int(round(v / 0.0254))) for v in dpi]
-        fp.write(_chunk(b"pHYs", struct.pack(">IIB", ppm[0], ppm[1], 1)))
-    if exif:
-        fp.write(_chunk(b"eXIf", exif[6:] if exif.startswith(b"Exif\0\0") else exif))
-    data = samples.astype(">u2").view(np.uint8).reshape(h, w * c * 2)  # big-endian bytes per row
-    bpp = 2 * c
-    band = max(1, _BAND_BYTES // max(1, data.shape[1]))
-    z = zlib.compressobj(level)
-    above = np.zeros(data.shape[1], np.uint8)
-    for y in range(0, h, band):
-        rows = data[y : y + band]
-        out = z.compress(_paeth_filtered(rows, above, bpp).tobytes())
-        above = rows[-1]
-        if out:
-            fp.write(_chunk(b"IDAT", out))
-    fp.write(_chunk(b"IDAT", z.flush()))
-    fp.write(_chunk(b"IEND", b""))
+    if samples.dtype != np.uint16:
+        raise ValueError(f"samples must be uint16, got {samples.dtype}")
+    write_png(
+        fp, samples, icc_profile=icc_profile, exif=exif, dpi=dpi, level=level, filter=filter, rle=rle, threads=threads
+    )
 
 
 def write_tiff16(

@@ -6,7 +6,8 @@ The rule, for a mask image of the photo's size (EXIF orientation applied first):
   brightest channel is at least half of full scale (>= 128 of 255, >= 32768 of 65535). White
   (or any bright colour) is the hole, black is kept. The midpoint, rather than "not black",
   keeps JPEG ringing (the values 1..30 a JPEG puts around white strokes) and near-black
-  noise out of the hole.
+  noise out of the hole. One exception: a mask whose only values are 0 and 1 (a label image
+  written without scaling, as ``mask.astype(np.uint8)`` gives) has its 1s as the hole.
 * **Some pixels transparent** (alpha < 128): what painting programs (GIMP, Photoshop,
   Krita) export when you paint strokes on a transparent layer. The mask is flattened onto
   black, so the hole is where it is opaque *and* bright (brightness x alpha >= 128): the
@@ -14,7 +15,9 @@ The rule, for a mask image of the photo's size (EXIF orientation applied first):
   if the opaque part looks like a photo (a copy of the photo with the unwanted part erased
   to transparency), the transparent part is the hole.
 * **Not a mask:** an opaque image that looks like a photo -- many grey levels rather than
-  two -- is refused with a one-line MaskError (pass the mask, not the photo).
+  two -- is refused with a one-line MaskError (pass the mask, not the photo); so is a mask
+  file that marks no hole at all (all dark, or dark strokes on a transparent layer), with a
+  message that says what the rule wants.
 
 :func:`hole_share_warning` says when a hole covers most of the photo, the sign of an
 inverted mask.
@@ -30,7 +33,7 @@ from PIL import Image
 
 from inpaint_gui.core.errors import ImageIOError, MaskError
 from inpaint_gui.core.image import save as _save
-from inpaint_gui.core.image.decode import StrPath, read, read_error, to_rgb
+from inpaint_gui.core.image.decode import StrPath, grey_to_u8, read, read_error, to_rgb
 
 #: Brightness (0..255) from which a pixel is part of the hole.
 HOLE_THRESHOLD = 128
@@ -50,7 +53,10 @@ def _mid_grey(values: np.ndarray) -> tuple[float, int]:
     """Share of ``values`` (uint8) that are mid-grey, and how many levels those take."""
     if values.size == 0:
         return 0.0, 0
-    counts = np.bincount(values.ravel(), minlength=256)
+    flat = values.ravel()
+    counts = np.zeros(256, np.int64)
+    for lo in range(0, flat.size, 1 << 22):  # bincount widens to int64: 8 bytes a pixel if done at once
+        counts += np.bincount(flat[lo : lo + (1 << 22)], minlength=256)
     mid = counts[_MID_LOW:_MID_HIGH]
     return float(mid.sum()) / values.size, int(np.count_nonzero(mid))
 
@@ -78,7 +84,28 @@ def hole_from(brightness: np.ndarray, alpha: np.ndarray | None, name: str = "the
             f"{name} does not look like a mask: {share:.0%} of its pixels are mid-grey, in {levels} "
             f"levels (a mask is white or bright where the hole is and black elsewhere)"
         )
+    if brightness.size and int(brightness.max()) == 1:
+        return brightness == 1  # a 0/1 label image
     return brightness >= HOLE_THRESHOLD
+
+
+def _no_hole_message(brightness: np.ndarray, alpha: np.ndarray | None, name: str) -> str | None:
+    """Why a mask file that is not blank marks no hole, or None for a blank (all black) one."""
+    if alpha is not None and bool((alpha < 128).any()):
+        opaque = alpha >= 128
+        if not opaque.any():
+            return f"{name} marks no hole: it is fully transparent (paint the hole in white)"
+        return (
+            f"{name} marks no hole: its opaque pixels are dark, and on a transparent layer the hole is "
+            f"what is painted white or bright (transparent pixels are never the hole)"
+        )
+    brightest = int(brightness.max()) if brightness.size else 0
+    if brightest == 0:
+        return None
+    return (
+        f"{name} marks no hole: its brightest pixel is {brightest} of 255, and the hole is where a mask "
+        f"is white or bright ({HOLE_THRESHOLD} or more)"
+    )
 
 
 def load_mask(path: StrPath, shape: tuple[int, ...]) -> np.ndarray:
@@ -96,12 +123,20 @@ def load_mask(path: StrPath, shape: tuple[int, ...]) -> np.ndarray:
     if im.size != (w, h):
         raise MaskError(f"{shown} is {im.width}x{im.height} but the photo is {w}x{h}")
     try:
-        px = to_rgb(dec, None, [])
+        if im.mode in ("1", "L") and im.info.get("transparency") is None:
+            brightness, alpha = grey_to_u8(im, []), None  # no RGB copy: a 48-MP mask is 48 MB, not 144
+        else:
+            px = to_rgb(dec, None, [])
+            brightness, alpha = px.rgb.max(axis=2), px.alpha
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as exc:
         raise read_error(path, exc) from exc
-    return hole_from(px.rgb.max(axis=2), px.alpha, shown)
+    del dec, im
+    hole = hole_from(brightness, alpha, shown)
+    if not hole.any() and (why := _no_hole_message(brightness, alpha, shown)):
+        raise MaskError(why)
+    return hole
 
 
 def hole_share_warning(mask: np.ndarray, name: str | None = None) -> str | None:

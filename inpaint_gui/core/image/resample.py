@@ -154,6 +154,19 @@ def from_model(fill_small: np.ndarray, size: int) -> np.ndarray:
     return np.clip(out, 0.0, 255.0, out=out)
 
 
+def known_small(mask: np.ndarray, window: Sequence[int], resolution: int) -> np.ndarray:
+    """bool (S, S): the model pixels of ``window`` that read only known photo -- no hole pixel
+    and nothing beyond the photo's border (the mask-only part of :func:`to_model_padded`)."""
+    x, y, size = (int(v) for v in window)
+    h, w = mask.shape
+    cx0, cy0, cx1, cy1 = max(x, 0), max(y, 0), min(x + size, w), min(y + size, h)
+    if size <= 0 or cx0 >= cx1 or cy0 >= cy1:
+        return np.zeros((int(resolution), int(resolution)), bool)
+    pads = ((cy0 - y, y + size - cy1), (cx0 - x, x + size - cx1))
+    missing = np.pad(np.asarray(mask[cy0:cy1, cx0:cx1], bool), pads, constant_values=True)
+    return ~_missing_small(missing, int(resolution))
+
+
 def to_model_padded(
     image: np.ndarray, mask: np.ndarray, window: Sequence[int], resolution: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

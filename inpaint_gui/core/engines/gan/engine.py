@@ -42,7 +42,7 @@ from inpaint_gui.core.engines.gan.weights import LoadedModel, default_model_name
 from inpaint_gui.core.errors import MaskError, WeightsError
 from inpaint_gui.core.image.colour import is_grey
 from inpaint_gui.core.image.preview import composite_window
-from inpaint_gui.core.image.resample import from_model, to_model
+from inpaint_gui.core.image.resample import from_model, known_small, to_model
 from inpaint_gui.core.image.windows import Window, auto_windows, validate_window
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,7 @@ class FacePlan:
     model: str  # the name of the model that fills it
     framings: tuple[Frame, ...] = ()  # the framings to search; empty: the fixed window
     checked: tuple[Window, ...] = ()  # the coarse grid the face check judges for the engine choice
+    placed: bool = False  # the window is the one the user placed
 
 
 def plan_windows(
@@ -173,19 +174,27 @@ class FaceEngine:
             if framing and not _is_tile(hole, size, mask.shape):
                 box = _box(hole, (x, y))
                 coarse = candidate_windows(mask, box, base=(x, y, size))
+                if coarse:  # a framing the model sees as all hole (scattered known pixels) cannot condition
+                    res = self.model_for(settings, sorted(f.window[2] for f in coarse)[len(coarse) // 2]).resolution
+                    coarse = [f for f in coarse if known_small(mask, f.window, res).any()]
                 if not coarse:
                     raise MaskError(too_large_message(mask, box))
                 checked = tuple(f.window for f in coarse)
                 proposed = self._framings(image, mask, box, (x, y, size)) if settings.framing_prior else None
+                if proposed:
+                    res = self.model_for(settings, sorted(f.window[2] for f in proposed)[len(proposed) // 2]).resolution
+                    proposed = [f for f in proposed if known_small(mask, f.window, res).any()]
                 frames = tuple(proposed or coarse)
             sides = sorted(f.window[2] for f in frames) or [size]
             model = self.model_for(settings, sides[len(sides) // 2])  # by the median framing
+            if not frames and not known_small(mask, (x, y, size), model.resolution).any():
+                raise MaskError(_no_context_message((x, y, size), model.resolution, mask.shape, window is not None))
             rect = _union([(x, y, size)] + [f.window for f in frames])
             region_hole = np.zeros((rect[3] - rect[1], rect[2] - rect[0]), bool)
             region_hole[y - rect[1] : y - rect[1] + size, x - rect[0] : x - rect[0] + size] = hole
             where = f"window {x},{y},{size}" if not frames else f"{len(frames)} framings around {x},{y},{size}"
             label = f"{model.name} · {where}"
-            plan = FacePlan((x, y, size), model.name, frames, checked)
+            plan = FacePlan((x, y, size), model.name, frames, checked, placed=window is not None)
             regions.append(Region(self.name, rect, region_hole, label, plan))
         return regions
 
@@ -316,6 +325,8 @@ class FaceEngine:
             {
                 "window": list(f.window),
                 "loss": float(result.normalised[0][i]),
+                "score": float(result.normalised[0][i] / result.detail[0][i]),  # what ranked it: loss / detail
+                "detail": float(result.detail[0][i]),
                 "cuts": int(result.rounds[0][i]),
                 "hole_share": round(f.hole_share, 3),
             }
@@ -402,6 +413,20 @@ class FaceEngine:
                     fills[b] = Fill((x, y, x + size, y + size), from_model(result.fills[i][0, best], size))
                     runs[b] = result.iterations_run[i].max()
         return fills, {"iterations_run": runs}
+
+
+def _no_context_message(window: Window, resolution: int, shape: tuple[int, int], placed: bool) -> str:
+    """The one-line error for a window the model would see as all hole."""
+    x, y, size = window
+    seen = f"at the model's {resolution}x{resolution} pixels, the hole covers the whole window {x},{y},{size}"
+    if placed:
+        return f"{seen}: there is nothing to condition on (place a larger window)"
+    if size >= min(shape):
+        return (
+            f"{seen}, already the largest the photo allows: there is nothing to condition on "
+            f"(leave more of the photo outside the hole)"
+        )
+    return f"{seen}: there is nothing to condition on (place a larger window by hand, or paint a smaller hole)"
 
 
 def _installed(name: str) -> bool:

@@ -50,7 +50,7 @@ SHIFTS = (-0.15, 0.0, 0.15)  # window centre minus hole centre, as a share of th
 MARGIN = 0.04  # the hole keeps at least this share of the side from the window's edge
 MIN_KNOWN = 0.3  # at least this share of a window is known photo (not hole, not beyond the border)
 MAX_HOLE = 0.6  # at most this share of a window is hole
-ROUNDS = (24, 48)  # iterations before each successive-halving cut (then doubling)
+ROUNDS = (32, 64)  # iterations before each successive-halving cut (then doubling)
 KEEP = 1 / 3  # share of the framings each cut keeps
 FINAL_KEEP = 2  # framings that run to convergence
 GREY_LEVELS = 127.5  # model units [-1, 1] -> grey levels
@@ -59,7 +59,7 @@ FULL_BUDGET = 300  # ROUNDS are for searches of this many iterations; shorter on
 # The face check's framing prior: a finer grid, ranked by the check, the best few searched
 PRIOR_SCALES = tuple(float(v) for v in np.geomspace(2.1, 5.0, 10).round(3))  # 10% apart
 PRIOR_SHIFTS = tuple(float(v) for v in np.linspace(-0.2, 0.2, 9).round(3))  # 5% of the side apart
-PRIOR_KEEP = 12  # at most this many framings go from the prior to the latent search ...
+PRIOR_KEEP = 8  # at most this many framings go from the prior to the latent search ...
 PRIOR_MARGIN = 8.0  # ... those the check rates within this of its best (logit units) ...
 PRIOR_OVERLAP = 0.85  # ... and not near-copies of a better one (intersection over union)
 

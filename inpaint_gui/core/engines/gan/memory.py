@@ -25,6 +25,12 @@ def search_memory_bytes(config, latents: int) -> int:
     return int(latents * per_latent * 4 * 3)  # float32; activation, its gradient, and a copy in flight
 
 
+def init_memory_bytes(config, images: int, draws: int) -> int:
+    """About how much memory choosing the starting points holds at once: ``draws`` random z
+    per image (float32), one image's draws being made, and a loss and a sort index per draw."""
+    return int(images * draws * (config.nz * 4 + 16) + draws * config.nz * 4)
+
+
 def available_memory() -> int:
     """Bytes of memory free for new work (MemAvailable on Linux; a generous guess elsewhere)."""
     try:
@@ -41,19 +47,26 @@ MEMORY_SHARE = 0.5  # a search may take at most this share of the free memory
 
 
 def check_memory(model: LoadedModel, images: int, settings: SearchSettings) -> None:
-    """SettingsError, before any allocation, when the search would not fit in memory."""
+    """SettingsError, before any allocation, when the search (its starting draws included:
+    ``init_samples`` x restarts random z per window) would not fit in memory."""
     from inpaint_gui.core.settings import SettingsError
 
-    latents = images * settings.restarts
-    need = search_memory_bytes(model.config, latents)
+    config, restarts, samples = model.config, settings.restarts, settings.init_samples
+
+    def need(k: int) -> int:
+        return search_memory_bytes(config, images * k) + init_memory_bytes(config, images, samples * k)
+
     free = (
         available_memory()
         if resolve_device(settings.device).type == "cpu"
         else torch.cuda.mem_get_info(resolve_device(settings.device))[0]
     )
-    if need > MEMORY_SHARE * free:
-        most = max(1, int(MEMORY_SHARE * free / max(1, search_memory_bytes(model.config, images))))
-        what = f"{settings.restarts} restarts" + (f" x {images} windows" if images > 1 else "")
+    total = need(restarts)
+    if total > MEMORY_SHARE * free:
+        most = max(1, int(MEMORY_SHARE * free / max(1, need(1))))
+        what = f"{restarts} restarts" + (f" x {images} windows" if images > 1 else "")
+        draws = f" (from {samples} x {restarts} starting draws each)" if samples > 1 else ""
         raise SettingsError(
-            f"{what} need about {need / 2**30:.1f} GiB but {free / 2**30:.1f} GiB is free: use at most {most} restarts"
+            f"{what}{draws} need about {total / 2**30:.1f} GiB but {free / 2**30:.1f} GiB is free: "
+            f"use at most {most} restarts" + (" or fewer --init-samples" if samples > 1 else "")
         )

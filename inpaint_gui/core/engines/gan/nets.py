@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
-PRECISIONS = ("float32", "tf32", "bfloat16")
+from inpaint_gui.core.engines.gan.settings import PRECISIONS
 
 
 def fold_batchnorm(stack: nn.Sequential) -> nn.Sequential:

@@ -238,7 +238,10 @@ class _Search:
         """(B*K, nz): image b takes the b-th block of init_samples*K draws from U[-1, 1] and keeps
         its K lowest-loss draws (all of them, in draw order, when init_samples == 1)."""
         (b, k), n = self.shape, self.settings.init_samples * self.shape[1]
-        z = torch.stack([torch.rand(n, self.nz, generator=gen) for _ in range(b)]) * 2 - 1  # (B, n, nz)
+        z = torch.empty(b, n, self.nz)  # (B, n, nz), filled one image at a time (no stacked copy)
+        for i in range(b):
+            z[i] = torch.rand(n, self.nz, generator=gen)
+        z.mul_(2).sub_(1)
         if n == k:
             return z.view(b * k, self.nz).to(self.device)
         flat = z.view(b * n, self.nz)

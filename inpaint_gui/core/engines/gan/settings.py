@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from inpaint_gui.core.engines.gan.nets import PRECISIONS
 from inpaint_gui.core.settings import check, setting
 
+PRECISIONS = ("float32", "tf32", "bfloat16")
 WEIGHTINGS = ("plain", "importance")
 LR_SCHEDULES = ("constant", "cosine")
 BETA2 = 0.999  # Adam's second-moment decay (torch's default)

@@ -255,13 +255,17 @@ def _verified_file(folder: Path, card: dict, role: str, required: bool = True) -
     return path
 
 
-def _load_state(module: nn.Module, path: Path) -> None:
+def _read_state(path: Path) -> dict[str, torch.Tensor]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # pickle errors, truncated zip, refused globals
         raise WeightsError(f"{path}: cannot load weights safely ({exc.__class__.__name__}: {_one_line(exc)})") from None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise WeightsError(f"{path}: not a state dict of tensors")
+    return state
+
+
+def _load_state(module: nn.Module, state: dict[str, torch.Tensor], path: Path) -> None:
     own = module.state_dict()
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
@@ -274,6 +278,12 @@ def _load_state(module: nn.Module, path: Path) -> None:
             raise WeightsError(
                 f"{path}: {key} has shape {tuple(state[key].shape)}, the architecture needs {tuple(tensor.shape)}"
             )
+    for key, tensor in own.items():
+        if tensor.is_floating_point() and not state[key].is_floating_point():
+            raise WeightsError(
+                f"{path}: tensor {key} holds {str(state[key].dtype).replace('torch.', '')} values, "
+                f"the architecture needs floating-point ones"
+            )
     for key, tensor in state.items():
         if tensor.is_floating_point() or tensor.is_complex():
             bad = int((~torch.isfinite(tensor)).sum())
@@ -283,6 +293,25 @@ def _load_state(module: nn.Module, path: Path) -> None:
                     f"the model is broken (training diverged?)"
                 )
     module.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()}, strict=True)
+
+
+def _check_size_fits(config: DCGANConfig, g_path: Path, d_path: Path) -> None:
+    """WeightsError, before the networks are built, when the card's architecture needs more
+    values than the weight files can hold (2 bytes each at the least, float16): a card edited
+    to ``ngf: 1000000000`` must not try to allocate terabytes."""
+    for build, path in ((Generator, g_path), (Discriminator, d_path)):
+        size = path.stat().st_size
+        try:
+            with torch.device("meta"):  # shapes only, no memory
+                values = sum(t.numel() for t in build(config).state_dict().values())
+        except (RuntimeError, OverflowError, MemoryError):  # too large even to describe
+            values = None
+        if values is None or 2 * values > size:
+            need = "more values than can be counted" if values is None else f"{values:,} values"
+            raise WeightsError(
+                f"{path}: the architecture in {CARD_NAME} needs {need} but the file is {size:,} bytes "
+                f"(the model card does not match its weights)"
+            )
 
 
 def _load_mean_face(path: Path) -> np.ndarray:
@@ -307,9 +336,11 @@ def load_model(name_or_path: str | Path = DEFAULT_MODEL, device: torch.device | 
         raise WeightsError(f"{folder / CARD_NAME}: bad architecture ({exc})") from None
     g_path = _verified_file(folder, card, "generator")
     d_path = _verified_file(folder, card, "discriminator")
+    g_state, d_state = _read_state(g_path), _read_state(d_path)
+    _check_size_fits(config, g_path, d_path)
     g, d = Generator(config), Discriminator(config)
-    _load_state(g, g_path)
-    _load_state(d, d_path)
+    _load_state(g, g_state, g_path)
+    _load_state(d, d_state, d_path)
     mean_face = None
     mf_path = _verified_file(folder, card, "mean_face", required=False)
     if mf_path is not None:
