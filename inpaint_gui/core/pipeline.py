@@ -35,6 +35,7 @@ from inpaint_gui.core.image.resample import _round_u8
 from inpaint_gui.core.settings import MAX_SEED, check, setting
 
 BLENDS = ("poisson", "paste")
+FACE = "face"  # the engine whose models --model and the window's Model menu choose
 AUTO = "auto"
 
 
@@ -79,6 +80,13 @@ class InpaintSettings:
         for s in self.engines.values():
             check(s)
         return self
+
+
+def face_models() -> list[str]:
+    """The face models installed (names in the weights folders), for a menu."""
+    from inpaint_gui.core.engines.gan.weights import available_models
+
+    return available_models()
 
 
 def settings_groups() -> list[tuple[str, type]]:

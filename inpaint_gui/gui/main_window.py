@@ -39,6 +39,7 @@ from inpaint_gui.gui.document import Document, DocumentHolder
 from inpaint_gui.gui.edit import EditOps
 from inpaint_gui.gui.files import FileOps, sample_photo_path, scene_sample_path
 from inpaint_gui.gui.jobs import JobRunner
+from inpaint_gui.gui.model_menu import ModelMenu
 from inpaint_gui.gui.panels import CandidatesPanel, LossPlot, WelcomePage
 from inpaint_gui.gui.session import InpaintSession
 from inpaint_gui.gui.settings_panel import SettingsPanel, editor_changed, editor_value, make_editor, set_editor_value
@@ -240,7 +241,7 @@ class MainWindow(QMainWindow):
 
         m = menu("&File", (self.act_open, self.act_sample, self.act_scene_sample))
         self.recent_menu = m.addMenu("Open &Recent")
-        for a in (None, self.act_save, self.act_save_as, None, self.act_model, None, self.act_quit):
+        for a in (None, self.act_save, self.act_save_as, None, self.act_quit):
             m.addSeparator() if a is None else m.addAction(a)
         menu("&Edit", (self.act_undo, self.act_redo))
         menu(
@@ -272,6 +273,7 @@ class MainWindow(QMainWindow):
         )
         m.addAction(self.candidates_dock.toggleViewAction())
         m.addAction(self.settings_dock.toggleViewAction())
+        self.model_menu = mb.addMenu(ModelMenu(self.store, self.act_model, self)).menu()
         menu("&Tools", list(self.tool_actions.values()) + [None, self.act_bigger, self.act_smaller])
         menu(
             "&Inpaint",
@@ -391,6 +393,7 @@ class MainWindow(QMainWindow):
         if path:
             self.qs.setValue("model_dir", path)
             self.session.load_model(path)
+            self.store.set_value("face", "model", path)  # it fills every window until the Model menu says otherwise
 
     def about(self) -> None:
         from inpaint_gui import __version__

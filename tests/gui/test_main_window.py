@@ -379,3 +379,24 @@ def test_loading_an_inverted_mask_warns(make_window, qtbot, tmp_path, dlg):
     w.files.status.connect(lambda text, *_: messages.append(text))
     w.files.load_mask(tmp_path / "m.png")
     qtbot.waitUntil(lambda: any("inverted" in m for m in messages), timeout=10000)
+
+
+def test_the_model_menu_chooses_the_face_model_for_every_window(make_window, tmp_path, qtbot):
+    from tests.gui.conftest import drag, open_photo, settle, view_point, write_photo
+
+    w = make_window()
+    menu = w.model_menu
+    menu.rebuild()
+    names = [a.data() for a in menu.actions() if a.isCheckable()]
+    assert names[0] == "auto" and {"celeba64", "celeba128"} <= set(names)
+    assert [a.data() for a in menu.actions() if a.isChecked()] == ["auto"] and w.act_model in menu.actions()
+    open_photo(qtbot, w, write_photo(tmp_path / "a.png"))
+    c = w.canvas
+    c.set_tool("rect")
+    drag(c.viewport(), [view_point(c, 40, 30), view_point(c, 60, 50)])
+    settle(qtbot, w)
+    next(a for a in menu.actions() if a.data() == "celeba64").trigger()
+    settle(qtbot, w, timeout=30000)
+    assert w.store.settings.of("face").model == "celeba64" and "celeba64" in w.region_label.text()
+    menu.rebuild()
+    assert [a.data() for a in menu.actions() if a.isChecked()] == ["celeba64"]

@@ -1,0 +1,50 @@
+"""The Model menu: which face model fills the windows (auto: the one that fits the window's size).
+
+The choice is the face engine's ``model`` setting (the same as ``--model``), held by the
+settings store, so it is remembered and re-plans like any other setting. The menu lists what
+is installed each time it opens, then the action that loads a model folder.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QAction, QActionGroup
+from PySide6.QtWidgets import QMenu, QWidget
+
+from inpaint_gui.core import pipeline
+
+AUTO = "auto"
+
+
+class ModelMenu(QMenu):
+    def __init__(self, store, load_folder: QAction, parent: QWidget | None = None):
+        super().__init__("&Model", parent)
+        self.store = store
+        self._load_folder = load_folder
+        self._group = QActionGroup(self)
+        self.aboutToShow.connect(self.rebuild)
+        self.rebuild()
+
+    def choices(self) -> list[str]:
+        """``auto``, the installed models, and the current choice if it is a folder loaded earlier."""
+        current = self.store.settings.of(pipeline.FACE).model
+        names = [AUTO, *pipeline.face_models()]
+        return names if current in names else [*names, current]
+
+    def rebuild(self) -> None:
+        self.clear()
+        for action in self._group.actions():
+            self._group.removeAction(action)
+        current = self.store.settings.of(pipeline.FACE).model
+        for name in self.choices():
+            text = "&Auto (by the window's size: 128 px model from 96 px)" if name == AUTO else name
+            action = self.addAction(text)
+            action.setCheckable(True)
+            action.setChecked(name == current)
+            action.setData(name)
+            self._group.addAction(action)
+            action.triggered.connect(lambda _checked=False, n=name: self.choose(n))
+        self.addSeparator()
+        self.addAction(self._load_folder)
+
+    def choose(self, name: str) -> None:
+        self.store.set_value(pipeline.FACE, "model", name)
