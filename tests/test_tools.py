@@ -59,3 +59,28 @@ def test_compare_evals_pairs_the_same_faces(tmp_path, capsys):
     assert "| 2 |" in line and "21.00 / 21.00" in line and "+0.00 ± 1.00 (50%)" in line
     _, rows = compare["load"](f"{a}+{b}")  # joined runs, every method
     assert len(rows) == 3 and rows[("parts", "1.jpg")]["psnr"] == 23.0
+
+
+def test_calibrate_engine_choice_writes_the_confusion_table(tmp_path):
+    faces = write_random_images(tmp_path / "faces", 4, seed=2)
+    photos = write_random_images(tmp_path / "photos", 2, shape=(160, 200), seed=3)
+    main = runpy.run_path(str(TOOLS / "calibrate_engine_choice.py"))["main"]
+    out = tmp_path / "calib"
+    args = ["--faces", str(faces), "--photos", str(photos), "--n-faces", "2", "--crops", "1", "--photos-train", "1"]
+    assert main([*args, "--out", str(out)]) == 0
+    probs = json.loads((out / "probabilities.json").read_text())
+    assert sorted(probs) == sorted(
+        [
+            "faces_1-2",
+            "faces_3-4",
+            "photo_objects_train",
+            "photo_objects_held_out",
+            "photo_crops_train",
+            "photo_crops_held_out",
+        ]
+    )
+    assert all(0.0 <= p <= 1.0 for values in probs.values() for p in values)
+    table = json.loads((out / "confusion.json").read_text())
+    assert [row["threshold"] for row in table][:2] == [0.1, 0.2] and "faces_1-2_to_face" in table[0]
+    grid = json.loads((out / "sample_grid.json").read_text())
+    assert grid["in_face_n"] > 0 and grid["clear_of_head_n"] > 0

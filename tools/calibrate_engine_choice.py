@@ -17,6 +17,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +28,9 @@ def probability_of(engines, settings, image: np.ndarray, mask: np.ndarray) -> fl
     from inpaint_gui.core.errors import MaskError
 
     face = engines["face"]
+    coarse = replace(settings.of("face"), framing_prior=False)  # as auto judges: the coarse grid
     try:
-        regions = face.plan(image, mask, settings.of("face"), settings.common)
+        regions = face.plan(image, mask, coarse, settings.common)
     except MaskError:
         return 0.0
     if not regions:
@@ -72,6 +74,42 @@ def sample_grid(engines, settings, repo: Path, side: int = 40, step: int = 32) -
     }
 
 
+def loss_separation(engines, faces_dir: Path, photos_dir: Path, n: int) -> dict:
+    """The face engine's best normalised contextual loss (``fit``, grey levels) on n faces with a
+    central hole and n photos with an object hole, and how well one threshold on it separates
+    them (the best share of both classified right)."""
+    from PIL import Image
+
+    from inpaint_gui.core.pipeline import CommonSettings, InpaintSettings, inpaint
+    from inpaint_gui.lab.dataset import list_images
+    from inpaint_gui.lab.evaluate import load_eval_images
+    from inpaint_gui.lab.masks import center_mask
+    from inpaint_gui.lab.scene_masks import make_scene_mask
+
+    face_only = InpaintSettings(CommonSettings(engine="face", device="cpu"))
+    fits: dict = {"faces": [], "photos": []}
+    _, faces = load_eval_images(faces_dir, 128, n, 0)
+    for face in faces:
+        mask = center_mask(128)
+        img = face.copy()
+        img[mask] = 0
+        fits["faces"].append(inpaint(img, mask, face_only, engines).regions[0].final.info["fit"])
+    for i, path in enumerate(list_images(photos_dir)[:n]):
+        photo = np.asarray(Image.open(path).convert("RGB"))
+        mask = make_scene_mask("object", photo.shape[:2], 0, i)
+        result = inpaint(photo, mask, face_only, engines)
+        fits["photos"].append(min(r.final.info["fit"] for r in result.regions if "fit" in r.final.info))
+    f, p = np.array(fits["faces"]), np.array(fits["photos"])
+    best = max(((np.mean(f <= t) + np.mean(p > t)) / 2, t) for t in np.unique(np.concatenate([f, p])))
+    fits["summary"] = {
+        "faces_median": round(float(np.median(f)), 2),
+        "photos_median": round(float(np.median(p)), 2),
+        "best_threshold": round(float(best[1]), 2),
+        "best_balanced_accuracy": round(float(best[0]), 3),
+    }
+    return fits
+
+
 def confusion(probs: dict, threshold: float) -> dict:
     out = {"threshold": round(float(threshold), 3)}
     for kind, values in probs.items():
@@ -90,6 +128,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--crops", type=int, default=2, help="square crops per photo")
     p.add_argument("--photos-train", type=int, default=34, help="photos the face check trained on (reported apart)")
     p.add_argument("--out", type=Path, default=Path("calib"))
+    p.add_argument(
+        "--loss",
+        type=int,
+        default=0,
+        help="also run the face engine's framing search on the first N faces (central hole) and N photos "
+        "(object hole) and record its normalised contextual loss, the criterion the issue first proposed",
+    )
     args = p.parse_args(argv)
 
     import torch
@@ -131,6 +176,10 @@ def main(argv: list[str] | None = None) -> int:
             probs.setdefault(f"photo_crops_{part}", []).append(
                 probability_of(engines, settings, crop, center_mask(side))
             )
+    if args.loss:
+        fits = loss_separation(engines, args.faces, args.photos, args.loss)
+        (args.out / "fits.json").write_text(json.dumps(fits, indent=1))
+        print(f"normalised contextual loss: {fits['summary']}", file=sys.stderr, flush=True)
     grid = sample_grid(engines, settings, Path(__file__).resolve().parents[1])
     print(f"sample grid: {grid}", file=sys.stderr)
     (args.out / "sample_grid.json").write_text(json.dumps(grid, indent=1))
