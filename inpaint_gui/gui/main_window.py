@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from inpaint_gui.core.engines import Engines
-from inpaint_gui.core.pipeline import CommonSettings
+from inpaint_gui.core.pipeline import CommonSettings, face_models
 from inpaint_gui.core.settings import specs
 from inpaint_gui.gui import dialogs
 from inpaint_gui.gui.canvas import Canvas
@@ -502,12 +502,19 @@ class MainWindow(QMainWindow):
         self.engine_box.blockSignals(False)
         self._update_model_label()
 
+    def _face_model_is_auto(self, loaded: str) -> bool:
+        """The Model menu says auto and the loaded model is a shipped one (so the window's size
+        picks among them); a model loaded from a folder fills every window."""
+        return getattr(self.store.settings.of("face"), "model", None) == "auto" and loaded in face_models()
+
     def _update_model_label(self) -> None:
         s = self.session
         if s.loading:
             self.model_label.setText("Model: loading…")
             return
         name = s.model.name if s.model is not None else "none"
+        if self._face_model_is_auto(name):
+            name = "auto (by window size)"  # each region's label names the model that fills it
         device_setting = self.store.settings.common.device
         try:
             from inpaint_gui.core.devices import compute_threads, cpu_count, describe_device, resolve_device

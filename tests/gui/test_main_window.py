@@ -400,3 +400,12 @@ def test_the_model_menu_chooses_the_face_model_for_every_window(make_window, tmp
     assert w.store.settings.of("face").model == "celeba64" and "celeba64" in w.region_label.text()
     menu.rebuild()
     assert [a.data() for a in menu.actions() if a.isChecked()] == ["celeba64"]
+
+
+def test_status_bar_says_auto_while_the_window_size_picks_the_shipped_model(make_window, qtbot):
+    w = make_window(model="celeba64")
+    qtbot.waitUntil(lambda: w.session.model is not None, timeout=30000)
+    assert "Model: auto" in w.model_label.text() and "celeba64" not in w.model_label.text()
+    next(a for a in w.model_menu.actions() if a.data() == "celeba64").trigger()
+    qtbot.waitUntil(lambda: "celeba64" in w.model_label.text(), timeout=30000)
+    assert "auto" not in w.model_label.text()
