@@ -8,7 +8,6 @@ writing files) and hands them to the parts that use them (:class:`InpaintSession
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
@@ -31,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from inpaint_gui.core.engines import Engines
-from inpaint_gui.core.pipeline import CommonSettings, face_models
+from inpaint_gui.core.pipeline import CommonSettings
 from inpaint_gui.core.settings import specs
 from inpaint_gui.gui import dialogs
 from inpaint_gui.gui.canvas import Canvas
@@ -39,13 +38,11 @@ from inpaint_gui.gui.document import Document, DocumentHolder
 from inpaint_gui.gui.edit import EditOps
 from inpaint_gui.gui.files import FileOps, sample_photo_path, scene_sample_path
 from inpaint_gui.gui.jobs import JobRunner
-from inpaint_gui.gui.model_menu import ModelMenu
+from inpaint_gui.gui.model_menu import ModelMenu, model_status_text
 from inpaint_gui.gui.panels import CandidatesPanel, LossPlot, WelcomePage
 from inpaint_gui.gui.session import InpaintSession
 from inpaint_gui.gui.settings_panel import SettingsPanel, editor_changed, editor_value, make_editor, set_editor_value
 from inpaint_gui.gui.settings_store import COMMON, SettingsStore
-
-log = logging.getLogger(__name__)
 
 
 class MainWindow(QMainWindow):
@@ -502,33 +499,11 @@ class MainWindow(QMainWindow):
         self.engine_box.blockSignals(False)
         self._update_model_label()
 
-    def _face_model_is_auto(self, loaded: str) -> bool:
-        """The Model menu says auto and the loaded model is a shipped one (so the window's size
-        picks among them); a model loaded from a folder fills every window."""
-        return getattr(self.store.settings.of("face"), "model", None) == "auto" and loaded in face_models()
-
     def _update_model_label(self) -> None:
         s = self.session
-        if s.loading:
-            self.model_label.setText("Model: loading…")
-            return
-        name = s.model.name if s.model is not None else "none"
-        if self._face_model_is_auto(name):
-            name = "auto (by window size)"  # each region's label names the model that fills it
-        device_setting = self.store.settings.common.device
-        try:
-            from inpaint_gui.core.devices import compute_threads, cpu_count, describe_device, resolve_device
-
-            dev = resolve_device(device_setting)
-            if dev.type == "cpu":
-                n = compute_threads(leave_for_ui=True, measure=False)  # at most what a job uses
-                device = f"CPU ({n} thread{'s' if n != 1 else ''} of {cpu_count()})"
-            else:
-                device = describe_device(dev)
-        except Exception as exc:
-            device = f"{device_setting} unavailable"
-            log.info("device: %s", exc)
-        self.model_label.setText(f"Model: {name} · {device}")
+        loading = s.loading
+        name = None if loading else (s.model.name if s.model is not None else "none")
+        self.model_label.setText(model_status_text(name, self.store.settings))
 
     # -- drag and drop, closing -----------------------------------------------------------------
     def dragEnterEvent(self, e) -> None:

@@ -7,12 +7,41 @@ is installed each time it opens, then the action that loads a model folder.
 
 from __future__ import annotations
 
+import logging
+
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QMenu, QWidget
 
 from inpaint_gui.core import pipeline
 
 AUTO = "auto"
+log = logging.getLogger(__name__)
+
+
+def model_status_text(loaded: str | None, settings) -> str:
+    """The status bar's model and device: ``loaded`` is the loaded model's name ("none", or
+    None while loading). While the menu says auto and a shipped model is loaded, the window's
+    size picks the model, and each region's label names it; a model loaded from a folder fills
+    every window."""
+    if loaded is None:
+        return "Model: loading…"
+    name = loaded
+    if settings.of(pipeline.FACE).model == AUTO and loaded in pipeline.face_models():
+        name = "auto (by window size)"
+    device_setting = settings.common.device
+    try:
+        from inpaint_gui.core.devices import compute_threads, cpu_count, describe_device, resolve_device
+
+        dev = resolve_device(device_setting)
+        if dev.type == "cpu":
+            n = compute_threads(leave_for_ui=True, measure=False)  # at most what a job uses
+            device = f"CPU ({n} thread{'s' if n != 1 else ''} of {cpu_count()})"
+        else:
+            device = describe_device(dev)
+    except Exception as exc:
+        device = f"{device_setting} unavailable"
+        log.info("device: %s", exc)
+    return f"Model: {name} · {device}"
 
 
 class ModelMenu(QMenu):
