@@ -390,7 +390,8 @@ def test_signal_during_a_save_leaves_no_temporary_file(files, tmp_path, sig, cod
         *FAST,
         env={TEST_SAVE_DELAY_ENV: "60"},
     )
-    _wait_for(lambda: any(p.name.startswith(TEMP_PREFIX) for p in tmp_path.iterdir()), proc)
+    # the save's temporary file (".part"), not the probe that checks the folder before any work
+    _wait_for(lambda: any(p.name.startswith(TEMP_PREFIX) and p.suffix == ".part" for p in tmp_path.iterdir()), proc)
     proc.send_signal(sig)
     _out, err = proc.communicate(timeout=60)
     assert proc.returncode == code and err == f"inpaint-gui: {word}\n", err

@@ -114,9 +114,11 @@ def _folder_problem(folder: Path) -> str | None:
         return f"the folder {os.fspath(folder)} is not writable (permission denied)"
     except OSError as exc:
         return f"the folder {os.fspath(folder)} is not writable ({one_line(exc.strerror or exc)})"
-    os.close(fd)
-    with contextlib.suppress(OSError):
-        os.unlink(name)
+    try:
+        os.close(fd)
+    finally:  # a signal here (SIGTERM, Ctrl+C) must not leave the probe behind
+        with contextlib.suppress(OSError):
+            os.unlink(name)
     return None
 
 
