@@ -22,14 +22,9 @@ Choosing windows (:func:`auto_windows`)
     window the user placed).
 
 Resizing
-    :func:`to_model` averages areas exactly (a box filter for integer factors, exact area
-    overlaps otherwise; bilinear when the window is smaller than S), and marks a model pixel
-    missing when ANY source pixel with positive weight is missing. Missing model pixels get the
-    mean colour of the known model pixels (128 grey if none is known): their value never
-    enters the search loss, it only keeps previews neutral.
-    :func:`from_model` resizes G's output up with Pillow's bicubic filter in float and keeps
-    float32 in [0, 255]: Poisson blending uses it as a guidance field.
-    Rounding to uint8 is half-up, done once.
+    :func:`to_model` and :func:`from_model` (in ``resample.py``): exact area
+    averaging down with "any missing source pixel" marking the model pixel missing, bicubic
+    up in float32 for the Poisson blend's guidance field.
 """
 
 from __future__ import annotations
