@@ -44,19 +44,51 @@ class Terminated(SystemExit):
         super().__init__(EXIT_TERMINATED)
 
 
+def _importing(frame) -> bool:
+    """The main thread is inside an import (a library loaded lazily, e.g. torch by the first
+    engine that needs it): raising there can abort the process from C++ (seen: pybind11's
+    terminate, exit -6)."""
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
+
+
 def _on_sigterm(signum, frame) -> None:
+    if _importing(frame):
+        _exit_now(signum, frame)
     raise Terminated()
 
 
+def _on_sigint(signum, frame) -> None:
+    if _importing(frame):
+        _exit_now(signum, frame)
+    raise KeyboardInterrupt
+
+
 def install_signal_handlers() -> None:
-    """SIGTERM -> :class:`Terminated` (SIGINT already raises KeyboardInterrupt)."""
+    """SIGTERM -> :class:`Terminated`, SIGINT -> KeyboardInterrupt (unless SIGINT is ignored, as
+    in a background job); either ends the process at once when it comes during an import."""
     with contextlib.suppress(ValueError, OSError, AttributeError):  # not the main thread, or no SIGTERM here
         signal.signal(signal.SIGTERM, _on_sigterm)
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            signal.signal(signal.SIGINT, _on_sigint)
+
+
+def _remove_temporaries() -> None:
+    """Remove what saves in progress have written (their temporary files): for an exit that
+    skips, or comes before, their own clean-up."""
+    save = sys.modules.get("inpaint_gui.core.image.save")  # loaded if a save can be in progress
+    if save is not None:
+        save.remove_temporaries()
 
 
 def _exit_now(signum, frame) -> None:
+    """One line and the exit code, without unwinding; a save in progress loses its temporary file."""
     interrupted = signum == signal.SIGINT
     try:
+        _remove_temporaries()
         os.write(2, f"inpaint-gui: {'interrupted' if interrupted else 'terminated'}\n".encode())
     finally:
         os._exit(EXIT_INTERRUPTED if interrupted else EXIT_TERMINATED)
@@ -192,8 +224,10 @@ def main(argv: list[str] | None = None) -> int:
         install_signal_handlers()
         return _main(list(sys.argv[1:] if argv is None else argv))
     except KeyboardInterrupt:
+        _remove_temporaries()
         print("inpaint-gui: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Terminated:
+        _remove_temporaries()
         print("inpaint-gui: terminated", file=sys.stderr)
         return EXIT_TERMINATED

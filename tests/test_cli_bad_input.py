@@ -291,7 +291,15 @@ def test_malformed_model_folders_are_one_line(files, tmp_path, how, needles):
 # -- signals
 
 
+def _sigint_default() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _spawn(*args, env=None):
+    # A runner started in the background (`cmd &`, nohup) ignores SIGINT, and so would the
+    # command it spawns (an ignored signal stays ignored across exec, and the CLI respects
+    # that): give the command the SIGINT a terminal would.
+    reset = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
     return subprocess.Popen(
         [sys.executable, "-m", "inpaint_gui", *map(str, args)],
         stdout=subprocess.PIPE,
@@ -299,6 +307,7 @@ def _spawn(*args, env=None):
         text=True,
         env={**os.environ, **(env or {})},
         cwd=REPO,
+        preexec_fn=_sigint_default if reset else None,
     )
 
 
@@ -360,16 +369,59 @@ def test_signals_end_the_process_at_once_while_the_libraries_load(monkeypatch):
         raise SystemExit(0)
 
     monkeypatch.setattr(cli, "_command_parser", parser)
+    sigint_before = signal.getsignal(signal.SIGINT)  # default_int_handler, or SIG_IGN in a background runner
     cli.install_signal_handlers()
     try:
+        ours = cli._on_sigint if sigint_before is signal.default_int_handler else sigint_before  # SIG_IGN stays
+        assert signal.getsignal(signal.SIGINT) is ours
         with pytest.raises(SystemExit):
             cli._main(["run"])
         assert seen == {"int": cli._exit_now, "term": cli._exit_now}
         # restored once the libraries are in
-        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        assert signal.getsignal(signal.SIGINT) is ours
         assert signal.getsignal(signal.SIGTERM) is cli._on_sigterm
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, sigint_before)
+
+
+def test_a_signal_during_an_import_ends_at_once_and_takes_the_saves_temporary_file(tmp_path):
+    """After the start, a signal inside an import (torch loaded by the first engine that needs
+    it) ends the process at once, as while the libraries load: ``_importing`` sees the import
+    in the interrupted frame's callers, and ``remove_temporaries`` is what that exit runs."""
+    from inpaint_gui import cli
+    from inpaint_gui.core.image import save
+
+    seen = {}
+
+    def spy(signum, frame):
+        seen["importing"] = cli._importing(frame)
+
+    previous = signal.signal(signal.SIGUSR1, spy)
+    try:
+        sys.modules.pop("tests.signal_during_import", None)
+        (tmp_path / "signal_during_import.py").write_text("import os, signal\nos.kill(os.getpid(), signal.SIGUSR1)\n")
+        sys.path.insert(0, str(tmp_path))
+        try:
+            import signal_during_import  # noqa: F401  (sends the signal while it is being imported)
+        finally:
+            sys.path.remove(str(tmp_path))
+            sys.modules.pop("signal_during_import", None)
+        assert seen == {"importing": True}
+        os.kill(os.getpid(), signal.SIGUSR1)  # and outside an import
+        assert seen == {"importing": False}
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+
+    def write(fh):
+        seen["during"] = sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".part")
+        save.remove_temporaries()
+        seen["after"] = sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".part")
+        raise RuntimeError("stop here")
+
+    with pytest.raises(Exception, match="stop here"):
+        save.atomic_write(tmp_path / "out.png", write)
+    assert len(seen["during"]) == 1 and seen["after"] == [] and not (tmp_path / "out.png").exists()
 
 
 @pytest.mark.parametrize("sig,code,word", [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")])

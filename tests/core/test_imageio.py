@@ -435,13 +435,18 @@ def test_unwritable_folder_real(tmp_path: Path) -> None:
 
 
 def test_unwritable_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(*args, **kwargs):
-        raise PermissionError(13, "Permission denied")
+    real_open = os.open
 
-    monkeypatch.setattr(imagesave.tempfile, "mkstemp", refuse)
-    with pytest.raises(ImageIOError, match="out.png.*not writable"):
+    def refuse_to_create(path, flags, *args, **kwargs):
+        if flags & os.O_CREAT:
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(imagesave.os, "open", refuse_to_create)
+    with pytest.raises(ImageIOError, match="out.png.*not writable") as caught:
         save_photo(tmp_path / "out.png", rand_image(4, 4))
-    assert not (tmp_path / "out.png").exists()
+    assert str(caught.value).count("cannot save") == 1  # said once, not wrapped in itself
+    assert list(tmp_path.iterdir()) == [] and set() == imagesave._TEMPORARIES
 
 
 def test_missing_folder_and_folder_target(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import secrets
 import stat
 import tempfile
 import time
@@ -199,6 +200,16 @@ def _test_pause() -> None:
         time.sleep(float(delay))
 
 
+_TEMPORARIES: set[str] = set()  # temporary files of the saves in progress
+
+
+def remove_temporaries() -> None:
+    """Remove the temporary files of the saves in progress (for a process ending at once)."""
+    for name in list(_TEMPORARIES):
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+
+
 def atomic_write(path: StrPath, write: Callable[[IO[bytes]], None]) -> None:
     """Run ``write`` on a temporary file beside ``path``, fsync it, then rename it over ``path``.
 
@@ -213,14 +224,19 @@ def atomic_write(path: StrPath, write: Callable[[IO[bytes]], None]) -> None:
     folder = target.absolute().parent
     if not folder.is_dir():
         raise ImageIOError(f"cannot save {shown}: {_folder_problem(folder)}")
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".part", dir=folder)
-    except PermissionError as exc:
-        raise ImageIOError(f"cannot save {shown}: the folder is not writable (permission denied)") from exc
-    except OSError as exc:
-        raise ImageIOError(f"cannot save {shown}: {one_line(exc.strerror or exc)}") from exc
+    # The name is registered before the file exists, so that however a signal interrupts (an
+    # exception anywhere from here on, or the process ending at once), the file is removed.
+    tmp_name = os.path.join(folder, f"{TEMP_PREFIX}{secrets.token_hex(6)}.part")
+    _TEMPORARIES.add(tmp_name)
     tmp = Path(tmp_name)
     try:
+        try:
+            fd = os.open(tmp_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+        except OSError as exc:  # not created (an existing file of that name is not ours to remove)
+            _TEMPORARIES.discard(tmp_name)
+            if isinstance(exc, PermissionError):
+                raise ImageIOError(f"cannot save {shown}: the folder is not writable (permission denied)") from exc
+            raise ImageIOError(f"cannot save {shown}: {one_line(exc.strerror or exc)}") from exc
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             _test_pause()
@@ -233,9 +249,10 @@ def atomic_write(path: StrPath, write: Callable[[IO[bytes]], None]) -> None:
             pass  # permissions are a nicety; the data is what matters
         os.replace(tmp, target)
     except BaseException as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit (SIGTERM), ...
+        if tmp_name in _TEMPORARIES:  # created here (or not yet): ours to remove
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        if not isinstance(exc, Exception) or isinstance(exc, ImageIOError):  # KeyboardInterrupt, SIGTERM, ...
             raise
         if isinstance(exc, PermissionError):
             why = "permission denied"
@@ -244,6 +261,8 @@ def atomic_write(path: StrPath, write: Callable[[IO[bytes]], None]) -> None:
         else:
             why = one_line(exc) or type(exc).__name__
         raise ImageIOError(f"cannot save {shown}: {why}") from exc
+    finally:
+        _TEMPORARIES.discard(tmp_name)
     if hasattr(os, "O_DIRECTORY"):  # make the rename itself durable (POSIX)
         with contextlib.suppress(OSError):
             dfd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
