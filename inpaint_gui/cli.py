@@ -99,11 +99,13 @@ def exit_at_once_on_signals():
     """SIGINT and SIGTERM end the process at once (one line, exit 130 or 143) inside the block:
     for loading the libraries, when there is nothing to clean up and raising inside their
     import code is not safe: ``import torch`` interrupted at 40 moments aborted twice (C++
-    terminate), printed a traceback once and exited 0 twice."""
+    terminate), printed a traceback once and exited 0 twice. A signal the process ignores
+    (SIGINT in a background job) stays ignored."""
     previous = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(ValueError, OSError, AttributeError):  # not the main thread
-            previous[sig] = signal.signal(sig, _exit_now)
+            if signal.getsignal(sig) is not signal.SIG_IGN:
+                previous[sig] = signal.signal(sig, _exit_now)
     try:
         yield
     finally:

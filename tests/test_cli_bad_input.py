@@ -376,13 +376,30 @@ def test_signals_end_the_process_at_once_while_the_libraries_load(monkeypatch):
         assert signal.getsignal(signal.SIGINT) is ours
         with pytest.raises(SystemExit):
             cli._main(["run"])
-        assert seen == {"int": cli._exit_now, "term": cli._exit_now}
+        during = cli._exit_now if ours is cli._on_sigint else signal.SIG_IGN  # an ignored SIGINT stays ignored
+        assert seen == {"int": during, "term": cli._exit_now}
         # restored once the libraries are in
         assert signal.getsignal(signal.SIGINT) is ours
         assert signal.getsignal(signal.SIGTERM) is cli._on_sigterm
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, sigint_before)
+
+
+def test_loading_the_libraries_keeps_an_ignored_sigint_ignored():
+    """A background job (SIGINT ignored) is not ended by Ctrl-C meant for its terminal, not even
+    while the libraries load; SIGTERM still ends it at once there."""
+    from inpaint_gui import cli
+
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN), signal.getsignal(signal.SIGTERM)
+    try:
+        with cli.exit_at_once_on_signals():
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+            assert signal.getsignal(signal.SIGTERM) is cli._exit_now
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        assert signal.getsignal(signal.SIGTERM) is before[1]
+    finally:
+        signal.signal(signal.SIGINT, before[0])
 
 
 def test_a_signal_during_an_import_ends_at_once_and_takes_the_saves_temporary_file(tmp_path):
