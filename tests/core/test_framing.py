@@ -211,6 +211,7 @@ def test_the_engine_searches_the_framings_the_check_ranks_highest(model, monkeyp
         return np.array([float(w[0]) for w in windows])
 
     monkeypatch.setattr(facecheck.LoadedCheck, "logits", logits)
+    monkeypatch.setattr(FaceEngine, "_load_framer", lambda self: None)  # the check's proposals as they are
     settings = InpaintSettings(CommonSettings(device="cpu", engine="face"), {"face": FAST})
     (region,) = plan(image, mask, settings, Engines(face=FaceEngine(model)))
     windows = [f.window for f in region.plan.framings]

@@ -34,6 +34,7 @@ from inpaint_gui.core.engines.gan.framing import (
     candidate_windows,
     framing_search,
     prior_framings,
+    refined_framings,
     too_large_message,
 )
 from inpaint_gui.core.engines.gan.search import context_weights, latent_search, search_batch
@@ -104,6 +105,7 @@ class FaceEngine:
     def __init__(self, model: LoadedModel | str | Path | None = None):
         self._models: dict[str, LoadedModel] = {}
         self._check = None  # the face check (facecheck.py), loaded on first use
+        self._framer = None  # the framer (framer.py), loaded on first use; False: not installed
         self.default: str | None = None
         if model is not None:
             self.load(model)
@@ -205,7 +207,25 @@ class FaceEngine:
         if check is None:
             return None
         dense = candidate_windows(mask, box, base=base, scales=PRIOR_SCALES, shifts=PRIOR_SHIFTS)
-        return prior_framings(dense, check.logits(image, mask, [f.window for f in dense], fast=True))
+        proposed = prior_framings(dense, check.logits(image, mask, [f.window for f in dense], fast=True))
+        framer = self._load_framer()
+        if framer is None or not proposed:
+            return proposed
+        landed = framer.refine(image, mask, [f.window for f in proposed])
+        return refined_framings(mask, box, landed) or proposed
+
+    def _load_framer(self):
+        """The framer (framer.py), loaded on first use; None (the check's proposals are searched
+        as they are) when it is missing or broken."""
+        from inpaint_gui.core.engines.gan.framer import load_framer
+
+        if self._framer is None:
+            try:
+                self._framer = load_framer()
+            except WeightsError as exc:
+                log.warning("framing without the framer: %s", exc)
+                self._framer = False
+        return self._framer or None
 
     def _face_check(self, required: bool = True):
         """The face check (loaded on first use); without ``required``, None if it is missing or broken."""

@@ -134,28 +134,27 @@ class LoadedCheck:
         return 1.0 / (1.0 + np.exp(-self.logits(image, mask, windows)))
 
 
-def find_check(name: str = CHECK_NAME) -> Path:
+def find_card_folder(name: str, what: str) -> Path:
+    """The weights folder ``name`` holding a card (for the small networks shipped beside the priors)."""
     for d in weights_dirs():
         if (d / name / CARD).is_file():
             return d / name
-    raise WeightsError(
-        f"the face check ({name}/{CARD}) is not installed in any of {', '.join(str(d) for d in weights_dirs())}"
-    )
+    raise WeightsError(f"{what} ({name}/{CARD}) is not installed in any of {', '.join(str(d) for d in weights_dirs())}")
 
 
-def load_check(folder: Path | None = None) -> LoadedCheck:
-    """Load and verify the shipped face check (card, size and sha256, ``weights_only``)."""
-    folder = find_check() if folder is None else Path(folder)
+def load_card_net(folder: Path, weights_file: str, build, what: str) -> tuple[nn.Module, dict]:
+    """A small network and its card from ``folder``: the card's config, the weights' sha256
+    checked against the card, loaded with ``weights_only=True``, finite. ``build(config_dict)``
+    makes the network."""
     try:
         card = json.loads((folder / CARD).read_text())
-        config = FaceCheckConfig(**card["config"])
-        expected = card["files"][WEIGHTS_FILE]
+        net = build(card["config"])
+        expected = card["files"][weights_file]
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise WeightsError(f"{folder / CARD}: not a face-check card ({exc})") from None
-    path = folder / WEIGHTS_FILE
+        raise WeightsError(f"{folder / CARD}: not a {what} card ({exc})") from None
+    path = folder / weights_file
     if not path.is_file() or sha256_file(path) != expected:
         raise WeightsError(f"{path}: missing or its sha256 does not match {CARD}")
-    net = FaceCheck(config)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
         net.load_state_dict(state, strict=True)
@@ -163,11 +162,27 @@ def load_check(folder: Path | None = None) -> LoadedCheck:
         raise WeightsError(f"{path}: cannot load ({str(exc).splitlines()[0]})") from None
     if not all(torch.isfinite(p).all() for p in net.state_dict().values() if p.is_floating_point()):
         raise WeightsError(f"{path}: holds NaN or infinite weights")
-    return LoadedCheck(net.eval(), card)
+    return net.eval(), card
+
+
+def save_card_net(folder: Path, weights_file: str, net: nn.Module, card: dict) -> None:
+    """Write ``net``'s weights and its card (with the config and the weights' sha256)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.save(net.state_dict(), folder / weights_file)
+    card = {**card, "config": asdict(net.config), "files": {weights_file: sha256_file(folder / weights_file)}}
+    (folder / CARD).write_text(json.dumps(card, indent=1) + "\n")
+
+
+def find_check(name: str = CHECK_NAME) -> Path:
+    return find_card_folder(name, "the face check")
+
+
+def load_check(folder: Path | None = None) -> LoadedCheck:
+    """Load and verify the shipped face check (card, size and sha256, ``weights_only``)."""
+    folder = find_check() if folder is None else Path(folder)
+    net, card = load_card_net(folder, WEIGHTS_FILE, lambda c: FaceCheck(FaceCheckConfig(**c)), "face-check")
+    return LoadedCheck(net, card)
 
 
 def save_check(folder: Path, net: FaceCheck, card: dict) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    torch.save(net.state_dict(), folder / WEIGHTS_FILE)
-    card = {**card, "config": asdict(net.config), "files": {WEIGHTS_FILE: sha256_file(folder / WEIGHTS_FILE)}}
-    (folder / CARD).write_text(json.dumps(card, indent=1) + "\n")
+    save_card_net(folder, WEIGHTS_FILE, net, card)

@@ -62,6 +62,7 @@ PRIOR_SHIFTS = tuple(float(v) for v in np.linspace(-0.2, 0.2, 9).round(3))  # 5%
 PRIOR_KEEP = 8  # at most this many framings go from the prior to the latent search ...
 PRIOR_MARGIN = 8.0  # ... those the check rates within this of its best (logit units) ...
 PRIOR_OVERLAP = 0.85  # ... and not near-copies of a better one (intersection over union)
+REFINED_KEEP = 3  # the framer's landing windows searched (see framer.py)
 
 
 @dataclass(frozen=True)
@@ -115,13 +116,9 @@ def candidate_windows(
         if win in seen:
             return
         seen.add(win)
-        x, y, s = win
-        m = MARGIN * s
-        if x0 - x < m or y0 - y < m or x + s - x1 < m or y + s - y1 < m:
-            return
-        hole, known = _shares(holes, win)
-        if hole <= MAX_HOLE and known >= MIN_KNOWN:
-            out.append(Frame(win, hole, known))
+        frame = framing_if_valid(holes, box, win)
+        if frame is not None:
+            out.append(frame)
 
     if base is not None:
         consider(tuple(int(v) for v in base))
@@ -134,6 +131,39 @@ def candidate_windows(
         for dy in shifts:
             for dx in shifts:
                 consider((int(round(cx + dx * side - side / 2)), int(round(cy + dy * side - side / 2)), side))
+    return out
+
+
+def framing_if_valid(holes: np.ndarray, box: tuple[int, int, int, int], win: Window) -> Frame | None:
+    """``win`` as a framing of the hole whose box is ``box`` = (y0, y1, x0, x1), or None when it
+    does not hold the hole with a margin, or is too much hole, or too little known photo.
+    ``holes``: the mask's summed-area table (:func:`_summed`)."""
+    y0, y1, x0, x1 = box
+    x, y, s = win
+    m = MARGIN * s
+    if x0 - x < m or y0 - y < m or x + s - x1 < m or y + s - y1 < m:
+        return None
+    hole, known = _shares(holes, win)
+    return Frame(win, hole, known) if hole <= MAX_HOLE and known >= MIN_KNOWN else None
+
+
+def refined_framings(
+    mask: np.ndarray,
+    box: tuple[int, int, int, int],
+    windows: Sequence[Window],
+    keep: int = REFINED_KEEP,
+    max_overlap: float = PRIOR_OVERLAP,
+) -> list[Frame]:
+    """The framer's landing windows (``framer.refine`` of the check's proposals, best proposal
+    first) as framings: the valid ones, at most ``keep``, without near-copies of an earlier one."""
+    holes = _summed(mask)
+    out: list[Frame] = []
+    for win in windows:
+        frame = framing_if_valid(holes, box, tuple(int(v) for v in win))
+        if frame is not None and all(overlap(frame.window, f.window) <= max_overlap for f in out):
+            out.append(frame)
+            if len(out) >= keep:
+                break
     return out
 
 
