@@ -211,8 +211,10 @@ class FaceEngine:
         framer = self._load_framer()
         if framer is None or not proposed:
             return proposed
+        from inpaint_gui.core.engines.gan.framer import consensus
+
         landed = framer.refine(image, mask, [f.window for f in proposed])
-        return refined_framings(mask, box, landed) or proposed
+        return refined_framings(mask, box, [consensus(landed), *landed]) or proposed
 
     def _load_framer(self):
         """The framer (framer.py), loaded on first use; None (the check's proposals are searched

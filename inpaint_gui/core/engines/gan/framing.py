@@ -14,6 +14,10 @@ land in the hole. The contextual loss already knows which framing fits; this mod
    was trained; those within ``PRIOR_MARGIN`` of its favourite go on (at most ``PRIOR_KEEP``,
    no near-copies). Without
    the check installed, the coarse grid (``SCALES`` x ``SHIFTS``) goes on instead.
+2b. :func:`refined_framings`: the framer (``framer.py``) moves each proposal to where it sees the
+   face's training framing; where the landings agree (their median) comes first, then the
+   landings themselves, at most ``REFINED_KEEP`` and no near-copies. The check accepts a range of
+   framings and its favourite is seldom the framing itself; the fill needs it to a few pixels.
 3. :func:`framing_search`: every framing x K restarts in ONE batched latent search. After
    each round of ``ROUNDS`` iterations the framings are ranked by their best contextual loss
    normalised per unit of weight (the mean absolute error on the weighted context, in grey
