@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from inpaint_gui.core.engines.gan.framing import REFINED_FINAL_KEEP, REFINED_KEEP
 from tests.cli_helpers import FAST, cli, make_cli_files
 
 
@@ -35,14 +36,15 @@ def test_run_writes_the_result_and_a_summary(files):
     summary = json.loads(r.stdout)
     region = summary["regions"][0]
     assert region["iterations"] == 15 and region["model"] == "tiny" and region["engine"] == "face"
-    # the framing search: every framing tried with its normalised loss; the best two framings' restarts are candidates
+    # the framing search: every framing tried with its normalised loss (where the framer landed the check's
+    # proposals); the finalist's restarts are the candidates
     tried = region["framings"]
-    assert len(tried) > 4 and region["chosen"] in [f["window"] for f in tried] and region["fit"] > 0
-    assert len(region["losses"]) == 4
+    assert 2 <= len(tried) <= REFINED_KEEP and region["chosen"] in [f["window"] for f in tried] and region["fit"] > 0
+    assert len(region["losses"]) == 2 * REFINED_FINAL_KEEP  # two restarts each
     out = np.asarray(Image.open(d / "out.png"))
     assert np.array_equal(out[~mask], image[~mask]) and not np.array_equal(out[mask], image[mask])
     assert sorted(p.name for p in (d / "cands").iterdir()) == sorted(
-        f"region0_candidate{k}{end}" for k in range(4) for end in (".png", "_fill.png")
+        f"region0_candidate{k}{end}" for k in range(2 * REFINED_FINAL_KEEP) for end in (".png", "_fill.png")
     )
 
 

@@ -19,7 +19,7 @@ from inpaint_gui.core.engines.gan.framer import (
     load_framer,
     save_framer,
 )
-from inpaint_gui.core.engines.gan.framing import MARGIN, overlap, refined_framings
+from inpaint_gui.core.engines.gan.framing import FINAL_KEEP, MARGIN, REFINED_FINAL_KEEP, overlap, refined_framings
 from inpaint_gui.core.errors import WeightsError
 from inpaint_gui.core.pipeline import CommonSettings, InpaintSettings, plan
 from tests.core.test_framing import FAST, photo
@@ -112,6 +112,7 @@ def test_the_engine_searches_where_the_framer_lands(model, monkeypatch):
     landed = [(x + 5, y - 2, int(s * 1.1)) for x, y, s in seen]
     assert windows == [f.window for f in refined_framings(mask, (50, 70, 60, 90), [consensus(landed), *landed])]
     assert windows[0] == consensus(landed)  # where the landings agree comes first
+    assert region.plan.final_keep == REFINED_FINAL_KEEP  # near one another: one runs to convergence
 
     class Lost:  # every landing is useless: the check's proposals are searched as they are
         def refine(self, image, mask, windows):
@@ -120,6 +121,7 @@ def test_the_engine_searches_where_the_framer_lands(model, monkeypatch):
     monkeypatch.setattr(FaceEngine, "_load_framer", lambda self: Lost())
     (region,) = plan(image, mask, settings, Engines(face=FaceEngine(model)))
     assert [f.window for f in region.plan.framings] == list(seen[: len(region.plan.framings)])
+    assert region.plan.final_keep == FINAL_KEEP
 
 
 def test_the_shipped_framer_gathers_the_samples_framings_near_the_hand_picked_one():

@@ -25,9 +25,11 @@ import numpy as np
 
 from inpaint_gui.core.engines.base import Candidate, Fill, Region, Step
 from inpaint_gui.core.engines.gan.framing import (
+    FINAL_KEEP,
     GREY_LEVELS,
     PRIOR_SCALES,
     PRIOR_SHIFTS,
+    REFINED_FINAL_KEEP,
     Frame,
     FramingResult,
     Problem,
@@ -61,6 +63,7 @@ class FacePlan:
     framings: tuple[Frame, ...] = ()  # the framings to search; empty: the fixed window
     checked: tuple[Window, ...] = ()  # the coarse grid the face check judges for the engine choice
     placed: bool = False  # the window is the one the user placed
+    final_keep: int = FINAL_KEEP  # framings that run to convergence (REFINED_FINAL_KEEP for the framer's)
 
 
 def plan_windows(
@@ -173,6 +176,7 @@ class FaceEngine:
             hole = mask[y : y + size, x : x + size]
             frames: tuple[Frame, ...] = ()
             checked: tuple[Window, ...] = ()
+            keep = FINAL_KEEP
             if framing and not _is_tile(hole, size, mask.shape):
                 box = _box(hole, (x, y))
                 coarse = candidate_windows(mask, box, base=(x, y, size))
@@ -182,11 +186,14 @@ class FaceEngine:
                 if not coarse:
                     raise MaskError(too_large_message(mask, box))
                 checked = tuple(f.window for f in coarse)
-                proposed = self._framings(image, mask, box, (x, y, size)) if settings.framing_prior else None
+                proposed, refined = (
+                    self._framings(image, mask, box, (x, y, size)) if settings.framing_prior else (None, False)
+                )
                 if proposed:
                     res = self.model_for(settings, sorted(f.window[2] for f in proposed)[len(proposed) // 2]).resolution
                     proposed = [f for f in proposed if known_small(mask, f.window, res).any()]
                 frames = tuple(proposed or coarse)
+                keep = REFINED_FINAL_KEEP if refined and proposed else FINAL_KEEP
             sides = sorted(f.window[2] for f in frames) or [size]
             model = self.model_for(settings, sides[len(sides) // 2])  # by the median framing
             if not frames and not known_small(mask, (x, y, size), model.resolution).any():
@@ -196,25 +203,26 @@ class FaceEngine:
             region_hole[y - rect[1] : y - rect[1] + size, x - rect[0] : x - rect[0] + size] = hole
             where = f"window {x},{y},{size}" if not frames else f"{len(frames)} framings around {x},{y},{size}"
             label = f"{model.name} · {where}"
-            plan = FacePlan((x, y, size), model.name, frames, checked, placed=window is not None)
+            plan = FacePlan((x, y, size), model.name, frames, checked, placed=window is not None, final_keep=keep)
             regions.append(Region(self.name, rect, region_hole, label, plan))
         return regions
 
-    def _framings(self, image: np.ndarray, mask: np.ndarray, box, base: Window) -> list[Frame] | None:
+    def _framings(self, image: np.ndarray, mask: np.ndarray, box, base: Window) -> tuple[list[Frame] | None, bool]:
         """The framings to search, proposed by the face check over a fine grid (see
         ``framing.prior_framings``); None when the check is not installed (the coarse grid then)."""
         check = self._face_check(required=False)
         if check is None:
-            return None
+            return None, False
         dense = candidate_windows(mask, box, base=base, scales=PRIOR_SCALES, shifts=PRIOR_SHIFTS)
         proposed = prior_framings(dense, check.logits(image, mask, [f.window for f in dense], fast=True))
         framer = self._load_framer()
         if framer is None or not proposed:
-            return proposed
+            return proposed, False
         from inpaint_gui.core.engines.gan.framer import consensus
 
         landed = framer.refine(image, mask, [f.window for f in proposed])
-        return refined_framings(mask, box, [consensus(landed), *landed]) or proposed
+        refined = refined_framings(mask, box, [consensus(landed), *landed])
+        return (refined, True) if refined else (proposed, False)
 
     def _load_framer(self):
         """The framer (framer.py), loaded on first use; None (the check's proposals are searched
@@ -303,7 +311,10 @@ class FaceEngine:
     def _run_framings(self, image, mask, region, plan: FacePlan, model, search, holes, cancel) -> Iterator[Step]:
         frames = list(plan.framings)
         problem = Problem(image, mask, frames)
-        for item in framing_search(model, [problem], search, cancel, preview_seconds=search.preview_seconds):
+        run = framing_search(
+            model, [problem], search, cancel, preview_seconds=search.preview_seconds, final_keep=plan.final_keep
+        )
+        for item in run:
             if not isinstance(item, FramingResult):
                 win = frames[item.best].window
                 best = int(np.argmin(item.total)) if item.previews is not None else 0
@@ -428,7 +439,8 @@ class FaceEngine:
             framed = [b for b, pl in enumerate(plans) if pl.model == name and pl.framings]
             if framed:
                 problems = [Problem(images[b], masks[b], list(plans[b].framings)) for b in framed]
-                result = list(framing_search(model, problems, search))[-1]
+                keep = min(plans[b].final_keep for b in framed)
+                result = list(framing_search(model, problems, search, final_keep=keep))[-1]
                 for i, b in enumerate(framed):
                     x, y, size = plans[b].framings[result.survivors[i][0]].window
                     best = int(np.argmin(result.total[i][0]))

@@ -66,7 +66,8 @@ PRIOR_SHIFTS = tuple(float(v) for v in np.linspace(-0.2, 0.2, 9).round(3))  # 5%
 PRIOR_KEEP = 8  # at most this many framings go from the prior to the latent search ...
 PRIOR_MARGIN = 8.0  # ... those the check rates within this of its best (logit units) ...
 PRIOR_OVERLAP = 0.85  # ... and not near-copies of a better one (intersection over union)
-REFINED_KEEP = 3  # the framer's landing windows searched (see framer.py)
+REFINED_KEEP = 3  # the framer's landing windows searched (see framer.py) ...
+REFINED_FINAL_KEEP = 1  # ... of which one runs to convergence: they are near one another (the bench's time)
 
 
 @dataclass(frozen=True)
