@@ -126,6 +126,12 @@ def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     b = x.shape[0]
     flip = torch.rand(b, generator=gen) < 0.5
     x = torch.where(flip[:, None, None, None], x.flip(3), x)
+    return jitter_colours(x, gen)
+
+
+def jitter_colours(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Brightness/contrast and some grey windows (old prints) on the network input (B, 4, S, S)."""
+    b = x.shape[0]
     rgb, m = x[:, :3], x[:, 3:]
     gain = 1 + 0.3 * (torch.rand(b, 1, 1, 1, generator=gen) - 0.5)
     bias = 0.2 * (torch.rand(b, 1, 1, 1, generator=gen) - 0.5)

@@ -29,14 +29,11 @@ from inpaint_gui.core.engines.gan.facecheck import to_input, windows_pixels_fast
 from inpaint_gui.core.engines.gan.framer import Framer, FramerConfig, apply_move, framing_move, save_framer
 from inpaint_gui.core.engines.gan.framing import overlap
 from inpaint_gui.lab.dataset import list_images
+from inpaint_gui.lab.train_facecheck import _load, jitter_colours
 
 SIZE = 64
 SIDE_RANGE = (0.55, 1.5)  # window side / the face's
 SHIFT_RANGE = 0.3  # window centre - face centre, as a share of the window's side (x and y)
-
-
-def _load(paths: list[Path]) -> list[np.ndarray]:
-    return [np.asarray(Image.open(p).convert("RGB")) for p in paths]
 
 
 def irregular_holes(masks_dir: Path | None, side: int) -> list[np.ndarray]:
@@ -118,13 +115,7 @@ def augment(x: torch.Tensor, moves: torch.Tensor, gen: torch.Generator) -> tuple
     x = torch.where(flip[:, None, None, None], x.flip(3), x)
     moves = moves.clone()
     moves[flip, 0] = -moves[flip, 0]
-    rgb, m = x[:, :3], x[:, 3:]
-    gain = 1 + 0.3 * (torch.rand(b, 1, 1, 1, generator=gen) - 0.5)
-    bias = 0.2 * (torch.rand(b, 1, 1, 1, generator=gen) - 0.5)
-    rgb = (rgb * gain + bias).clamp(-1, 1)
-    grey = (torch.rand(b, generator=gen) < 0.15)[:, None, None, None]
-    rgb = torch.where(grey, rgb.mean(1, keepdim=True).expand_as(rgb), rgb)
-    return torch.cat([rgb * (1 - m), m], 1), moves
+    return jitter_colours(x, gen), moves
 
 
 @torch.no_grad()

@@ -28,6 +28,7 @@ import torch
 import torch.nn as nn
 
 from inpaint_gui.core.engines.gan.facecheck import (
+    _Block,
     find_card_folder,
     load_card_net,
     save_card_net,
@@ -44,11 +45,6 @@ REFINE_STEPS = 3  # moves from a proposal to the framing (each one from the wind
 class FramerConfig:
     size: int = 64  # the window is seen at size x size
     width: int = 16  # channels of the first block (doubled twice)
-
-
-class _Block(nn.Sequential):
-    def __init__(self, c_in: int, c_out: int):
-        super().__init__(nn.Conv2d(c_in, c_out, 3, 2, 1), nn.BatchNorm2d(c_out), nn.LeakyReLU(0.1))
 
 
 class Framer(nn.Module):
