@@ -35,6 +35,11 @@ def list_images(folder: Path) -> list[Path]:
     return sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
 
 
+def load_rgb(paths: list[Path]) -> list[np.ndarray]:
+    """Each file as it is, uint8 RGB (H, W, 3): no crop or resize (the small networks cut windows)."""
+    return [np.asarray(Image.open(p).convert("RGB")) for p in paths]
+
+
 def square_resize(im: Image.Image, size: int) -> np.ndarray:
     """Centre square crop, then area-resize to (size, size); returns uint8 (size, size, 3)."""
     im = ImageOps.exif_transpose(im).convert("RGB")

@@ -26,13 +26,9 @@ import torch.nn.functional as F
 from PIL import Image
 
 from inpaint_gui.core.engines.gan.facecheck import FaceCheck, FaceCheckConfig, save_check, to_input, window_pixels
-from inpaint_gui.lab.dataset import list_images
+from inpaint_gui.lab.dataset import list_images, load_rgb
 
 SIZE = 32
-
-
-def _load(paths: list[Path]) -> list[np.ndarray]:
-    return [np.asarray(Image.open(p).convert("RGB")) for p in paths]
 
 
 def hole_bank(masks_dir: Path | None, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -171,9 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
 
     photo_paths = list_images(args.photos)
-    photos = _load(photo_paths)
-    faces = _load(list_images(args.faces)[: args.n_faces])
-    val_faces = _load(list_images(args.val_faces))
+    photos = load_rgb(photo_paths)
+    faces = load_rgb(list_images(args.faces)[: args.n_faces])
+    val_faces = load_rgb(list_images(args.val_faces))
     holes = hole_bank(args.masks, 4000, rng)
     train = build(faces, photos[: args.photos_train], args.photo_windows, holes, rng)
     held = build(val_faces, photos[args.photos_train :], 8000, holes, np.random.default_rng(args.seed + 1))

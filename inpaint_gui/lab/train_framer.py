@@ -28,8 +28,8 @@ from PIL import Image
 from inpaint_gui.core.engines.gan.facecheck import to_input, windows_pixels_fast
 from inpaint_gui.core.engines.gan.framer import Framer, FramerConfig, apply_move, framing_move, save_framer
 from inpaint_gui.core.engines.gan.framing import overlap
-from inpaint_gui.lab.dataset import list_images
-from inpaint_gui.lab.train_facecheck import _load, jitter_colours
+from inpaint_gui.lab.dataset import list_images, load_rgb
+from inpaint_gui.lab.train_facecheck import jitter_colours
 
 SIZE = 64
 SIDE_RANGE = (0.55, 1.5)  # window side / the face's
@@ -163,9 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     t0 = time.perf_counter()
-    photos = _load(list_images(args.photos)) if args.photos else []
-    faces = _load(list_images(args.faces)[: args.n_faces])
-    val = _load(list_images(args.val_faces)[: args.val_n])
+    photos = load_rgb(list_images(args.photos)) if args.photos else []
+    faces = load_rgb(list_images(args.faces)[: args.n_faces])
+    val = load_rgb(list_images(args.val_faces)[: args.val_n])
     irregular = irregular_holes(args.masks, faces[0].shape[0])
     ranges = (tuple(args.sides), args.shift)
     train = build(faces, photos[: args.photos_train], irregular, args.per_face, rng, *ranges)

@@ -39,7 +39,9 @@ class FaceCheckConfig:
     width: int = 16  # channels of the first block (doubled per block)
 
 
-class _Block(nn.Sequential):
+class ConvBlock(nn.Sequential):
+    """A stride-2 3x3 convolution, BatchNorm, LeakyReLU: halves the side (the check's and the framer's)."""
+
     def __init__(self, c_in: int, c_out: int):
         super().__init__(nn.Conv2d(c_in, c_out, 3, 2, 1), nn.BatchNorm2d(c_out), nn.LeakyReLU(0.1))
 
@@ -50,7 +52,7 @@ class FaceCheck(nn.Module):
         self.config = config
         w = config.width
         self.stem = nn.Sequential(nn.Conv2d(4, w, 3, 1, 1), nn.LeakyReLU(0.1))
-        self.blocks = nn.Sequential(_Block(w, 2 * w), _Block(2 * w, 4 * w), _Block(4 * w, 4 * w))
+        self.blocks = nn.Sequential(ConvBlock(w, 2 * w), ConvBlock(2 * w, 4 * w), ConvBlock(4 * w, 4 * w))
         side = config.size // 8
         self.head = nn.Linear(4 * w * side * side, 1)
 

@@ -28,7 +28,7 @@ import torch
 import torch.nn as nn
 
 from inpaint_gui.core.engines.gan.facecheck import (
-    _Block,
+    ConvBlock,
     find_card_folder,
     load_card_net,
     save_card_net,
@@ -53,7 +53,9 @@ class Framer(nn.Module):
         self.config = config
         w = config.width
         self.stem = nn.Sequential(nn.Conv2d(4, w, 3, 1, 1), nn.LeakyReLU(0.1))
-        self.blocks = nn.Sequential(_Block(w, 2 * w), _Block(2 * w, 4 * w), _Block(4 * w, 4 * w), _Block(4 * w, 4 * w))
+        self.blocks = nn.Sequential(
+            ConvBlock(w, 2 * w), ConvBlock(2 * w, 4 * w), ConvBlock(4 * w, 4 * w), ConvBlock(4 * w, 4 * w)
+        )
         side = config.size // 16
         self.head = nn.Linear(4 * w * side * side, 3)
 
