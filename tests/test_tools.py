@@ -84,3 +84,29 @@ def test_calibrate_engine_choice_writes_the_confusion_table(tmp_path):
     assert [row["threshold"] for row in table][:2] == [0.1, 0.2] and "faces_1-2_to_face" in table[0]
     grid = json.loads((out / "sample_grid.json").read_text())
     assert grid["in_face_n"] > 0 and grid["clear_of_head_n"] > 0
+
+
+def test_pack_faces_spreads_over_the_set_within_the_budget(tmp_path):
+    import zipfile
+
+    faces = write_random_images(tmp_path / "faces", 9, seed=2)
+    tool = runpy.run_path(str(TOOLS / "pack_faces.py"))
+    order = tool["spread_order"](9)
+    assert sorted(order) == list(range(9)) and order[:3] == [0, 8, 4]  # every prefix spans the set
+    names = sorted(p.name for p in faces.iterdir())
+    out = tmp_path / "all.zip"
+    assert tool["main"]([str(faces), str(out), "--size", "16"]) == 0
+    with zipfile.ZipFile(out) as z:
+        packed = z.namelist()
+        sizes = [i.file_size for i in z.infolist()]
+    assert len(packed) == 9 and all(n.startswith("all/") and n.endswith(".webp") for n in packed)
+    budget = (sum(sizes) - min(sizes) // 2) / 2**20  # room for all but one face
+    small = tmp_path / "small.zip"
+    assert tool["main"]([str(faces), str(small), "--size", "16", "--max-mib", str(budget)]) == 0
+    with zipfile.ZipFile(small) as z:
+        assert 1 <= len(z.namelist()) < 9 and sum(i.file_size for i in z.infolist()) <= budget * 2**20
+    first = tmp_path / "first.zip"
+    assert tool["main"]([str(faces), str(first), "--first", "3", "--copy"]) == 0
+    with zipfile.ZipFile(first) as z:
+        assert z.namelist() == [f"first/{n}" for n in names[:3]]
+        assert z.read(f"first/{names[0]}") == (faces / names[0]).read_bytes()
