@@ -26,7 +26,7 @@ from pathlib import Path
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from inpaint_gui.lab.dataset import list_images
+from inpaint_gui.lab.dataset import list_images, square_resize
 
 
 def spread_order(n: int) -> list[int]:
@@ -52,33 +52,28 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {args.src}: no images", file=sys.stderr)
         return 2
     budget = int(args.max_mib * 2**20)
-    packed: list[tuple[str, bytes]] = []
-    total = 0
+    count = total = 0
     order = range(min(args.first, len(files))) if args.first > 0 else spread_order(len(files))
-    for i in order:
-        if args.copy:
-            name, data = files[i].name, files[i].read_bytes()
-        else:
-            with Image.open(files[i]) as im:
-                face = im.convert("RGB")
-            if face.size != (args.size, args.size):
-                face = face.resize((args.size, args.size), Image.Resampling.BICUBIC)
-            buf = io.BytesIO()
-            face.save(buf, "WEBP", quality=args.quality, method=6)
-            name, data = files[i].stem + ".webp", buf.getvalue()
-        if total + len(data) > budget:
-            break
-        packed.append((name, data))
-        total += len(data)
     args.dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.dest.with_name(args.dest.name + ".tmp")
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as z:
-        for name, data in packed:
+        for i in order:
+            if args.copy:
+                name, data = files[i].name, files[i].read_bytes()
+            else:
+                with Image.open(files[i]) as im:
+                    face = Image.fromarray(square_resize(im, args.size))  # as training decodes it
+                buf = io.BytesIO()
+                face.save(buf, "WEBP", quality=args.quality, method=6)
+                name, data = files[i].stem + ".webp", buf.getvalue()
+            if total + len(data) > budget:
+                break
             z.writestr(f"{args.dest.stem}/{name}", data)
+            count, total = count + 1, total + len(data)
     os.replace(tmp, args.dest)
     how = "as they are" if args.copy else f"WebP q{args.quality}"
     size = args.dest.stat().st_size / 2**20
-    print(f"{len(packed)} of {len(files)} faces, {size:.1f} MiB ({how}) -> {args.dest}")
+    print(f"{count} of {len(files)} faces, {size:.1f} MiB ({how}) -> {args.dest}")
     return 0
 
 
