@@ -41,6 +41,7 @@ from inpaint_gui.core.engines.gan.framing import (
 )
 from inpaint_gui.core.engines.gan.search import context_weights, latent_search, search_batch
 from inpaint_gui.core.engines.gan.settings import SearchSettings
+from inpaint_gui.core.engines.gan.twoband import base_fills, low_band_model, two_band
 from inpaint_gui.core.engines.gan.weights import LoadedModel, default_model_name, find_model, load_model
 from inpaint_gui.core.errors import MaskError, WeightsError
 from inpaint_gui.core.image.colour import is_grey
@@ -64,6 +65,7 @@ class FacePlan:
     checked: tuple[Window, ...] = ()  # the coarse grid the face check judges for the engine choice
     placed: bool = False  # the window is the one the user placed
     final_keep: int = FINAL_KEEP  # framings that run to convergence (REFINED_FINAL_KEEP for the framer's)
+    low_band: str | None = None  # the model whose search gives the fill's low band (twoband.py), or None
 
 
 def plan_windows(
@@ -152,6 +154,9 @@ class FaceEngine:
                 return self._models[name] if name in self._models else self._adopt(name)
         return self.model(installed[-1][1]) if installed else self.model()
 
+    def _has_model(self, name: str) -> bool:
+        return name in self._models or _installed(name)
+
     def _adopt(self, name: str) -> LoadedModel:
         keep = self.default
         model = self.load(name)
@@ -202,8 +207,11 @@ class FaceEngine:
             region_hole = np.zeros((rect[3] - rect[1], rect[2] - rect[0]), bool)
             region_hole[y - rect[1] : y - rect[1] + size, x - rect[0] : x - rect[0] + size] = hole
             where = f"window {x},{y},{size}" if not frames else f"{len(frames)} framings around {x},{y},{size}"
-            label = f"{model.name} · {where}"
-            plan = FacePlan((x, y, size), model.name, frames, checked, placed=window is not None, final_keep=keep)
+            base = low_band_model(settings, model.resolution, self._has_model)
+            label = f"{model.name}{f' over {base}' if base else ''} · {where}"
+            plan = FacePlan(
+                (x, y, size), model.name, frames, checked, placed=window is not None, final_keep=keep, low_band=base
+            )
             regions.append(Region(self.name, rect, region_hole, label, plan))
         return regions
 
@@ -269,8 +277,15 @@ class FaceEngine:
         search = self._search_settings(settings, common, image[region.hole_in(image.shape)[0]])
         holes = _RegionHoles(region, mask)
         if plan.framings:
-            yield from self._run_framings(image, mask, region, plan, model, search, holes, cancel)
-            return
+            steps = self._run_framings(image, mask, region, plan, model, search, holes, cancel)
+        else:
+            steps = self._run_window(image, mask, region, plan, model, search, holes, cancel)
+        if plan.low_band is None:
+            yield from steps
+        else:
+            yield from self._with_low_band(steps, image, mask, plan, model, search, holes, cancel)
+
+    def _run_window(self, image, mask, region, plan: FacePlan, model, search, holes, cancel) -> Iterator[Step]:
         win = plan.window
         x, y, size = win
         if mask[y : y + size, x : x + size].all():
@@ -307,6 +322,34 @@ class FaceEngine:
                 ]
                 step.info.update(stopped_early=s.stopped_early, fit=float(s.contextual[s.best]) / weight * GREY_LEVELS)
             yield step
+
+    def _with_low_band(self, steps, image, mask, plan: FacePlan, model, search, holes, cancel) -> Iterator[Step]:
+        """``steps``, with the final candidates' low band replaced by ``plan.low_band``'s fills
+        of the same windows (twoband.py); cancelled there, the final step as it was, cancelled."""
+        for step in steps:
+            if not step.done or step.cancelled:
+                yield step
+                continue
+            base_model = self.model(plan.low_band)
+            windows = list(dict.fromkeys(c.payload[0] for c in step.candidates))
+            yield replace(step, done=False, candidates=[], stage=f"low band: {base_model.name}")
+            bases = base_fills(base_model, [(image, mask, w) for w in windows], model.resolution, search, cancel)
+            if cancel is not None and cancel.is_set():
+                yield replace(step, cancelled=True)
+                return
+            candidates = []
+            for c in step.candidates:
+                win = c.payload[0]
+                fill = two_band(c.payload[1], bases[windows.index(win)])  # (S, S, 3)
+                candidates.append(replace(c, thumbnail=fill, payload=(win, fill)))
+            best = candidates[step.best]
+            yield replace(
+                step,
+                thumbnails=np.stack([c.thumbnail for c in candidates]),
+                composite=_composer(holes.window(best.payload[0]), best.payload[0], best.payload[1]),
+                candidates=candidates,
+                info={**step.info, "low_band": base_model.name},
+            )
 
     def _run_framings(self, image, mask, region, plan: FacePlan, model, search, holes, cancel) -> Iterator[Step]:
         frames = list(plan.framings)
@@ -423,6 +466,7 @@ class FaceEngine:
             (region,) = self.plan(image, mask, settings, common, None if windows is None else windows[b])
             plans.append(region.plan)
         fills: list[Fill | None] = [None] * len(images)
+        found: list = [None] * len(images)  # (window, fill at the model's resolution) per image
         runs = np.zeros(len(images), np.int64)
         for name in dict.fromkeys(pl.model for pl in plans):  # one batched search per model, in plan order
             model = self.model(name)
@@ -433,8 +477,7 @@ class FaceEngine:
                     model, np.stack([sm[0] for sm in smalls]), np.stack([sm[1] for sm in smalls]), search
                 )
                 for i, b in enumerate(fixed):
-                    x, y, size = plans[b].window
-                    fills[b] = Fill((x, y, x + size, y + size), from_model(result.best_fills[i], size))
+                    found[b] = (plans[b].window, result.best_fills[i])
                     runs[b] = result.iterations_run[i]
             framed = [b for b, pl in enumerate(plans) if pl.model == name and pl.framings]
             if framed:
@@ -442,10 +485,17 @@ class FaceEngine:
                 keep = min(plans[b].final_keep for b in framed)
                 result = list(framing_search(model, problems, search, final_keep=keep))[-1]
                 for i, b in enumerate(framed):
-                    x, y, size = plans[b].framings[result.survivors[i][0]].window
                     best = int(np.argmin(result.total[i][0]))
-                    fills[b] = Fill((x, y, x + size, y + size), from_model(result.fills[i][0, best], size))
+                    found[b] = (plans[b].framings[result.survivors[i][0]].window, result.fills[i][0, best])
                     runs[b] = result.iterations_run[i].max()
+            banded = [b for b, pl in enumerate(plans) if pl.model == name and pl.low_band]
+            if banded:
+                items = [(images[b], masks[b], found[b][0]) for b in banded]
+                bases = base_fills(self.model(plans[banded[0]].low_band), items, model.resolution, search)
+                for i, b in enumerate(banded):
+                    found[b] = (found[b][0], two_band(found[b][1], bases[i]))
+        for b, ((x, y, size), fill) in enumerate(found):
+            fills[b] = Fill((x, y, x + size, y + size), from_model(fill, size))
         return fills, {"iterations_run": runs}
 
 

@@ -474,16 +474,18 @@ def search_batch(
     masks: np.ndarray,
     settings: SearchSettings = SearchSettings(),
     cancel: threading.Event | None = None,
+    outside: np.ndarray | None = None,
 ) -> BatchResult:
     """The same search for B images at once (B x K latents in one batch): for evaluation.
 
     images: uint8 (B, S, S, 3); masks: bool (B, S, S). Image b takes the b-th block of
     init_samples * K draws from the seeded generator, so image 0 starts exactly as
     ``latent_search`` would; every z follows its own trajectory (Adam is element-wise) and
-    every image stops by its own rule, whatever the other images are.
+    every image stops by its own rule, whatever the other images are. ``outside`` (bool (B, S,
+    S), optional): pixels beyond the photo's border, neither context nor filled.
     """
     start = time.perf_counter()
-    search = _Search(model, images, masks, settings)
+    search = _Search(model, images, masks, settings, outside)
     while not search.finished and not (cancel is not None and cancel.is_set()):
         search.step()
     fake, contextual, _, total = search.final()

@@ -16,6 +16,7 @@ from inpaint_gui.core.settings import check, setting
 PRECISIONS = ("float32", "tf32", "bfloat16")
 WEIGHTINGS = ("plain", "importance")
 LR_SCHEDULES = ("constant", "cosine")
+LOW_BANDS = ("auto", "off")
 BETA2 = 0.999  # Adam's second-moment decay (torch's default)
 MAX_RESTARTS = 512  # a hard cap; memory bounds it further (see ``memory.check_memory``)
 
@@ -36,6 +37,13 @@ class SearchSettings:
         "or --window)",
         choices=("auto", "fixed"),
         label="Framing",
+    )
+    low_band: str = setting(
+        "auto",
+        "a 128x128 model's fill keeps its detail over the low frequencies of celeba64's search of the same "
+        "window (auto: when celeba64 is installed; off: the model's fill alone)",
+        choices=LOW_BANDS,
+        label="Low band from celeba64",
     )
     iterations: int = setting(
         300,
