@@ -181,7 +181,10 @@ def main(args: argparse.Namespace) -> int:
         ours = bench.end_to_end_run(repo, common)
         fixed = bench.end_to_end_run(repo, common + ["--framing", "fixed"])
         paper = bench.end_to_end_run(repo, common + ["--framing", "fixed", *bench.PAPER_RECIPE])
-        report["run"] = {"defaults": ours, "fixed_window": fixed, "paper_recipe": paper}
+        alone = bench.end_to_end_run(repo, common + ["--low-band", "off"])  # a 128 model's fill without 64's low band
+        report["run"] = {"defaults": ours, "fixed_window": fixed, "paper_recipe": paper, "without_low_band": alone}
+        if "wall_seconds" in ours and "wall_seconds" in alone:
+            report["run"]["low_band_over_alone"] = round(ours["wall_seconds"] / alone["wall_seconds"], 2)
         if all("wall_seconds" in r for r in (ours, fixed, paper)):
             report["run"]["framing_over_fixed"] = round(ours["wall_seconds"] / fixed["wall_seconds"], 2)
             report["run"]["paper_over_fixed"] = round(paper["wall_seconds"] / fixed["wall_seconds"], 2)
@@ -190,13 +193,21 @@ def main(args: argparse.Namespace) -> int:
             report["run"]["fixed_window_celeba64"] = small
             if "search_seconds" in small and "search_seconds" in fixed:
                 report["run"]["model_128_over_64"] = round(fixed["search_seconds"] / small["search_seconds"], 2)
+            if "wall_seconds" in small and "wall_seconds" in ours:  # the app before the framing search
+                report["run"]["defaults_over_fixed_celeba64"] = round(ours["wall_seconds"] / small["wall_seconds"], 2)
         say(f"\nEnd-to-end run on the bundled sample at the defaults (framing search): {ours}")
         say(f"The same with one fixed window (--framing fixed, the default before the framing search): {fixed}")
         say(f"The paper's recipe on the fixed window ({' '.join(bench.PAPER_RECIPE)}): {paper}")
+        if "low_band_over_alone" in report["run"]:
+            say(
+                f"Without celeba64's low band (--low-band off): {alone}; the defaults take "
+                f"{report['run']['low_band_over_alone']}x its time"
+            )
         if "model_128_over_64" in report["run"]:
             say(
                 f"The same window with celeba64: {report['run']['fixed_window_celeba64']}; the {fixed.get('model')} "
-                f"search takes {report['run']['model_128_over_64']}x its time"
+                f"search takes {report['run']['model_128_over_64']}x its time; the defaults take "
+                f"{report['run'].get('defaults_over_fixed_celeba64')}x the app's time before the framing search"
             )
         if "framing_over_fixed" in report["run"]:
             say(

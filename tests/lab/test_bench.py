@@ -130,6 +130,9 @@ def test_bench_run_sets_the_defaults_against_the_fixed_window_and_the_paper_reci
     assert ours["framings"] > 1 and fixed["framings"] == 1
     assert run["framing_over_fixed"] == pytest.approx(ours["wall_seconds"] / fixed["wall_seconds"], abs=0.01)
     assert run["paper_over_fixed"] == pytest.approx(paper["wall_seconds"] / fixed["wall_seconds"], abs=0.01)
+    alone = run["without_low_band"]  # a 32x32 model has no low-band model: the same run, timed again
+    assert "error" not in alone and alone["model"] == ours["model"]
+    assert run["low_band_over_alone"] == pytest.approx(ours["wall_seconds"] / alone["wall_seconds"], abs=0.01)
     assert ours["device"] == "CPU (1 thread)" and ours["peak_rss_mib"] > 0
 
 
