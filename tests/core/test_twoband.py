@@ -98,6 +98,7 @@ def test_a_128_window_is_filled_with_celeba64s_low_band_and_says_so(two_models):
     assert any(s.stage == "low band: celeba64" and not s.done for s in steps)
     final = steps[-1]
     assert final.done and not final.cancelled and final.info["low_band"] == "celeba64"
+    assert final.elapsed > steps[-2].elapsed  # the run's seconds include the low band's search
     _, alone = _steps(two_models, "off")
     assert "low_band" not in alone[-1].info
     image, mask = _problem()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -333,9 +334,11 @@ class FaceEngine:
             base_model = self.model(plan.low_band)
             windows = list(dict.fromkeys(c.payload[0] for c in step.candidates))
             yield replace(step, done=False, candidates=[], stage=f"low band: {base_model.name}")
+            start = time.perf_counter()
             bases = base_fills(base_model, [(image, mask, w) for w in windows], model.resolution, search, cancel)
+            elapsed = step.elapsed + time.perf_counter() - start  # the run's seconds include the low band's
             if cancel is not None and cancel.is_set():
-                yield replace(step, cancelled=True)
+                yield replace(step, cancelled=True, elapsed=elapsed)
                 return
             candidates = []
             for c in step.candidates:
@@ -345,6 +348,7 @@ class FaceEngine:
             best = candidates[step.best]
             yield replace(
                 step,
+                elapsed=elapsed,
                 thumbnails=np.stack([c.thumbnail for c in candidates]),
                 composite=_composer(holes.window(best.payload[0]), best.payload[0], best.payload[1]),
                 candidates=candidates,
