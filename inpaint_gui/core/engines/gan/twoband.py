@@ -1,16 +1,16 @@
 """Two-band fills: a 128x128 model's detail over a 64x64 model's low frequencies.
 
-``celeba128`` draws sharper fills than ``celeba64`` enlarged (sharpness 0.83-0.87 against
-0.77-0.78 of the truth's), but its faces fit the context less well: on held-out faces its
-PSNR is 0.2-0.3 dB lower. The errors sit in different bands: ``celeba64``'s in the detail it
-cannot draw, ``celeba128``'s in where its features land. So the app searches the same window
-with both and keeps ``celeba64``'s fill below ``BAND_SIGMA`` and ``celeba128``'s above it::
+``celeba128`` draws sharper fills than ``celeba64`` enlarged (sharpness 0.83-0.87 of the
+truth's against 0.77), but its faces fit the context less well: on held-out faces its PSNR is
+0.04-0.38 dB lower. The errors sit in different bands: ``celeba64``'s in the detail it cannot
+draw, ``celeba128``'s in where its features land. So the app searches the same window with both
+and keeps ``celeba64``'s fill below ``BAND_SIGMA`` and ``celeba128``'s above it::
 
     fill = blur(G64(z64) enlarged) + (G128(z128) - blur(G128(z128)))
 
-Measured on tuning faces (val 1-48, whole-face window, against ``celeba64`` alone; README,
-"Two-band fills"): sigma 2 keeps PSNR at or above ``celeba64``'s and sharpness at 0.80-0.82;
-smaller sigmas lose sharpness, larger ones PSNR and SSIM.
+Sigma was tuned on val faces 1-48 (docs/experiments.md, "Two-band fills"): smaller sigmas lose
+sharpness, larger ones PSNR and SSIM. Held out (README, "Two-band fills"): 0.25-0.27 dB over
+``celeba64``, SSIM within 0.004, sharpness 0.81-0.84.
 """
 
 from __future__ import annotations
