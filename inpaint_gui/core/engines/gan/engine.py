@@ -332,7 +332,7 @@ class FaceEngine:
                 yield step
                 continue
             base_model = self.model(plan.low_band)
-            windows = list(dict.fromkeys(c.payload[0] for c in step.candidates))
+            windows = {w: i for i, w in enumerate(dict.fromkeys(c.payload[0] for c in step.candidates))}
             yield replace(step, done=False, candidates=[], stage=f"low band: {base_model.name}")
             start = time.perf_counter()
             bases = base_fills(base_model, [(image, mask, w) for w in windows], model.resolution, search, cancel)
@@ -343,7 +343,7 @@ class FaceEngine:
             candidates = []
             for c in step.candidates:
                 win = c.payload[0]
-                fill = two_band(c.payload[1], bases[windows.index(win)])  # (S, S, 3)
+                fill = two_band(c.payload[1], bases[windows[win]])  # (S, S, 3)
                 candidates.append(replace(c, thumbnail=fill, payload=(win, fill)))
             best = candidates[step.best]
             yield replace(

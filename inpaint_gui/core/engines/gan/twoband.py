@@ -20,6 +20,7 @@ import threading
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
+from inpaint_gui.core.engines.gan.search import search_batch
 from inpaint_gui.core.image.resample import from_model, to_model_padded
 
 BAND_SIGMA = 2.0  # the bands' split: a Gaussian of this sigma, in pixels of the 128x128 model
@@ -55,8 +56,6 @@ def base_fills(model, items, resolution: int, settings, cancel: threading.Event 
     """float32 (N, R, R, 3): ``model``'s best fill for each (image, mask, window) item, all in
     one batched search, enlarged to ``resolution`` (the detail model's) for :func:`two_band`.
     Pixels beyond a photo's border are unknown, as in the framing search."""
-    from inpaint_gui.core.engines.gan.search import search_batch
-
     smalls = [to_model_padded(image, mask, window, model.resolution) for image, mask, window in items]
     result = search_batch(
         model,
