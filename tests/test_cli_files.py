@@ -219,7 +219,7 @@ def test_a_thread_count_chosen_before_torch_loads_is_applied_when_it_does():
         "engine_class('face')\n"
         "import torch\n"
         "assert torch.get_num_threads() == 1, torch.get_num_threads()\n"
-        "assert all(engine_class(n).settings_type is t for n, t in settings_types().items())\n"
+        "assert all(engine_class(n).info.settings is t for n, t in settings_types().items())\n"
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr

@@ -47,3 +47,10 @@ def write_random_images(folder: Path, n: int, shape: tuple[int, int] = (40, 40),
     for i in range(n):
         Image.fromarray(rng.integers(0, 256, (*shape, 3)).astype(np.uint8)).save(folder / f"{i}.png")
     return folder
+
+
+def fix_face_check(monkeypatch, p: float) -> None:
+    """Make the face engine's face check answer ``p`` for every region it judges for ``auto``."""
+    from inpaint_gui.core.engines.gan import planning
+
+    monkeypatch.setattr(planning, "face_probability", lambda check, image, mask, region: p)

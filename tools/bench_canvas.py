@@ -78,7 +78,7 @@ def main() -> None:
     timed("stroke end (diff for undo)", lambda: rec.finish(), repeat=3)
     doc.mask[1500:2500, 2500:3500] = True
     canvas.mask_edited((2500, 1500, 3500, 2500))
-    from inpaint_gui.core.image.windows import auto_windows
+    from inpaint_gui.core.engines.gan.windows import auto_windows
 
     timed("auto_windows on the 24 MP mask", lambda: auto_windows(doc.mask, min_size=64), repeat=2)
     canvas.set_zoom(1.0)

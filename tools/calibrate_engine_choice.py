@@ -36,7 +36,7 @@ def probability_of(engines, settings, image: np.ndarray, mask: np.ndarray) -> fl
     if not regions:
         return float("nan")
     biggest = max(regions, key=lambda r: r.hole_pixels)
-    return face.face_probability(image, mask, biggest)
+    return face.suitability(image, mask, biggest).score
 
 
 SAMPLE_FACE = (175, 65, 275, 175)  # x0, y0, x1, y1: the sample's face (skin), a hole centred here is in the face

@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
 
     apply_threads(args.threads)
     engines = Engines()
-    model = engines.face.load(args.model, device="cpu")
+    model = engines["face"].load(args.model, device="cpu")
     names, images = load_eval_images(args.images, model.config.resolution, args.n)
     kinds = args.masks.split(",")
     chosen = args.only.split(",") if args.only else list(SWEEP)

@@ -19,7 +19,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     from inpaint_gui.commands.options import add_settings_options
     from inpaint_gui.lab.evaluate import METHODS
     from inpaint_gui.lab.masks import MASK_KINDS
-    from inpaint_gui.lab.scene_eval import SCENE_METHODS
+    from inpaint_gui.lab.scene_eval import scene_methods
     from inpaint_gui.lab.scene_masks import SCENE_MASK_KINDS
 
     p = sub.add_parser(
@@ -36,7 +36,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--photos",
         type=Path,
         help="folder of natural photos for the scene benchmark (masks "
-        f"{','.join(SCENE_MASK_KINDS)}; methods {','.join(SCENE_METHODS)}; default "
+        f"{','.join(SCENE_MASK_KINDS)}; methods {','.join(scene_methods())}; default "
         f"{SCENE_DEFAULT_METHODS})",
     )
     p.add_argument(
@@ -48,7 +48,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--methods",
         default=METHODS_DEFAULT,
-        help=f"comma-separated, from {','.join(METHODS)} (--photos: from {','.join(SCENE_METHODS)})",
+        help=f"comma-separated, from {','.join(METHODS)} (--photos: from {','.join(scene_methods())})",
     )
     p.add_argument("--train-images", type=Path, default=None, help="training folder for the 'nn' method")
     p.add_argument("--n", type=int, default=None, help="number of images (default: all)")
@@ -66,7 +66,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=main)
 
 
-SCENE_DEFAULT_METHODS = "auto,ours,pypatchmatch,telea,harmonic"
+SCENE_DEFAULT_METHODS = "auto,scene,pypatchmatch,telea,harmonic"
 
 
 def _split(text: str, allowed: tuple[str, ...], what: str) -> list[str]:
@@ -81,7 +81,14 @@ def main(args: argparse.Namespace) -> int:
     from inpaint_gui.commands.options import apply_threads, settings_from, settings_summary
     from inpaint_gui.core.devices import describe_device, resolve_device
     from inpaint_gui.core.engines import Engines
-    from inpaint_gui.lab.evaluate import METHODS, EvalResult, evaluate, load_eval_images
+    from inpaint_gui.lab.evaluate import (
+        METHODS,
+        SEARCH_ENGINE,
+        EvalResult,
+        evaluate,
+        load_eval_images,
+        load_search_model,
+    )
     from inpaint_gui.lab.masks import MASK_KINDS, load_mask_folder
 
     if args.photos is not None:
@@ -100,9 +107,8 @@ def main(args: argparse.Namespace) -> int:
 
         if not hasattr(baselines, "tv_fill"):
             raise InpaintError("the 'tv' baseline is not available in this version")
-    face = settings.of("face")
     engines = Engines()
-    model = engines.face.load(None if face.model == "auto" else face.model, device=device)
+    model = load_search_model(engines, settings, device)
     size = args.size or model.config.resolution  # the images' side; windows are resized to the model's
     if size < 8:
         raise InpaintError(f"--size must be at least 8, got {size}")
@@ -144,9 +150,9 @@ def main(args: argparse.Namespace) -> int:
         "masks": kinds,
         "methods": methods,
         "seed": settings.common.seed,
-        "model": model.name if face.model != "auto" else "auto (chosen by the window's size)",
+        "model": model.name if settings.of(SEARCH_ENGINE).model != "auto" else "auto (chosen by the window's size)",
         "device": describe_device(device),
-        "settings": {**settings_summary(settings), "engine": "face"},  # every search method uses the face engine
+        "settings": {**settings_summary(settings), "engine": SEARCH_ENGINE},  # every search method uses it
         "seconds": round(time.perf_counter() - t0, 1),
         "interrupted": interrupted,
     }
@@ -160,13 +166,13 @@ def main(args: argparse.Namespace) -> int:
 def scene_main(args: argparse.Namespace) -> int:
     """``eval --photos DIR``: the scene benchmark (``lab/scene_eval.py``)."""
     from inpaint_gui.commands.options import apply_threads, settings_from
-    from inpaint_gui.lab.scene_eval import SCENE_METHODS, SceneEval, evaluate_scenes, load_photos, save_figures
+    from inpaint_gui.lab.scene_eval import SceneEval, evaluate_scenes, load_photos, save_figures, scene_methods
     from inpaint_gui.lab.scene_masks import SCENE_MASK_KINDS
 
     masks = "object,scratches" if args.masks == MASKS_DEFAULT else args.masks
     kinds = _split(masks, SCENE_MASK_KINDS, "scene mask kind")
     methods = _split(
-        SCENE_DEFAULT_METHODS if args.methods == METHODS_DEFAULT else args.methods, SCENE_METHODS, "scene method"
+        SCENE_DEFAULT_METHODS if args.methods == METHODS_DEFAULT else args.methods, scene_methods(), "scene method"
     )
     settings = settings_from(args)
     apply_threads(args.threads)
@@ -190,6 +196,7 @@ def scene_main(args: argparse.Namespace) -> int:
             methods,
             seed=settings.common.seed,
             n=total_photos,
+            settings=settings,
             on_progress=lambda done, total, msg: log(f"[{done}/{total}] {msg}"),
             figure_photos=list(range(args.skip, min(args.skip + 6, total_photos))),
             result=result,

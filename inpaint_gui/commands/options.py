@@ -3,7 +3,9 @@
 Every declared setting (``core/settings.py``) of the common settings and of each engine gets
 a flag named after it (``lr_schedule`` -> ``--lr-schedule``) in a group of its own; the
 value is parsed and range-checked at parse time, so a bad value is a one-line error before
-any work starts.
+any work starts. A name that several engines declare (two engines with an ``iterations``)
+gets one flag per engine, ``--ENGINE-NAME``, and a shared ``--NAME`` for all of them
+(:func:`flag_plan`).
 """
 
 from __future__ import annotations
@@ -11,8 +13,6 @@ from __future__ import annotations
 import argparse
 
 from inpaint_gui.core.errors import InpaintError
-
-GROUP_TITLES = {"common": "fill", "face": "face engine (latent search)"}
 
 
 def _converter(field):
@@ -28,29 +28,62 @@ def _converter(field):
     return convert
 
 
-def add_settings_options(p: argparse.ArgumentParser) -> None:
-    """A flag for every declared setting, grouped as the common settings and each engine's."""
+def flag_plan() -> list[tuple[str, str, list]]:
+    """(group, title, [(flag, dest, field, owners)]) for every declared setting with a flag.
+
+    A setting of the common group, or one that a single engine declares, is ``--name``. A name
+    that several engines declare gets ``--ENGINE-name`` for each (``--face-iterations``) and a
+    shared ``--name`` that sets it for every engine that declares it (when their types agree);
+    an engine's own flag wins over the shared one. Dests: ``GROUP.name``, shared ``*.name``.
+    """
+    from inpaint_gui.core.engines import infos
     from inpaint_gui.core.pipeline import settings_groups
     from inpaint_gui.core.settings import specs
 
+    owners: dict[str, list[tuple[str, object]]] = {}
     for group, cls in settings_groups():
-        g = p.add_argument_group(GROUP_TITLES.get(group, f"{group} engine"))
-        for field in specs(cls):
-            if not field.spec.cli:
+        for f in specs(cls):
+            if f.spec.cli:
+                owners.setdefault(f.name, []).append((group, f))
+    titles = {name: info.title for name, info in infos().items()}
+    out = []
+    shared_done: set[str] = set()
+    for group, cls in settings_groups():
+        rows = []
+        for f in specs(cls):
+            if not f.spec.cli:
                 continue
-            default = field.default
-            help_text = f"{field.spec.help} (default {default})"
-            dest = f"{group}.{field.name}"
+            mine = owners[f.name]
+            if len(mine) == 1 or group == "common":
+                rows.append((f.flag, f"{group}.{f.name}", f, [group]))
+                continue
+            rows.append((f"--{group}-{f.name.replace('_', '-')}", f"{group}.{f.name}", f, [group]))
+            common_has_it = any(g == "common" for g, _ in mine)
+            if not common_has_it and f.name not in shared_done and len({type(x.default) for _, x in mine}) == 1:
+                shared_done.add(f.name)
+                rows.append((f.flag, f"*.{f.name}", f, [g for g, _ in mine]))
+        title = "fill (every engine)" if group == "common" else f"{group} engine: {titles.get(group, group)}"
+        out.append((group, title, rows))
+    return out
+
+
+def add_settings_options(p: argparse.ArgumentParser) -> None:
+    """A flag for every declared setting, grouped as the common settings and each engine's
+    (see :func:`flag_plan` for names that several engines declare)."""
+    for _group, title, rows in flag_plan():
+        g = p.add_argument_group(title)
+        for flag, dest, field, owners in rows:
+            help_text = f"{field.spec.help} (default {field.default})"
+            if dest.startswith("*."):
+                help_text = f"{field.spec.help}: for every engine that has it ({', '.join(owners)})"
             if field.type is bool:
-                g.add_argument(
-                    field.flag, dest=dest, action=argparse.BooleanOptionalAction, default=default, help=help_text
-                )
+                g.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction, default=None, help=help_text)
                 continue
             g.add_argument(
-                field.flag,
+                flag,
                 dest=dest,
                 type=_converter(field),
-                default=default,
+                default=None,
                 choices=field.spec.choices or None,
                 metavar=field.spec.metavar or (None if field.spec.choices else field.name.upper()),  # not "FACE.LR"
                 help=help_text,
@@ -68,13 +101,19 @@ def add_thread_option(p: argparse.ArgumentParser) -> None:
 
 
 def settings_from(args: argparse.Namespace):
-    """The InpaintSettings the flags chose."""
+    """The InpaintSettings the flags chose (each engine's own flag over a shared one over the default)."""
     from inpaint_gui.core.pipeline import InpaintSettings, settings_groups
     from inpaint_gui.core.settings import from_mapping, specs
 
     chosen = {}
     for group, cls in settings_groups():
-        values = {f.name: getattr(args, f"{group}.{f.name}") for f in specs(cls) if f.spec.cli}
+        values = {}
+        for f in specs(cls):
+            if not f.spec.cli:
+                continue
+            own, shared = getattr(args, f"{group}.{f.name}", None), getattr(args, f"*.{f.name}", None)
+            if own is not None or shared is not None:
+                values[f.name] = own if own is not None else shared
         chosen[group] = from_mapping(cls, values)
     common = chosen.pop("common")
     return InpaintSettings(common, chosen).validate()
@@ -95,10 +134,15 @@ def apply_threads(threads: int | None, defer: bool = False) -> None:
 
 
 def settings_summary(settings) -> dict:
-    """The settings a report records: the common ones and every engine's (their names are unique)."""
+    """The settings a report records: the common ones and every engine's, by name (``ENGINE.name``
+    for a name that several engines declare)."""
+    from collections import Counter
+
     from inpaint_gui.core.settings import to_dict
 
     out = to_dict(settings.common)
-    for engine_settings in settings.engines.values():
-        out.update(to_dict(engine_settings))
+    per_engine = {name: to_dict(s) for name, s in settings.engines.items()}
+    counts = Counter(key for values in per_engine.values() for key in values)
+    for engine, values in per_engine.items():
+        out.update({(key if counts[key] == 1 else f"{engine}.{key}"): v for key, v in values.items()})
     return out

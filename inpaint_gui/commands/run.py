@@ -41,6 +41,12 @@ def _window(text: str) -> tuple[int, int, int]:
     return x, y, size
 
 
+def _engines_with(capability: str) -> str:
+    from inpaint_gui.core.engines import infos
+
+    return ", ".join(name for name, info in infos().items() if getattr(info, capability)) or "none"
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     from inpaint_gui.commands.options import add_settings_options
 
@@ -56,8 +62,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         type=_path,
         default=None,
         metavar="EXCLUDE_MASK",
-        help="mask image of the same size: white or bright = never copy from here (the scene engine's "
-        "sources; the face engine ignores it)",
+        help="mask image of the same size: white or bright = never copy from here (used by the engines that "
+        f"copy from the photo: {_engines_with('uses_exclude')})",
     )
     p.add_argument(
         "-o", "--output", type=_path, required=True, help="where to save the result (format from the extension)"
@@ -67,7 +73,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         type=_window,
         default=None,
         metavar="X,Y,SIZE",
-        help="the square the face model sees (default: around each hole, with context)",
+        help="the square the model sees, for the engines that take a placed window "
+        f"({_engines_with('placed_window')}; default: around each hole, with context)",
     )
     p.add_argument(
         "--quality",
@@ -151,7 +158,7 @@ def main(args: argparse.Namespace) -> int:
     from inpaint_gui.core.devices import describe_compute, describe_device, resolve_device
     from inpaint_gui.core.engines import Engines
     from inpaint_gui.core.image.io import hole_share_warning, load_mask, load_photo, save_photo
-    from inpaint_gui.core.pipeline import check_exclude, check_mask, inpaint
+    from inpaint_gui.core.pipeline import check_inputs, inpaint
     from inpaint_gui.progress import ProgressBar
 
     settings = settings_from(args)
@@ -161,21 +168,15 @@ def main(args: argparse.Namespace) -> int:
     device = resolve_device(settings.common.device) if settings.common.device.startswith("cuda") else None
     photo = load_photo(args.image)
     mask = load_mask(args.mask, photo.image.shape[:2])
-    check_mask(photo.image, mask)
-    exclude = None
-    if args.exclude is not None:
-        exclude = check_exclude(photo.image, mask, load_mask(args.exclude, photo.image.shape[:2]))
-    if args.window is not None:  # before the model loads: the window needs only the photo's size
-        from inpaint_gui.core.engines.gan.engine import plan_windows
-
-        plan_windows(mask, 1, args.window)
     engines = Engines()
-    face = settings.of("face")
-    if settings.common.engine == "face" or (settings.common.engine == "auto" and face.model != "auto"):
-        # before any work: a missing or corrupt model is an error even when auto would not need it
-        engines.face.load(
-            None if face.model == "auto" else face.model, device=device or resolve_device(settings.common.device)
-        )
+    exclude_mask = None if args.exclude is None else load_mask(args.exclude, photo.image.shape[:2])
+    # the mask, the exclusion and a placed window, checked once, before any model loads
+    exclude = check_inputs(photo.image, mask, settings, engines, args.window, exclude_mask)
+    # a model named by --model (or the chosen engine's default) loads before any work: a missing
+    # or corrupt model is an error even when auto would not need it
+    preload = _models_to_load(settings)
+    for name, model in preload:
+        engines[name].load(model, device=device or resolve_device(settings.common.device))
 
     bar = ProgressBar(1, "fill", enabled=False if args.quiet else None)
     current = {"region": -1}
@@ -187,13 +188,18 @@ def main(args: argparse.Namespace) -> int:
         bar.total = step.iterations
         bar.update(step.iteration, force=step.done, loss=float(step.losses[step.best]))
 
-    result = inpaint(photo.image, mask, settings, engines, window=args.window, exclude=exclude, on_step=on_step)
+    result = inpaint(
+        photo.image, mask, settings, engines, window=args.window, exclude=exclude, on_step=on_step, checked=True
+    )
     bar.close()
     warnings = list(photo.warnings)
     if (large := hole_share_warning(mask, args.mask.name)) is not None:
         warnings.insert(0, large)
-    if exclude is not None and result.regions and all(r.region.engine == "face" for r in result.regions):
-        warnings.append("the face engine copies nothing from the photo: --exclude changed nothing")
+    if exclude is not None and result.regions:
+        ignoring = {r.region.engine for r in result.regions if not engines.info(r.region.engine).uses_exclude}
+        if ignoring == {r.region.engine for r in result.regions}:
+            which = ", ".join(sorted(ignoring))
+            warnings.append(f"the {which} engine copies nothing from the photo: --exclude changed nothing")
     if result.uncovered_pixels:
         warnings.append(f"{result.uncovered_pixels} hole pixels lie outside the window and were left as they were")
     from inpaint_gui.core.devices import cpu_count
@@ -225,6 +231,19 @@ def main(args: argparse.Namespace) -> int:
         }
         print(json.dumps(_json_safe(summary), indent=2, allow_nan=False))
     return 0
+
+
+def _models_to_load(settings) -> list[tuple[str, str | None]]:
+    """(engine, model or None for its default) to load before any work: the chosen engine's
+    model when it has models, and with auto every engine whose ``model`` was named."""
+    from inpaint_gui.core.pipeline import AUTO, model_engines
+
+    out = []
+    for name in model_engines():
+        model = settings.of(name).model
+        if settings.common.engine == name or (settings.common.engine == AUTO and model != AUTO):
+            out.append((name, None if model == AUTO else model))
+    return out
 
 
 def _region_summary(r) -> dict:

@@ -1,19 +1,20 @@
-"""The automatic engine choice: the face prior where the hole sits in a face, the scene engine elsewhere.
+"""The automatic engine choice: each hole goes to the engine that says it suits it best.
 
 Decided when the hole is planned, so the canvas and the status bar name the engine before
-anything runs:
+anything runs. Only what the engines say is used (``EngineInfo.auto``, ``fallback`` and the
+methods ``claim``, ``propose``, ``suitability``, ``refine``); no engine is named here:
 
-- thin parts of the hole (scratches, dust) go to the scene engine's thin fill: no face is ever
-  painted into a scratch;
-- every other group of holes is planned by the face engine (its framings), and the *face check*
-  (``engines/gan/facecheck.py``, a small CNN) judges those windows: when its best three look
-  like a face framed as the prior was trained (mean p >= ``FACE_THRESHOLD``) the face engine
-  fills the group, otherwise the scene engine does.
+1. every engine that takes part (``info.auto`` set), in that order, may *claim* parts of the
+   hole outright (the scene engine's scratches and dust: no face is ever painted into them);
+2. each other engine in turn *proposes* regions for what is left, and a proposal the engine
+   says it suits (its calibrated ``suitability``: the face engine's face check) is *refined*
+   and taken; the rest passes to the next engine (a MaskError from ``propose``: the engine
+   cannot take the hole at all);
+3. the *fallback* engine (``info.fallback``) plans whatever no engine took, in one plan.
 
-An exclusion ("don't copy from") goes to every engine's plan; only the scene engine uses it.
-The regions' labels say what the check found ("face check 0.97"). The short latent search's
-contextual loss was tried first as the criterion and does not separate faces from photos
-(README, "Engine choice").
+An exclusion ("don't copy from") goes to every engine's plan. The regions' labels say what
+the engines found ("face check 0.97"). Regions come in that order: claims, the taken
+proposals, the fallback's.
 """
 
 from __future__ import annotations
@@ -23,20 +24,28 @@ from typing import Any
 
 import numpy as np
 
+from inpaint_gui.core.engines import infos
 from inpaint_gui.core.engines.base import Region
 from inpaint_gui.core.errors import MaskError
 
 
 def _only(mask: np.ndarray, region: Region) -> np.ndarray:
-    """A photo-sized mask holding just ``region``'s hole."""
+    """A photo-sized mask holding just ``region``'s hole (as far as ``mask`` marks it)."""
     out = np.zeros(mask.shape, bool)
     sl, hole = region.hole_in(mask.shape)
     out[sl] = hole & mask[sl]
     return out
 
 
-def _labelled(regions: list[Region], note: str) -> list[Region]:
-    return [replace(r, label=f"{r.label} · {note}" if r.label else note) for r in regions]
+def _labelled(region: Region, note: str) -> Region:
+    return replace(region, label=f"{region.label} · {note}" if region.label else note) if note else region
+
+
+def participants() -> tuple[list[str], str | None]:
+    """(the engines auto asks, in order, the fallback excluded; the fallback engine or None)."""
+    taking = sorted(((i.auto, name) for name, i in infos().items() if i.auto is not None))
+    fallback = next((name for _, name in taking if infos()[name].fallback), None)
+    return [name for _, name in taking if name != fallback], fallback
 
 
 def plan(
@@ -44,40 +53,55 @@ def plan(
 ) -> list[Region]:
     """The regions for ``mask``, each planned by the engine chosen for it (``exclude``: pixels
     never to copy from, none of them hole, or None)."""
-    scene = engines["scene"]  # the face engine (and torch) only once a hole is not thin
-    scene_settings, common = settings.of("scene"), settings.common
-    thin = [r for r in scene.plan(image, mask, scene_settings, common) if r.plan.kind == "thin"]  # copy nothing
+    asked, fallback = participants()
+    common = settings.common
+    order = [*([fallback] if fallback else []), *asked]
+    order.sort(key=lambda name: infos()[name].auto)
     rest = mask.copy()
-    for r in thin:
-        sl, hole = r.hole_in(mask.shape)
-        rest[sl] &= ~hole
-    regions = list(thin)
-    if not rest.any():
-        return regions
-    face = engines["face"]
-    from inpaint_gui.core.engines.gan.facecheck import FACE_THRESHOLD  # torch: only when a hole is not thin
-
-    face_settings = settings.of("face")
-    try:  # the coarse framings first: the check judges those (as calibrated), and it is quick
-        face_regions = face.plan(image, rest, replace(face_settings, framing_prior=False), common, exclude=exclude)
-    except MaskError:  # too large a hole for any face framing: not a face to fill
-        scene_regions = scene.plan(image, rest, scene_settings, common, exclude=exclude)
-        return regions + _labelled(scene_regions, "too large for a face")
-    proposed = None  # the same regions with the framings the face check proposes, planned if needed
-    for face_region in face_regions:
-        alone = _only(rest, face_region)
-        if not alone.any():
+    regions: list[Region] = []
+    for name in order:  # 1. claims
+        if not rest.any():
+            break
+        for r in engines[name].claim(image, rest, settings.of(name), common):
+            regions.append(r)
+            rest &= ~_only(rest, r)
+    declined: list[tuple[np.ndarray, str]] = []  # (hole, note) no engine took yet
+    for name in asked:  # 2. proposals
+        if not rest.any():
+            break
+        engine, own = engines[name], settings.of(name)
+        try:
+            proposals = engine.propose(image, rest, own, common, exclude=exclude)
+        except MaskError:  # e.g. too large a hole for any face framing
+            declined.append((rest.copy(), f"too large for {name}"))
+            rest[:] = False
             continue
-        p = face.face_probability(image, rest, face_region)
-        if p >= FACE_THRESHOLD:
-            if face_settings.framing_prior:
-                if proposed is None:
-                    proposed = {
-                        r.plan.window: r for r in face.plan(image, rest, face_settings, common, exclude=exclude)
-                    }
-                face_region = proposed.get(face_region.plan.window, face_region)
-            regions += _labelled([face_region], f"face check {p:.2f}")
-        else:
-            scene_regions = scene.plan(image, alone, scene_settings, common, exclude=exclude)
-            regions += _labelled(scene_regions, f"face check {p:.2f}")
+        taken: list[tuple[Region, str]] = []
+        left = rest.copy()
+        for proposal in proposals:
+            alone = _only(rest, proposal)
+            if not alone.any():
+                continue
+            verdict = engine.suitability(image, rest, proposal)
+            if verdict.suits:
+                taken.append((proposal, verdict.note))
+                left &= ~alone
+            else:
+                declined.append((alone, verdict.note))
+                left &= ~alone
+        refined = engine.refine(image, rest, [r for r, _ in taken], own, common, exclude=exclude)
+        regions += [_labelled(r, note) for r, (_, note) in zip(refined, taken)]
+        rest = left  # what no proposal covered goes on to the next engine
+    holes = [hole for hole, _ in declined]
+    if rest.any():
+        holes.append(rest)
+        declined.append((rest, ""))
+    if not holes:
+        return regions
+    if fallback is None:
+        raise MaskError("no engine takes this hole: choose an engine instead of auto")
+    remaining = np.logical_or.reduce(holes)
+    for r in engines[fallback].plan(image, remaining, settings.of(fallback), common, exclude=exclude):
+        notes = [note for hole, note in declined if note and _only(hole, r).any()]
+        regions.append(_labelled(r, " · ".join(dict.fromkeys(notes))))
     return regions

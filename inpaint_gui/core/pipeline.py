@@ -27,29 +27,26 @@ import numpy as np
 from inpaint_gui.core import auto
 from inpaint_gui.core.blend.poisson import poisson_blend
 from inpaint_gui.core.devices import DEVICE_CHOICES
-from inpaint_gui.core.engines import ENGINES, Engines, settings_types
+from inpaint_gui.core.engines import Engines, infos, names, settings_types
 from inpaint_gui.core.engines.base import Candidate, Fill, Region, Step
 from inpaint_gui.core.errors import MaskError
-from inpaint_gui.core.image.colour import is_grey, to_grey
-from inpaint_gui.core.image.resample import _round_u8
+from inpaint_gui.core.image.colour import is_grey, round_u8, to_grey
 from inpaint_gui.core.settings import MAX_SEED, check, setting
 
 BLENDS = ("poisson", "paste")
-FACE = "face"  # the engine whose models --model and the window's Model menu choose
 AUTO = "auto"
+
+
+def _engine_help() -> str:
+    parts = [f"{name} ({info.summary})" if info.summary else name for name, info in infos().items()]
+    return "which fill engine fills the holes: auto (each hole to the engine that suits it best), " + ", ".join(parts)
 
 
 @dataclass(frozen=True)
 class CommonSettings:
     """What every engine shares."""
 
-    engine: str = setting(
-        "auto",
-        "which fill engine fills the holes: auto (the face prior where the hole sits in a "
-        "face, the scene engine elsewhere and for scratches), face or scene",
-        choices=("auto", *ENGINES),
-        label="Engine",
-    )
+    engine: str = setting("auto", _engine_help(), choices=(AUTO, *names()), label="Engine")
     blend: str = setting(
         "poisson", "how the fill is seated: Poisson blending or a plain paste", choices=BLENDS, label="Blend"
     )
@@ -82,11 +79,28 @@ class InpaintSettings:
         return self
 
 
-def face_models() -> list[str]:
-    """The face models installed (names in the weights folders), for a menu."""
-    from inpaint_gui.core.engines.gan.weights import available_models
+def model_engines() -> list[str]:
+    """The engines that have models to choose from (``info.models``), in registry order."""
+    return [name for name, info in infos().items() if info.models]
 
-    return available_models()
+
+def models_engine(settings: InpaintSettings) -> str | None:
+    """The engine whose model File > Load Model and ``--model`` mean: the chosen engine when it
+    has models, else the first engine that has (None: no engine has models)."""
+    chosen = settings.common.engine
+    if chosen in model_engines():
+        return chosen
+    return next(iter(model_engines()), None)
+
+
+def window_engine(settings: InpaintSettings) -> str | None:
+    """The engine a placed window is for: the chosen one, or with auto the first (in auto's
+    order) that takes placed windows; None when that engine takes none."""
+    chosen = settings.common.engine
+    if chosen != AUTO:
+        return chosen if infos()[chosen].placed_window else None
+    taking = sorted((i.auto if i.auto is not None else 1 << 30, n) for n, i in infos().items() if i.placed_window)
+    return taking[0][1] if taking else None
 
 
 def settings_groups() -> list[tuple[str, type]]:
@@ -143,6 +157,26 @@ def check_exclude(image: np.ndarray, mask: np.ndarray, exclude: np.ndarray | Non
     return out if out.any() else None
 
 
+def check_inputs(
+    image: np.ndarray,
+    mask: np.ndarray,
+    settings: InpaintSettings,
+    engines: Engines,
+    window: Sequence[int] | None = None,
+    exclude: np.ndarray | None = None,
+) -> np.ndarray | None:
+    """Everything about the inputs that can be checked before any work or model load (the
+    mask, the exclusion, a placed window); the exclusion as :func:`plan` uses it."""
+    check_mask(image, mask)
+    exclude = check_exclude(image, mask, exclude)
+    if window is not None:
+        name = window_engine(settings)
+        if name is None:
+            raise MaskError(f"the {settings.common.engine} engine takes no placed window: leave --window out")
+        engines[name].check_window(window, mask)
+    return exclude
+
+
 def plan(
     image: np.ndarray,
     mask: np.ndarray,
@@ -151,16 +185,18 @@ def plan(
     window: Sequence[int] | None = None,
     *,
     exclude: np.ndarray | None = None,
+    checked: bool = False,
 ) -> list[Region]:
     """The regions that fill ``mask``, in order (``window``: a square the user placed;
-    ``exclude``: bool (H, W), pixels never to copy from, or None)."""
-    check_mask(image, mask)
-    exclude = check_exclude(image, mask, exclude)
+    ``exclude``: bool (H, W), pixels never to copy from, or None). ``checked``: the inputs
+    already passed :func:`check_inputs` (the exclusion as it returned it)."""
+    if not checked:
+        exclude = check_inputs(image, mask, settings, engines, window, exclude)
     name = settings.common.engine
     if name == AUTO and window is None:
         return auto.plan(image, mask, settings, engines, exclude=exclude)
-    if name == AUTO:
-        name = "face"  # a placed model window is the face engine's
+    if window is not None:
+        name = window_engine(settings)  # with auto, the engine that takes placed windows
     return engines[name].plan(image, mask, settings.of(name), settings.common, window, exclude=exclude)
 
 
@@ -220,7 +256,7 @@ def seat(image: np.ndarray, hole: np.ndarray, origin: tuple[int, int], fill: Fil
     if blend == "paste" or not hole.any():
         crop = image[oy : oy + hh, ox : ox + hw].copy()
         values = pixels[ys + oy - fy0, xs + ox - fx0]
-        crop[ys, xs] = values if values.dtype == np.uint8 else _round_u8(values)
+        crop[ys, xs] = values if values.dtype == np.uint8 else round_u8(values)
         return Patch((ox, oy), crop, hole.copy())
     y0, y1, x0, x1 = max(oy - 1, 0), min(oy + hh + 1, h), max(ox - 1, 0), min(ox + hw + 1, w)  # + 1 px ring
     target = image[y0:y1, x0:x1]
@@ -251,18 +287,14 @@ def fill_batch(
     windows: Sequence[Sequence[int]] | None = None,
 ) -> tuple[list[Fill], dict]:
     """Fills for many images with one hole each (evaluation), and the engine's figures;
-    ``windows``: one window per image (None: the engine plans). Engines with ``fill_batch``
-    do all images in one batch."""
+    ``windows``: one window per image (None: the engine plans). The engine's ``fill_batch``
+    (one image after another, unless the engine batches its work)."""
     name = settings.common.engine
-    engine = engines[name]
-    if hasattr(engine, "fill_batch"):
-        return engine.fill_batch(images, masks, settings.of(name), settings.common, windows)
-    fills = []
-    for b, (image, mask) in enumerate(zip(images, masks)):
-        region = plan(image, mask, settings, engines, None if windows is None else windows[b])[0]
-        final = list(run(image, mask, region, settings, engines))[-1]
-        fills.append(engines[name].finish(image, region, final.candidates[final.best]))
-    return fills, {}
+    if name == AUTO:
+        raise ValueError("fill_batch needs one engine, not auto")
+    for image, mask in zip(images, masks):
+        check_mask(image, mask)
+    return engines[name].fill_batch(images, masks, settings.of(name), settings.common, windows)
 
 
 def seat_batch(images: np.ndarray, masks: np.ndarray, fills: list[Fill], blend: str) -> np.ndarray:
@@ -280,16 +312,18 @@ def inpaint(
     exclude: np.ndarray | None = None,
     cancel: threading.Event | None = None,
     on_step: Callable[[int, Region, Step], None] | None = None,
+    checked: bool = False,
 ) -> InpaintResult:
     """Fill every hole of ``mask``: each region in order, its best candidate blended in.
 
     ``exclude`` (bool (H, W), optional): pixels never copied into the hole (see :func:`plan`).
     Pixels filled by an earlier region count as known for a later one. ``on_step(index,
     region, step)`` sees every progress step. When ``cancel`` is set the current region keeps
-    its best-so-far fill and later regions are skipped (``result.cancelled``).
+    its best-so-far fill and later regions are skipped (``result.cancelled``). ``checked``: the
+    inputs already passed :func:`check_inputs`.
     """
     start = time.perf_counter()
-    regions = plan(image, mask, settings, engines, window, exclude=exclude)
+    regions = plan(image, mask, settings, engines, window, exclude=exclude, checked=checked)
     covered = mask.copy()  # what no region covers
     for r in regions:
         sl, hole = r.hole_in(mask.shape)

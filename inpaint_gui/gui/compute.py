@@ -23,11 +23,11 @@ from inpaint_gui.core import pipeline
 from inpaint_gui.core.image.preview import MAX_SIDE, Preview, composite
 
 PREVIEW_INTERVAL = 0.1  # seconds between previews sent to the screen (about 10 per second)
-MODEL_ENGINE = "face"  # the engine whose model File > Load Model and --model choose
 
 
 @dataclass
 class ModelInfo:
+    engine: str  # the engine that holds it
     name: str
     resolution: int
     mean_face: np.ndarray | None  # uint8 (S, S, 3) framing guide, or None
@@ -44,6 +44,7 @@ class RunUpdate:
     elapsed: float
     thumbnails: np.ndarray | None  # uint8 (K, s, s, 3)
     preview: Preview | None  # the best candidate in the hole, at most MAX_SIDE on a side
+    window: tuple[int, int, int] | None  # the square the engine works in now, if it takes placed windows
     stage: str
     info: dict
     history_iter: np.ndarray  # int (T,)
@@ -85,15 +86,20 @@ def set_threads() -> None:
 
 # -- the jobs ---------------------------------------------------------------------------------
 def load_model(ctx, spec: Any, settings: pipeline.InpaintSettings) -> ModelInfo:
-    """Load the model (a name, a folder, None for the default, or a loaded model) and warm up."""
+    """Load the model (a name, a folder, None for the default, or a loaded model) of the engine
+    whose models the settings choose (``pipeline.models_engine``) and warm up."""
     set_threads()
-    model = ctx.resources[MODEL_ENGINE].load(spec, device="cpu")  # a run moves it to its device
-    _warm_up(ctx.resources, model.resolution, settings)
-    face = None if model.mean_face is None else np.array(model.mean_face, dtype=np.uint8, copy=True)
-    return ModelInfo(str(model.name), int(model.resolution), face)
+    engine = pipeline.models_engine(settings)
+    if engine is None:
+        raise ValueError("no engine has models to load")
+    model = ctx.resources[engine].load(spec, device="cpu")  # a run moves it to its device
+    _warm_up(ctx.resources, engine, model.resolution, settings)
+    guide = getattr(model, "mean_face", None)
+    guide = None if guide is None else np.array(guide, dtype=np.uint8, copy=True)
+    return ModelInfo(engine, str(model.name), int(model.resolution), guide)
 
 
-def _warm_up(engines, resolution: int, settings: pipeline.InpaintSettings) -> None:
+def _warm_up(engines, engine: str, resolution: int, settings: pipeline.InpaintSettings) -> None:
     """A few steps of the whole pipeline on a dummy photo, right after loading, in this thread.
 
     The first run in a process imports modules and initialises torch's kernels and autograd;
@@ -107,9 +113,7 @@ def _warm_up(engines, resolution: int, settings: pipeline.InpaintSettings) -> No
             return
     except Exception:
         return
-    settings = dataclasses.replace(
-        settings, common=dataclasses.replace(settings.common, engine=MODEL_ENGINE, device="cpu")
-    )
+    settings = dataclasses.replace(settings, common=dataclasses.replace(settings.common, engine=engine, device="cpu"))
     s = resolution
     image = np.full((2 * s, 2 * s, 3), 128, np.uint8)
     mask = np.zeros((2 * s, 2 * s), bool)
@@ -189,6 +193,7 @@ def _update(step, hist_iter: list[int], hist_losses: list[np.ndarray]) -> RunUpd
         elapsed=float(step.elapsed),
         thumbnails=None if step.thumbnails is None else np.array(step.thumbnails, dtype=np.uint8, copy=True),
         preview=preview,
+        window=None if step.window is None else tuple(int(v) for v in step.window),
         stage=str(step.stage),
         info=copy.deepcopy(step.info),
         history_iter=np.array(hist_iter, dtype=np.int64),

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from inpaint_gui.core import pipeline
 from inpaint_gui.core.engines import Engines
 from inpaint_gui.core.pipeline import CommonSettings
 from inpaint_gui.core.settings import specs
@@ -389,8 +390,10 @@ class MainWindow(QMainWindow):
         path = dialogs.open_dir(self, "Load model folder", str(self.qs.value("model_dir", "")))
         if path:
             self.qs.setValue("model_dir", path)
+            engine = pipeline.models_engine(self.store.settings)
             self.session.load_model(path)
-            self.store.set_value("face", "model", path)  # it fills every window until the Model menu says otherwise
+            if engine is not None:  # it fills every window until the Model menu says otherwise
+                self.store.set_value(engine, "model", path)
 
     def about(self) -> None:
         from inpaint_gui import __version__

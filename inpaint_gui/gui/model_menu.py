@@ -1,8 +1,10 @@
-"""The Model menu: which face model fills the windows (auto: the one that fits the window's size).
+"""The Model menu: which model fills the windows (auto: the engine picks, e.g. by the window's size).
 
-The choice is the face engine's ``model`` setting (the same as ``--model``), held by the
-settings store, so it is remembered and re-plans like any other setting. The menu lists what
-is installed each time it opens, then the action that loads a model folder.
+The choice is the ``model`` setting (the same as ``--model``) of the engine whose models the
+settings choose (``pipeline.models_engine``: the chosen engine when it has models, else the
+first that has), held by the settings store, so it is remembered and re-plans like any other
+setting. The menu lists what that engine has installed each time it opens, then the action
+that loads a model folder.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ def model_status_text(loaded: str | None, settings) -> str:
     if loaded is None:
         return "Model: loading…"
     name = loaded
-    if settings.of(pipeline.FACE).model == AUTO and loaded in pipeline.face_models():
+    engine = pipeline.models_engine(settings)
+    if engine is not None and settings.of(engine).model == AUTO and loaded in _installed(engine):
         name = "auto (by window size)"
     device_setting = settings.common.device
     try:
@@ -53,19 +56,26 @@ class ModelMenu(QMenu):
         self.aboutToShow.connect(self.rebuild)
         self.rebuild()
 
+    def _engine(self) -> str | None:
+        return pipeline.models_engine(self.store.settings)
+
     def choices(self) -> list[str]:
         """``auto``, the installed models, and the current choice if it is a folder loaded earlier."""
-        current = self.store.settings.of(pipeline.FACE).model
-        names = [AUTO, *pipeline.face_models()]
+        engine = self._engine()
+        if engine is None:
+            return []
+        current = self.store.settings.of(engine).model
+        names = [AUTO, *_installed(engine)]
         return names if current in names else [*names, current]
 
     def rebuild(self) -> None:
         self.clear()
         for action in self._group.actions():
             self._group.removeAction(action)
-        current = self.store.settings.of(pipeline.FACE).model
+        engine = self._engine()
+        current = None if engine is None else self.store.settings.of(engine).model
         for name in self.choices():
-            text = "&Auto (by the window's size: 128 px model from 96 px)" if name == AUTO else name
+            text = "&Auto (the engine picks, e.g. by the window's size)" if name == AUTO else name
             action = self.addAction(text)
             action.setCheckable(True)
             action.setChecked(name == current)
@@ -76,4 +86,12 @@ class ModelMenu(QMenu):
         self.addAction(self._load_folder)
 
     def choose(self, name: str) -> None:
-        self.store.set_value(pipeline.FACE, "model", name)
+        engine = self._engine()
+        if engine is not None:
+            self.store.set_value(engine, "model", name)
+
+
+def _installed(engine: str) -> list[str]:
+    from inpaint_gui.core.engines import engine_class
+
+    return engine_class(engine).models()

@@ -26,6 +26,7 @@ from functools import partial
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from inpaint_gui.core import pipeline
 from inpaint_gui.gui import compute
 from inpaint_gui.gui.panels import preview_qimage
 from inpaint_gui.progress import format_seconds
@@ -36,12 +37,8 @@ PLAN_DELAY_MS = 120  # a plan job starts this long after the last mask edit
 
 
 def region_rect(region) -> tuple[int, int, int, int]:
-    """The rectangle to frame for ``region``: the engine's model window if it has one, else its rect."""
-    window = getattr(region.plan, "window", None)
-    if window is not None:
-        x, y, s = (int(v) for v in window)
-        return (x, y, x + s, y + s)
-    return tuple(int(v) for v in region.rect)
+    """The rectangle to frame for ``region``: its square window if the engine works in one, else its rect."""
+    return tuple(int(v) for v in region.frame)
 
 
 class InpaintSession(QObject):
@@ -115,7 +112,7 @@ class InpaintSession(QObject):
     def ready(self) -> bool:
         """The chosen engine can work (the face engine needs its model)."""
         return not self.loading and (
-            self.model is not None or self.store.settings.common.engine != compute.MODEL_ENGINE
+            self.model is not None or self.store.settings.common.engine not in pipeline.model_engines()
         )
 
     def _submit(self, kind: str, fn, **callbacks) -> int | None:
@@ -422,9 +419,8 @@ class InpaintSession(QObject):
 
     # -- job results ----------------------------------------------------------------------------
     def _show_frame(self, update: compute.RunUpdate) -> None:
-        window = update.info.get("window") if isinstance(update.info, dict) else None
-        if window is not None and len(window) == 3:
-            self.canvas.set_model_window(tuple(int(v) for v in window), user=self.locked)
+        if update.window is not None:
+            self.canvas.set_model_window(update.window, user=self.locked)
 
     def _run_progress(self, u: compute.RunUpdate) -> None:
         self.last_update = u

@@ -40,13 +40,20 @@ METRIC_KEYS = ("l1", "psnr", "ssim", "l1_hole", "psnr_hole", "ssim_hole", "sharp
 
 
 WHOLE_IMAGE = ("full", "paste", "lam0", "plain", "importance")  # the papers' setting: the window is the image
+SEARCH_ENGINE = "face"  # the engine of the latent-search methods (the papers' experiments are about it)
+
+
+def load_search_model(engines, settings: InpaintSettings, device):
+    """The search engine's model that ``settings`` name (its default for "auto"), loaded on ``device``."""
+    model = settings.of(SEARCH_ENGINE).model
+    return engines[SEARCH_ENGINE].load(None if model == "auto" else model, device=device)
 
 
 def search_variant(method: str, settings: InpaintSettings) -> InpaintSettings:
     """The settings a latent-search method uses: the face engine, a search variant, a blend,
     and the framing (``default``: the app's framing search; ``context``: today's fixed window)."""
-    face = settings.of("face")
-    common = replace(settings.common, engine="face", blend="paste" if method == "paste" else "poisson")
+    face = settings.of(SEARCH_ENGINE)
+    common = replace(settings.common, engine=SEARCH_ENGINE, blend="paste" if method == "paste" else "poisson")
     if method == "default":
         face = replace(face, framing="auto")
     elif method == "context":
@@ -59,7 +66,7 @@ def search_variant(method: str, settings: InpaintSettings) -> InpaintSettings:
         face = replace(face, weighting=method)
     else:
         raise ValueError(method)
-    return replace(settings, common=common, engines={**settings.engines, "face": face})
+    return replace(settings, common=common, engines={**settings.engines, SEARCH_ENGINE: face})
 
 
 def load_eval_images(folder: Path, size: int, n: int | None = None, skip: int = 0) -> tuple[list[str], np.ndarray]:
@@ -177,7 +184,7 @@ def evaluate(
             t0 = time.perf_counter()
             if method in SEARCH_METHODS:
                 variant = search_variant(method, settings)
-                face = variant.of("face")
+                face = variant.of(SEARCH_ENGINE)
                 whole = method in WHOLE_IMAGE
                 key = (face.lam, face.weighting, face.framing, whole)
                 if key not in fills_cache:  # "full" and "paste" share one search

@@ -6,9 +6,9 @@ original: PSNR and SSIM over the hole's bounding box (the hole and the context i
 agree with), over the whole image, and seconds per image. Methods:
 
 - ``auto``: the app's pipeline with the automatic engine choice (what ``inpaint-gui run`` does);
-- ``face``: the pipeline with the face engine alone (the GAN prior everywhere);
-- ``ours``: :func:`inpaint_gui.core.engines.patch.fill_scene` (thin components by the
-  harmonic fast path, the others by coarse-to-fine PatchMatch synthesis);
+- every registered engine by its name (``scene``, ``face``, and any plugin's): the same
+  pipeline with that engine alone, exactly what ``inpaint-gui run --engine NAME`` ships
+  (planned, run, the best candidate seated by the Poisson blend);
 - ``pypatchmatch``: ``patch_match.inpaint(image, mask, patch_size=3)`` (7x7 patches), the
   reference PatchMatch inpainting, skipped with a note when the package is missing;
 - ``telea``: OpenCV's fast marching method (``cv2.INPAINT_TELEA``, radius 3), skipped
@@ -33,7 +33,16 @@ from PIL import Image
 from inpaint_gui.lab.metrics import psnr, ssim
 from inpaint_gui.lab.scene_masks import make_scene_mask
 
-SCENE_METHODS = ("auto", "ours", "face", "pypatchmatch", "telea", "harmonic")  # ours: the scene engine alone
+BASELINES = ("pypatchmatch", "telea", "harmonic")
+
+
+def scene_methods() -> tuple[str, ...]:
+    """``auto``, every registered engine, then the baselines."""
+    from inpaint_gui.core.engines import names
+
+    return ("auto", *names(), *BASELINES)
+
+
 METRICS = ("psnr_bbox", "ssim_bbox", "psnr", "ssim", "seconds")
 
 Fill = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -92,21 +101,16 @@ class SceneEval:
 # --------------------------------------------------------------------------- methods
 
 
-def _ours(settings=None, seed: int = 0) -> Fill:
-    from inpaint_gui.core.engines.patch import PatchSettings, fill_scene
+def _pipeline(engine: str, engines, settings=None, seed: int = 0) -> Fill:
+    """The app's own pipeline with ``engine`` (auto: the automatic choice): ``settings`` (an
+    InpaintSettings; the defaults when None) with that engine and ``seed``."""
+    from dataclasses import replace
 
-    s = settings or PatchSettings()
-    return lambda image, hole: fill_scene(image, hole, s, seed=seed)
-
-
-def _pipeline(engine: str, seed: int = 0) -> Fill:
-    """The app's own pipeline with ``engine`` (auto: the automatic choice), default settings."""
-    from inpaint_gui.core.engines import Engines
     from inpaint_gui.core.pipeline import CommonSettings, InpaintSettings, inpaint
 
-    engines = Engines()
-    settings = InpaintSettings(CommonSettings(engine=engine, device="cpu", seed=seed))
-    return lambda image, hole: inpaint(image, hole, settings, engines).image
+    base = settings if settings is not None else InpaintSettings(CommonSettings(device="cpu"))
+    chosen = replace(base, common=replace(base.common, engine=engine, seed=seed))
+    return lambda image, hole: inpaint(image, hole, chosen, engines).image
 
 
 def _pypatchmatch() -> Fill:
@@ -128,15 +132,18 @@ def _harmonic() -> Fill:
 
 
 def make_methods(methods: list[str], settings=None, seed: int = 0) -> tuple[dict[str, Fill], dict[str, str]]:
-    """(fill function per available method, note per skipped method)."""
+    """(fill function per available method, note per skipped method); ``settings``: the
+    InpaintSettings the engines run with (their defaults when None)."""
+    from inpaint_gui.core.engines import Engines
+
+    engines = Engines()  # one set for every method: a model loads once
+    pipeline_methods = scene_methods()[: -len(BASELINES)]
     fills: dict[str, Fill] = {}
     notes: dict[str, str] = {}
     for m in methods:
         try:
-            if m == "ours":
-                fills[m] = _ours(settings, seed)
-            elif m in ("auto", "face"):
-                fills[m] = _pipeline(m, seed)
+            if m in pipeline_methods:
+                fills[m] = _pipeline(m, engines, settings, seed)
             elif m == "pypatchmatch":
                 fills[m] = _pypatchmatch()
             elif m == "telea":
@@ -144,7 +151,7 @@ def make_methods(methods: list[str], settings=None, seed: int = 0) -> tuple[dict
             elif m == "harmonic":
                 fills[m] = _harmonic()
             else:
-                raise ValueError(f"unknown method {m!r}: choose from {', '.join(SCENE_METHODS)}")
+                raise ValueError(f"unknown method {m!r}: choose from {', '.join(scene_methods())}")
         except ImportError as exc:
             notes[m] = f"not installed ({exc.name or exc}); pip install " + (
                 "pypatchmatch" if m == "pypatchmatch" else "opencv-python-headless"
@@ -230,7 +237,7 @@ def figure_rows(rows: list[list[np.ndarray]], cell: int = 192, pad: int = 2) -> 
 def evaluate_scenes(
     photos_dir: Path | str,
     mask_kinds: list[str] | tuple[str, ...] = ("object", "scratches"),
-    methods: list[str] | tuple[str, ...] = SCENE_METHODS,
+    methods: list[str] | tuple[str, ...] | None = None,
     seed: int = 0,
     n: int | None = None,
     on_progress: Callable[[int, int, str], None] | None = None,
@@ -250,7 +257,7 @@ def evaluate_scenes(
     subset (e.g. the held-out photos) and ``.table_markdown``.
     """
     photos = load_photos(Path(photos_dir), n)
-    fills, notes = make_methods(list(methods), settings, seed)
+    fills, notes = make_methods(list(methods or scene_methods()), settings, seed)
     result = result or SceneEval([name for name, _ in photos])
     result.notes.update(notes)
     shown = list(range(min(6, len(photos)))) if figure_photos is None else figure_photos
@@ -259,8 +266,8 @@ def evaluate_scenes(
     tiny[:, ::2] = 200
     tiny_hole = np.zeros((160, 160), bool)
     tiny_hole[64:96, 64:96] = True
-    for m in ("ours", "auto", "face"):  # compile the kernels and load the models before anything is timed
-        if m in fills:
+    for m in fills:  # compile the kernels and load the models before anything is timed
+        if m not in BASELINES:
             fills[m](tiny, tiny_hole)
     total, done = len(mask_kinds) * (len(photos) - min(skip, len(photos))) * len(fills), 0
     for kind in mask_kinds:

@@ -9,12 +9,13 @@ import pytest
 from PIL import Image
 
 from inpaint_gui.core.engines import Engines
+from inpaint_gui.core.engines.gan import planning
 from inpaint_gui.core.engines.gan.engine import FaceEngine
 from inpaint_gui.core.engines.gan.facecheck import CARD, WEIGHTS_FILE, find_check, load_check, window_pixels
 from inpaint_gui.core.engines.gan.settings import SearchSettings
 from inpaint_gui.core.errors import WeightsError
 from inpaint_gui.core.pipeline import CommonSettings, InpaintSettings, finish, inpaint, plan, run
-from tests.tiny import tiny_model
+from tests.tiny import fix_face_check, tiny_model
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 
@@ -156,7 +157,7 @@ def auto_settings():
 
 @pytest.mark.parametrize(("p", "engine"), [(0.9, "face"), (0.1, "scene")])
 def test_auto_follows_the_face_check_and_scratches_never_go_to_the_face(monkeypatch, tiny_engines, p, engine):
-    monkeypatch.setattr(FaceEngine, "face_probability", lambda self, image, mask, region: p)
+    fix_face_check(monkeypatch, p)
     regions = plan(texture(), blob_and_scratch(), auto_settings(), tiny_engines)
     assert regions[0].engine == "scene" and regions[0].plan.kind == "thin"
     assert {r.engine for r in regions[1:]} == {engine}
@@ -174,17 +175,17 @@ def test_a_window_placed_by_hand_is_the_face_engines(tiny_engines):
 
 def test_auto_asks_the_check_for_framings_only_where_it_chose_the_face(monkeypatch, tiny_engines):
     calls = []
-    real = FaceEngine._framings
+    real = planning._framings
 
-    def spy(self, *a, **k):
+    def spy(*a, **k):
         calls.append(1)
-        return real(self, *a, **k)
+        return real(*a, **k)
 
-    monkeypatch.setattr(FaceEngine, "_framings", spy)
+    monkeypatch.setattr(planning, "_framings", spy)
     settings = InpaintSettings(CommonSettings(device="cpu"))  # framing search on, as the app runs
     for p, engine, proposals in ((0.1, "scene", 0), (0.9, "face", 1)):
         calls.clear()
-        monkeypatch.setattr(FaceEngine, "face_probability", lambda self, image, mask, region, p=p: p)
+        fix_face_check(monkeypatch, p)
         regions = plan(texture(), blob_and_scratch(), settings, tiny_engines)
         assert regions[-1].engine == engine and len(calls) == proposals
         if engine == "face":  # the framings the check proposed, over the same group of holes

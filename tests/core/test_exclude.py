@@ -11,7 +11,7 @@ from inpaint_gui.core.engines.gan.settings import SearchSettings
 from inpaint_gui.core.engines.patch import nnf
 from inpaint_gui.core.errors import MaskError
 from inpaint_gui.core.pipeline import CommonSettings, InpaintSettings, check_exclude, inpaint, plan
-from tests.tiny import tiny_model
+from tests.tiny import fix_face_check, tiny_model
 
 H, W = 96, 128
 
@@ -145,7 +145,7 @@ def test_scratches_and_the_face_engine_ignore_the_exclusion():
 
 
 def test_auto_passes_the_exclusion_to_the_scene_regions(monkeypatch):
-    monkeypatch.setattr(FaceEngine, "face_probability", lambda self, image, mask, region: 0.0)
+    fix_face_check(monkeypatch, 0.0)
     engines = Engines(face=FaceEngine(tiny_model(resolution=32, nz=16, width=8, seed=0)))
     auto = InpaintSettings(CommonSettings(device="cpu", blend="paste"), {"face": SearchSettings(framing="fixed")})
     image, mask = red_and_blue(6), middle_hole()

@@ -104,7 +104,7 @@ def test_the_engine_searches_where_the_framer_lands(model, monkeypatch):
             seen.extend(windows)
             return [(x + 5, y - 2, int(s * 1.1)) for x, y, s in windows]
 
-    monkeypatch.setattr(FaceEngine, "_load_framer", lambda self: Shifting())
+    monkeypatch.setattr(FaceEngine, "framer", lambda self: Shifting())
     settings = InpaintSettings(CommonSettings(device="cpu", engine="face"), {"face": FAST})
     (region,) = plan(image, mask, settings, Engines(face=FaceEngine(model)))
     windows = [f.window for f in region.plan.framings]
@@ -118,7 +118,7 @@ def test_the_engine_searches_where_the_framer_lands(model, monkeypatch):
         def refine(self, image, mask, windows):
             return [(0, 0, 10)] * len(windows)
 
-    monkeypatch.setattr(FaceEngine, "_load_framer", lambda self: Lost())
+    monkeypatch.setattr(FaceEngine, "framer", lambda self: Lost())
     (region,) = plan(image, mask, settings, Engines(face=FaceEngine(model)))
     assert [f.window for f in region.plan.framings] == list(seen[: len(region.plan.framings)])
     assert region.plan.final_keep == FINAL_KEEP

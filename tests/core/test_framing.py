@@ -14,9 +14,9 @@ from inpaint_gui.core.engines.gan.framing import (
     candidate_windows,
     framing_search,
 )
+from inpaint_gui.core.engines.gan.resample import known_small, to_model, to_model_padded
 from inpaint_gui.core.engines.gan.settings import SearchSettings
 from inpaint_gui.core.errors import MaskError
-from inpaint_gui.core.image.resample import known_small, to_model, to_model_padded
 from inpaint_gui.core.pipeline import CommonSettings, InpaintSettings, fill_batch, inpaint, plan
 from tests.tiny import tiny_model
 
@@ -107,7 +107,7 @@ def test_successive_halving_keeps_the_best_framings(model):
 
 
 def test_the_face_engine_searches_framings_by_default_and_reports_them(model, monkeypatch):
-    monkeypatch.setattr(FaceEngine, "_load_framer", lambda self: None)  # the check's proposals: several framings
+    monkeypatch.setattr(FaceEngine, "framer", lambda self: None)  # the check's proposals: several framings
     image = photo()
     mask = np.zeros(image.shape[:2], bool)
     mask[50:70, 60:90] = True
@@ -212,7 +212,7 @@ def test_the_engine_searches_the_framings_the_check_ranks_highest(model, monkeyp
         return np.array([float(w[0]) for w in windows])
 
     monkeypatch.setattr(facecheck.LoadedCheck, "logits", logits)
-    monkeypatch.setattr(FaceEngine, "_load_framer", lambda self: None)  # the check's proposals as they are
+    monkeypatch.setattr(FaceEngine, "framer", lambda self: None)  # the check's proposals as they are
     settings = InpaintSettings(CommonSettings(device="cpu", engine="face"), {"face": FAST})
     (region,) = plan(image, mask, settings, Engines(face=FaceEngine(model)))
     windows = [f.window for f in region.plan.framings]
@@ -221,6 +221,6 @@ def test_the_engine_searches_the_framings_the_check_ranks_highest(model, monkeyp
     assert len(judged) > 3 * len(windows)  # a finer grid than the search gets
     assert len(region.plan.checked) > len(windows)  # the engine choice judges the coarse grid, as calibrated
     engine = FaceEngine(model)
-    monkeypatch.setattr(FaceEngine, "_face_check", lambda self, required=True: None)  # no check installed
+    monkeypatch.setattr(FaceEngine, "face_check", lambda self, required=True: None)  # no check installed
     (coarse,) = plan(image, mask, settings, Engines(face=engine))
     assert [f.window for f in coarse.plan.framings] == list(coarse.plan.checked)

@@ -6,10 +6,11 @@ import pytest
 from inpaint_gui.core.blend.poisson import poisson_blend_direct
 from inpaint_gui.core.engines import Engines
 from inpaint_gui.core.engines.base import Fill
-from inpaint_gui.core.engines.gan.engine import FaceEngine, plan_windows
+from inpaint_gui.core.engines.gan.engine import FaceEngine
+from inpaint_gui.core.engines.gan.planning import plan_windows
+from inpaint_gui.core.engines.gan.resample import from_model
 from inpaint_gui.core.engines.gan.settings import SearchSettings
 from inpaint_gui.core.errors import MaskError
-from inpaint_gui.core.image.resample import from_model
 from inpaint_gui.core.pipeline import CommonSettings, InpaintSettings, apply_patch, inpaint, plan, seat
 from tests.tiny import tiny_model
 

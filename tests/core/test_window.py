@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import ndimage
 
-import inpaint_gui.core.image.windows as window_mod
+import inpaint_gui.core.engines.gan.windows as window_mod
+from inpaint_gui.core.engines.gan.resample import area_resize, from_model, resample_weights, to_model
+from inpaint_gui.core.engines.gan.windows import auto_windows, crop, fit_window, uncovered, validate_window
 from inpaint_gui.core.errors import MaskError
-from inpaint_gui.core.image.resample import area_resize, from_model, resample_weights, to_model
-from inpaint_gui.core.image.windows import auto_windows, crop, fit_window, uncovered, validate_window
 
 # ----------------------------------------------------------------------------- helpers
 

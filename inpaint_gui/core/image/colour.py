@@ -16,3 +16,8 @@ def to_grey(pixels: np.ndarray) -> np.ndarray:
     """float32 (..., 3): the luminance of ``pixels`` (..., 3) in all three channels."""
     luma = np.asarray(pixels, np.float32) @ np.asarray(LUMA, np.float32)
     return np.repeat(luma[..., None], 3, axis=-1)
+
+
+def round_u8(values: np.ndarray) -> np.ndarray:
+    """Half-up rounding to uint8 (the tiny offset absorbs float error at exact ties)."""
+    return np.clip(np.floor(np.asarray(values, np.float64) + 0.5 + 1e-9), 0, 255).astype(np.uint8)

@@ -43,11 +43,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
+from inpaint_gui.core.engines.gan.resample import to_model_padded
 from inpaint_gui.core.engines.gan.search import _numpy, _Search, context_weights, tensor_to_images
 from inpaint_gui.core.engines.gan.settings import SearchSettings
 from inpaint_gui.core.engines.gan.weights import LoadedModel
-from inpaint_gui.core.image.resample import to_model_padded
-from inpaint_gui.core.image.windows import Window
+from inpaint_gui.core.engines.gan.windows import Window
 
 SCALES = (2.1, 2.6, 3.2, 4.0, 5.0)  # window side / the hole's longer extent
 SHIFTS = (-0.15, 0.0, 0.15)  # window centre minus hole centre, as a share of the side (x and y)

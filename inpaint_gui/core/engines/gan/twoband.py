@@ -20,8 +20,8 @@ import threading
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
+from inpaint_gui.core.engines.gan.resample import from_model, to_model_padded
 from inpaint_gui.core.engines.gan.search import search_batch
-from inpaint_gui.core.image.resample import from_model, to_model_padded
 
 BAND_SIGMA = 2.0  # the bands' split: a Gaussian of this sigma, in pixels of the 128x128 model
 BASE_MODELS = {128: "celeba64"}  # a model resolution -> the model whose search gives its low band

@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from PIL import Image
 
-from inpaint_gui.core.engines.base import Candidate, Fill, Region, Step
+from inpaint_gui.core.engines.base import Candidate, Engine, EngineInfo, Fill, Region, Step
 from inpaint_gui.core.engines.patch.pyramid import count_sources
 from inpaint_gui.core.engines.patch.scene import scene_regions
 from inpaint_gui.core.engines.patch.synthesis import PatchSettings, synthesize
@@ -128,12 +128,18 @@ def _tiles(thin: np.ndarray, margin: int) -> list[tuple[int, int, int, int]]:
     return out
 
 
-class SceneEngine:
+class SceneEngine(Engine):
     """Fills any hole from the photo's own texture; no model to load."""
 
-    name = "scene"
-    title = "Scene (exemplar patches, PatchMatch)"
-    settings_type = SceneSettings
+    info = EngineInfo(
+        name="scene",
+        title="Scene (exemplar patches, PatchMatch)",
+        settings=SceneSettings,
+        summary="copies texture from the rest of the photo (objects to remove; scratches and dust)",
+        uses_exclude=True,
+        auto=0,
+        fallback=True,
+    )
 
     def plan(
         self,
@@ -145,10 +151,20 @@ class SceneEngine:
         *,
         exclude: np.ndarray | None = None,
     ) -> list[Region]:
-        h, w = mask.shape
         thin, thick = (
             split_thin(mask, settings.thin_radius) if settings.thin_radius > 0 else (np.zeros_like(mask), mask)
         )
+        return self._thin_regions(thin, settings) + self._thick_regions(mask, thick, settings, exclude)
+
+    def claim(self, image: np.ndarray, mask: np.ndarray, settings: SceneSettings, common) -> list[Region]:
+        """The thin parts of the hole (scratches, dust): no other engine should paint into them."""
+        if settings.thin_radius <= 0:
+            return []
+        thin, _thick = split_thin(mask, settings.thin_radius)
+        return self._thin_regions(thin, settings)
+
+    def _thin_regions(self, thin: np.ndarray, settings: SceneSettings) -> list[Region]:
+        h, w = thin.shape
         regions = []
         margin = int(np.ceil(2 * settings.thin_radius)) + 2  # the known ring the smooth fill reads
         if thin.any():
@@ -156,7 +172,15 @@ class SceneEngine:
                 ry0, ry1, rx0, rx1 = max(y0 - margin, 0), min(y1 + margin, h), max(x0 - margin, 0), min(x1 + margin, w)
                 hole = np.zeros((ry1 - ry0, rx1 - rx0), bool)
                 hole[y0 - ry0 : y1 - ry0, x0 - rx0 : x1 - rx0] = thin[y0:y1, x0:x1]
-                regions.append(Region(self.name, (rx0, ry0, rx1, ry1), hole, f"scratches {x0},{y0}", ScenePlan("thin")))
+                regions.append(
+                    Region(self.info.name, (rx0, ry0, rx1, ry1), hole, f"scratches {x0},{y0}", ScenePlan("thin"))
+                )
+        return regions
+
+    def _thick_regions(
+        self, mask: np.ndarray, thick: np.ndarray, settings: SceneSettings, exclude: np.ndarray | None
+    ) -> list[Region]:
+        regions = []
         if thick.any():
             least = 4 * settings.patch_size
             for box in scene_regions(thick, settings.source_margin, least=least):
@@ -169,7 +193,7 @@ class SceneEngine:
                     never |= exclude[y0:y1, x0:x1]
                 regions.append(
                     Region(
-                        self.name,
+                        self.info.name,
                         (x0, y0, x1, y1),
                         hole,
                         f"region {x0},{y0} {x1 - x0}x{y1 - y0}",
@@ -206,7 +230,7 @@ class SceneEngine:
                 stage=region.label,
                 done=True,
                 candidates=[candidate],
-                info={"engine": self.name, "kind": "thin"},
+                info={"engine": self.info.name, "kind": "thin"},
             )
             return
         yield from self._synthesize(crop, hole, rect, region, settings, common, cancel)
@@ -237,7 +261,7 @@ class SceneEngine:
                         thumbnails=None,
                         composite=_lazy(step, hole, rect),
                         stage=f"candidate {k + 1} of {n}: level {step.level + 1} of {step.levels}",
-                        info={"engine": self.name, "kind": "patch"},
+                        info={"engine": self.info.name, "kind": "patch"},
                     )
             assert last is not None and last.result is not None
             done.append(
@@ -259,7 +283,7 @@ class SceneEngine:
             done=True,
             cancelled=cancelled,
             candidates=done,
-            info={"engine": self.name, "kind": "patch"},
+            info={"engine": self.info.name, "kind": "patch"},
         )
 
     def finish(self, image: np.ndarray, region: Region, candidate: Candidate) -> Fill:

@@ -105,7 +105,7 @@ def fit_window(x: float, y: float, size: float, image_shape: Sequence[int]) -> W
     return nx, ny, side
 
 
-def _check_mask(mask: np.ndarray, image_shape: Sequence[int] | None = None) -> np.ndarray:
+def check_mask(mask: np.ndarray, image_shape: Sequence[int] | None = None) -> np.ndarray:
     mask = np.asarray(mask)
     if mask.ndim != 2:
         raise MaskError(f"the mask has shape {mask.shape}; expected a 2-D (H, W) array")
@@ -116,7 +116,7 @@ def _check_mask(mask: np.ndarray, image_shape: Sequence[int] | None = None) -> n
     return mask.astype(bool, copy=False)
 
 
-def _check_image(image: np.ndarray) -> np.ndarray:
+def check_image(image: np.ndarray) -> np.ndarray:
     image = np.asarray(image)
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"image must be uint8 (H, W, 3); got {image.dtype} {image.shape}")
@@ -132,7 +132,7 @@ def crop(image_or_mask: np.ndarray, window: Sequence[int]) -> np.ndarray:
 
 def uncovered(mask: np.ndarray, windows: Iterable[Sequence[int]]) -> np.ndarray:
     """Bool (H, W): hole pixels that lie in none of ``windows``."""
-    mask = _check_mask(mask)
+    mask = check_mask(mask)
     covered = np.zeros(mask.shape, dtype=bool)
     for win in windows:
         x, y, size = validate_window(win, mask.shape)
@@ -391,7 +391,7 @@ def auto_windows(mask: np.ndarray, *, context: float = 0.5, min_size: int = 64, 
         raise ValueError(f"context must be a finite number >= 0, got {context!r}")
     if int(min_size) < 1:
         raise ValueError(f"min_size must be >= 1, got {min_size!r}")
-    mask = _check_mask(mask)
+    mask = check_mask(mask)
     h, w = mask.shape
     if h == 0 or w == 0:
         return []

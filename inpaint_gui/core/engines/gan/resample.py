@@ -18,7 +18,8 @@ from numbers import Integral
 import numpy as np
 from PIL import Image
 
-from inpaint_gui.core.image.windows import _check_image, _check_mask, crop, validate_window
+from inpaint_gui.core.engines.gan.windows import check_image, check_mask, crop, validate_window
+from inpaint_gui.core.image.colour import round_u8
 
 _MISSING_GREY = 128
 # Float64 elements per block in the resampling loop (about 1 MiB).
@@ -105,11 +106,6 @@ def _missing_small(mask_win: np.ndarray, resolution: int) -> np.ndarray:
     return np.stack([rows[:, lo:hi].any(axis=1) for lo, hi in bands], axis=1)  # (S, S)
 
 
-def _round_u8(values: np.ndarray) -> np.ndarray:
-    """Half-up rounding to uint8 (the tiny offset absorbs float error at exact ties)."""
-    return np.clip(np.floor(np.asarray(values, np.float64) + 0.5 + 1e-9), 0, 255).astype(np.uint8)
-
-
 def to_model(
     image: np.ndarray, mask: np.ndarray, window: Sequence[int], resolution: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -119,8 +115,8 @@ def to_model(
     missing if any of its source pixels is missing; missing model pixels hold the mean colour
     of the known ones (grey 128 if none is known).
     """
-    image = _check_image(image)
-    mask = _check_mask(mask, image.shape)
+    image = check_image(image)
+    mask = check_mask(mask, image.shape)
     if not isinstance(resolution, Integral) or resolution < 1:
         raise ValueError(f"resolution must be a positive integer, got {resolution!r}")
     win = validate_window(window, image.shape)
@@ -130,7 +126,7 @@ def to_model(
     known = ~missing
     fill = small[known].mean(axis=0) if known.any() else np.full(3, float(_MISSING_GREY))
     small[missing] = fill
-    return _round_u8(small), missing
+    return round_u8(small), missing
 
 
 def from_model(fill_small: np.ndarray, size: int) -> np.ndarray:
@@ -177,8 +173,8 @@ def to_model_padded(
     in the hole. Outside pixels are unknown but are not to be filled; they hold the mean colour
     of the known model pixels like missing ones. Inside the photo this is exactly ``to_model``.
     """
-    image = _check_image(image)
-    mask = _check_mask(mask, image.shape)
+    image = check_image(image)
+    mask = check_mask(mask, image.shape)
     x, y, size = (int(v) for v in window)
     h, w = mask.shape
     if size <= 0:
@@ -199,4 +195,4 @@ def to_model_padded(
     known = ~(hole | outside)
     fill = small[known].mean(axis=0) if known.any() else np.full(3, float(_MISSING_GREY))
     small[~known] = fill
-    return _round_u8(small), hole, outside
+    return round_u8(small), hole, outside
