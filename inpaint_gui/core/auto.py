@@ -8,8 +8,8 @@ methods ``claim``, ``propose``, ``suitability``, ``refine``); no engine is named
    hole outright (the scene engine's scratches and dust: no face is ever painted into them);
 2. each other engine in turn *proposes* regions for what is left, and a proposal the engine
    says it suits (its calibrated ``suitability``: the face engine's face check) is *refined*
-   and taken; the rest passes to the next engine (a MaskError from ``propose``: the engine
-   cannot take the hole at all);
+   and taken; what it declines passes to the next engine (a MaskError from ``propose``: the
+   engine cannot take the hole at all);
 3. the *fallback* engine (``info.fallback``) plans whatever no engine took, in one plan.
 
 An exclusion ("don't copy from") goes to every engine's plan. The regions' labels say what
@@ -65,16 +65,15 @@ def plan(
         for r in engines[name].claim(image, rest, settings.of(name), common):
             regions.append(r)
             rest &= ~_only(rest, r)
-    declined: list[tuple[np.ndarray, str]] = []  # (hole, note) no engine took yet
-    for name in asked:  # 2. proposals
+    notes: list[tuple[np.ndarray, str]] = []  # (hole, why an engine declined it), for the labels
+    for name in asked:  # 2. proposals: what one engine declines, the next is asked about
         if not rest.any():
             break
         engine, own = engines[name], settings.of(name)
         try:
             proposals = engine.propose(image, rest, own, common, exclude=exclude)
         except MaskError:  # e.g. too large a hole for any face framing
-            declined.append((rest.copy(), f"too large for {name}"))
-            rest[:] = False
+            notes.append((rest.copy(), f"too large for {name}"))
             continue
         taken: list[tuple[Region, str]] = []
         left = rest.copy()
@@ -86,22 +85,16 @@ def plan(
             if verdict.suits:
                 taken.append((proposal, verdict.note))
                 left &= ~alone
-            else:
-                declined.append((alone, verdict.note))
-                left &= ~alone
+            elif verdict.note:
+                notes.append((alone, verdict.note))
         refined = engine.refine(image, rest, [r for r, _ in taken], own, common, exclude=exclude)
         regions += [_labelled(r, note) for r, (_, note) in zip(refined, taken)]
-        rest = left  # what no proposal covered goes on to the next engine
-    holes = [hole for hole, _ in declined]
-    if rest.any():
-        holes.append(rest)
-        declined.append((rest, ""))
-    if not holes:
+        rest = left
+    if not rest.any():
         return regions
     if fallback is None:
         raise MaskError("no engine takes this hole: choose an engine instead of auto")
-    remaining = np.logical_or.reduce(holes)
-    for r in engines[fallback].plan(image, remaining, settings.of(fallback), common, exclude=exclude):
-        notes = [note for hole, note in declined if note and _only(hole, r).any()]
-        regions.append(_labelled(r, " · ".join(dict.fromkeys(notes))))
+    for r in engines[fallback].plan(image, rest, settings.of(fallback), common, exclude=exclude):  # 3.
+        found = [note for hole, note in notes if _only(hole, r).any()]
+        regions.append(_labelled(r, " · ".join(dict.fromkeys(found))))
     return regions

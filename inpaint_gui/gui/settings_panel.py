@@ -41,7 +41,13 @@ FLOAT_LIMIT = 1e12
 
 
 def group_title(group: str) -> str:
-    return "General" if group == COMMON else f"{group.replace('_', ' ').title()} engine"
+    """The dock's title for a settings group: "General", or the engine's title."""
+    if group == COMMON:
+        return "General"
+    from inpaint_gui.core.engines import infos
+
+    info = infos().get(group)
+    return info.title if info is not None else f"{group.replace('_', ' ').title()} engine"
 
 
 # -- one editor per setting ------------------------------------------------------------------

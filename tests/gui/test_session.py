@@ -59,9 +59,7 @@ class FakeEngine:
             if cancel is not None and cancel.is_set():
                 break
             time.sleep(self.step_delay)
-            yield Step(
-                i, 5, np.array([1.0 / i, 2.0 / i]), 0, 0.01 * i, thumbnails=thumbs + i, info={"window": [i, i, 20]}
-            )
+            yield Step(i, 5, np.array([1.0 / i, 2.0 / i]), 0, 0.01 * i, thumbnails=thumbs + i, window=(i, i, 20))
         candidates = [
             Candidate(0, "framing A · restart 1", 0.2, thumbs, payload=(10, 200, 30)),
             Candidate(1, "framing B · restart 2", 0.4, thumbs + 50, payload=(200, 10, 30)),
@@ -75,7 +73,8 @@ class FakeEngine:
             thumbnails=thumbs,
             done=True,
             candidates=candidates,
-            info={"model": "fake-model", "window": [3, 3, 20]},
+            window=(3, 3, 20),
+            info={"model": "fake-model"},
         )
 
     def finish(self, image, region, candidate):

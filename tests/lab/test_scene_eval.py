@@ -79,14 +79,14 @@ def test_evaluate_scenes_on_a_tiny_folder(tmp_path):
     res = evaluate_scenes(
         tmp_path,
         ["object", "scratches"],
-        ["ours", "harmonic", "telea", "pypatchmatch"],
+        ["scene", "harmonic", "telea", "pypatchmatch"],
         seed=0,
         n=2,
         on_progress=lambda d, t, m: seen.append((d, t)),
     )
     assert isinstance(res, SceneEval) and res.photos == ["p0.png", "p1.png"]
     ran = {r["method"] for r in res.rows}
-    assert {"ours", "harmonic"} <= ran
+    assert {"scene", "harmonic"} <= ran
     for m in ("telea", "pypatchmatch"):
         assert (m in ran) != (m in res.notes)  # run, or skipped with a note
     assert len(res.rows) == 2 * 2 * len(ran) and seen[-1][0] == seen[-1][1] == len(res.rows)
@@ -126,7 +126,7 @@ def test_eval_photos_from_the_command_line(tmp_path):
         "--skip",
         "1",
         "--methods",
-        "auto,ours,harmonic",
+        "auto,scene,harmonic",
         "--masks",
         "scratches",
         "--out",
@@ -138,7 +138,7 @@ def test_eval_photos_from_the_command_line(tmp_path):
 
     report = json.loads((out / "metrics.json").read_text())
     assert report["config"]["n"] == 2 and {row["photo"] for row in report["rows"]} == {"p1.png", "p2.png"}
-    assert {row["method"] for row in report["rows"]} == {"auto", "ours", "harmonic"}
+    assert {row["method"] for row in report["rows"]} == {"auto", "scene", "harmonic"}
     assert all(row["outside_unchanged"] for row in report["rows"])
     assert "| auto |" in (out / "table.md").read_text() and (out / "scene_scratches.png").is_file()
     bad = cli("eval", "--photos", photos, "--methods", "auto,magic", "--out", out)

@@ -27,6 +27,7 @@ allocated, so a consumer may pass it to another thread. ``Region.plan`` and
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -244,9 +245,7 @@ class Engine:
         for b, (image, mask) in enumerate(zip(images, masks)):
             window = None if windows is None else windows[b]
             region = self.plan(image, mask, settings, common, window)[0]
-            final = None
-            for final in self.run(image, mask, region, settings, common):
-                pass
-            assert final is not None and final.done
+            final = deque(self.run(image, mask, region, settings, common), maxlen=1)[0]  # the last step
+            assert final.done
             fills.append(self.finish(image, region, final.candidates[final.best]))
         return fills, {}
