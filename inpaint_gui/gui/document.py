@@ -144,6 +144,16 @@ class Document(QObject):
         self.push(Compound(label, parts))
         return True
 
+    def last_step(self) -> int | None:
+        """The id of the history step in effect last (the one Undo would take back), or None."""
+        stack = self.undo_stack
+        return stack.commands[stack.index - 1].uid if stack.can_undo() else None
+
+    def redoable_steps(self) -> set[int]:
+        """The ids of the history steps undone and not yet redone."""
+        stack = self.undo_stack
+        return {c.uid for c in stack.commands[stack.index :]}
+
     def undo(self) -> None:
         changed = self.undo_stack.undo(self)
         if changed:

@@ -16,6 +16,11 @@ Cancel keeps the best-so-far candidates; Discard drops them; a failed or cancell
 the photo as it was. Errors come from the pipeline as one-line messages and are shown through
 the ``error`` signal. The session gets its collaborators (document holder, canvas, panels,
 settings store, runner) and talks to the rest of the window through signals.
+
+What the flow has decided (the regions and their key, a stale plan, a run waiting for its plan,
+the live job, the candidates and the choice, the fills applied) is a Qt-free
+:class:`~inpaint_gui.core.session.Flow`; this class turns the window's events into the flow's
+events and carries out the :class:`~inpaint_gui.core.session.Action` it returns.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from inpaint_gui.core import pipeline
+from inpaint_gui.core.session import Action, Flow
 from inpaint_gui.gui import compute
 from inpaint_gui.gui.panels import preview_qimage
 from inpaint_gui.progress import format_seconds
@@ -57,20 +63,13 @@ class InpaintSession(QObject):
         self.docs, self.canvas, self.candidates, self.loss_plot = docs, canvas, candidates, loss_plot
         self.store, self.runner = store, runner
         self.model: compute.ModelInfo | None = None
-        self.regions: list = []
-        self.region = None  # the region shown, run or being applied
-        self.result: compute.RunUpdate | None = None  # the finished run
+        self.flow = Flow()  # what the inpainting has decided (core/session.py)
         self.last_update: compute.RunUpdate | None = None
-        self.selected = -1
         self.previews_seen = 0  # live previews shown for the current run
         self.locked = False  # plan with the window the user placed
         self._ids: dict[str, int | None] = dict.fromkeys(("load", "plan", "run", "finish", "preview"))
         self._previews: dict[int, tuple] = {}  # candidate -> (QImage, rect) of the finished run
         self._mask_version = 0
-        self._plan_key = None  # what the regions were planned for
-        self._plan_error = ""  # why the last plan found no region
-        self._plan_dirty = False  # the mask or settings changed while busy
-        self._run_after_plan = False
         self._image_cache: tuple | None = None  # (document, image key, read-only copy)
         self._doc = None
         self._closed = False
@@ -88,12 +87,30 @@ class InpaintSession(QObject):
         return self.runner.is_live(self._ids[kind])
 
     @property
+    def regions(self) -> list:
+        return self.flow.regions
+
+    @property
+    def region(self):
+        """The region shown, run or being applied."""
+        return self.flow.region
+
+    @property
+    def result(self) -> compute.RunUpdate | None:
+        """The finished run, until its candidate is applied or discarded."""
+        return self.flow.result
+
+    @property
+    def selected(self) -> int:
+        return self.flow.selected
+
+    @property
     def running(self) -> bool:
-        return self._live("run")
+        return self.flow.running
 
     @property
     def finishing(self) -> bool:
-        return self._live("finish")
+        return self.flow.finishing
 
     @property
     def planning(self) -> bool:
@@ -106,7 +123,7 @@ class InpaintSession(QObject):
     @property
     def busy(self) -> bool:
         """A run or a finish is under way (or a run waits for its plan)."""
-        return self.running or self.finishing or self._run_after_plan
+        return self.flow.busy
 
     @property
     def ready(self) -> bool:
@@ -155,7 +172,7 @@ class InpaintSession(QObject):
         self.model = info
         self.canvas.set_face_guide(info.mean_face)
         self.model_changed.emit(info)
-        self._plan_key = None
+        self.flow.key = None  # planned with another model: stale
         self.schedule_plan()
         self.state_changed.emit()
 
@@ -167,23 +184,29 @@ class InpaintSession(QObject):
     # -- document, mask, settings, window -----------------------------------------------------
     def _document_changed(self, doc) -> None:
         self._discard("plan", "run", "finish", "preview")
-        self._run_after_plan = False
+        self.flow.reset()
         if self._doc is not None:
             self._doc.mask_changed.disconnect(self._mask_changed)
             self._doc.exclude_changed.disconnect(self._mask_changed)
+            self._doc.history_changed.disconnect(self._history_moved)
         self._doc = doc
         self._image_cache = None
         self._clear_candidates()
         self.loss_plot.clear()
-        self.regions, self.region, self._plan_key, self._plan_error = [], None, None, ""
         self._set_locked(False)
         self.progress_done.emit()
         if doc is not None:
             doc.mask_changed.connect(self._mask_changed)
             doc.exclude_changed.connect(self._mask_changed)  # the version covers both layers
+            doc.history_changed.connect(self._history_moved)
             self.plan_now()
         self._show_region()
         self.state_changed.emit()
+
+    def _history_moved(self) -> None:
+        """Undo or redo: the flow follows which applied fills are in the photo."""
+        if self._doc is not None:
+            self._act(self.flow.history(self._doc.redoable_steps()))
 
     def _mask_changed(self, _rect=None) -> None:
         self._mask_version += 1
@@ -223,18 +246,26 @@ class InpaintSession(QObject):
         """Plan again soon (debounced); while a run or a finish is going, once it is over."""
         if self.docs.doc is None or self._closed:
             return
-        if self.busy or self.result is not None:
-            self._plan_dirty = True
-            return
-        self._timer.start()
+        self._act(self.flow.edited())
+
+    def _act(self, action: Action) -> None:
+        """Carry out what the flow decided."""
+        if action is Action.PLAN_SOON:
+            self._timer.start()
+        elif action is Action.PLAN:
+            self.plan_now()
+        elif action is Action.RUN:
+            self._start_run(self.flow.region)
+        elif action is Action.ERROR:
+            self.error.emit("Cannot inpaint", self.flow.message)
 
     def plan_now(self) -> None:
         self._timer.stop()
         doc = self.docs.doc
         if doc is None or not self.ready:
-            self._run_after_plan = False
+            self.flow.run_after_plan = False
             return
-        self._plan_dirty = False
+        self.flow.plan_started()
         image, mask = self._copies()
         exclude = doc.exclude.copy() if doc.exclude.any() else None  # a copy taken here, like the mask's
         key = self._key()
@@ -247,12 +278,9 @@ class InpaintSession(QObject):
         self.state_changed.emit()
 
     def _planned(self, key, regions: list) -> None:
-        self._plan_key, self._plan_error = key, ""
-        self.regions = list(regions)
-        self.region = self.regions[0] if self.regions else None
-        if self.region is None:
-            self._plan_error = "the engine found nothing to fill"
-        elif not self.locked:
+        waiting = self.flow.run_after_plan
+        action = self.flow.planned(key, regions)
+        if self.region is not None and not self.locked:
             self.canvas.set_frame(region_rect(self.region), user=False)
         self._show_region()
         if len(self.regions) > 1:
@@ -260,25 +288,19 @@ class InpaintSession(QObject):
                 f"The hole has {len(self.regions)} separate parts: each Apply fills one, then the next is planned.",
                 6000,
             )
-        if self._run_after_plan:
-            self._run_after_plan = False
-            if self.region is None:
-                self.error.emit("Cannot inpaint", self._plan_error)
-            else:
-                self._start_run(self.region)
+        if waiting:
+            self._act(action)
         self.state_changed.emit()
 
     def _plan_failed(self, key, message: str) -> None:
-        self._plan_key, self._plan_error = key, message
-        self.regions, self.region = [], None
+        waiting = self.flow.run_after_plan
+        action = self.flow.plan_failed(key, message)
         if not self.locked:
             self.canvas.set_frame(None)
-        elif not self._run_after_plan:
+        elif not waiting:
             self.status.emit(f"No region in the locked window: {message}", 6000)
         self._show_region()
-        if self._run_after_plan:
-            self._run_after_plan = False
-            self.error.emit("Cannot inpaint", message)
+        self._act(action)
         self.state_changed.emit()
 
     def _show_region(self, info: dict | None = None) -> None:
@@ -286,8 +308,8 @@ class InpaintSession(QObject):
         if self.docs.doc is None:
             self.region_changed.emit("", "")
         elif r is None:
-            if self._plan_error:
-                self.region_changed.emit("No region", self._plan_error)
+            if self.flow.plan_error:
+                self.region_changed.emit("No region", self.flow.plan_error)
             else:
                 self.region_changed.emit("Planning…" if self.planning else "", "")
         else:
@@ -306,21 +328,17 @@ class InpaintSession(QObject):
             return
         if self.result is not None:
             self._clear_candidates()  # a new run replaces them
-        fresh = self._plan_key == self._key() and not self.planning
-        if fresh and self.region is not None:
-            self._start_run(self.region)
-        elif fresh and self._plan_error:
-            self.error.emit("Cannot inpaint", self._plan_error)
-        else:
-            self._run_after_plan = True
-            self.plan_now()
+        action = self.flow.inpaint(self._key(), planning=self.planning)
+        self._act(action)
+        if action is Action.PLAN:
             self.progress.emit(0, 0, "Planning…")
         self.state_changed.emit()
 
     def _start_run(self, region) -> None:
         self._clear_candidates()
         self.loss_plot.clear()
-        self.region = region
+        self.flow.region = region
+        self.flow.job = "run"
         self.previews_seen = 0
         self.last_update = None
         image, mask = self._copies()
@@ -336,16 +354,17 @@ class InpaintSession(QObject):
 
     def cancel(self) -> None:
         """Stop the run (its best candidates so far are kept), or forget a finish in progress."""
-        if self.running:
+        waiting = self.flow.run_after_plan
+        action = self.flow.cancel()
+        if action is Action.CANCEL_RUN:
             self.runner.cancel(self._ids["run"])
             self.status.emit("Cancelling: keeping the best candidates so far…", 4000)
-        elif self.finishing:
+        elif action is Action.DROP_FINISH:
             self._discard("finish")
             self.progress_done.emit()
             self.status.emit("Apply cancelled; the photo is unchanged.", 4000)
             self.state_changed.emit()
-        elif self._run_after_plan:
-            self._run_after_plan = False
+        elif waiting:
             self.progress_done.emit()
             self.state_changed.emit()
 
@@ -359,10 +378,9 @@ class InpaintSession(QObject):
     def choose(self, index: int) -> None:
         """Preview candidate ``index`` in the canvas (after the run)."""
         r = self.result
-        if r is None or self.busy or not 0 <= index < len(r.candidates):
+        c = self.flow.choose(index)
+        if c is None:
             return
-        self.selected = index
-        c = r.candidates[index]
         self.status.emit(f"Candidate {c.label or index + 1}: loss {c.loss:.5g}", 4000)
         if index in self._previews:
             self.canvas.set_preview(*self._previews[index])
@@ -392,11 +410,10 @@ class InpaintSession(QObject):
 
     def apply(self) -> None:
         """Blend the chosen candidate into the photo (a finish job, then one undo step)."""
-        r = self.result
-        if r is None or self.busy or self.docs.doc is None:
+        if self.result is None or self.busy or self.docs.doc is None:
             return
-        index = self.selected if self.selected >= 0 else r.best
-        candidate = r.candidates[index]
+        index = self.selected if self.selected >= 0 else self.result.best
+        candidate = self.flow.apply()
         image, mask = self._copies()
         self._discard("preview")
         self._submit(
@@ -442,11 +459,10 @@ class InpaintSession(QObject):
     def _run_finished(self, u: compute.RunUpdate) -> None:
         self.progress_done.emit()
         self.last_update = u
-        if not u.candidates:
-            self.error.emit("Inpainting failed", "the engine returned no candidates")
+        if self.flow.run_finished(u) is Action.ERROR:
+            self.error.emit("Inpainting failed", self.flow.message)
             self._idle()
             return
-        self.result = u
         self._previews = {}
         best = u.best if 0 <= u.best < len(u.candidates) else int(np.argmin([c.loss for c in u.candidates]))
         if u.preview is not None:
@@ -461,7 +477,6 @@ class InpaintSession(QObject):
         )
         self.loss_plot.set_data(u.history_iter, u.history_losses, best, u.iterations)
         self.candidates.select_silently(best)
-        self.selected = -1
         self.choose(best)
         self._show_region(u.info)
         what = (
@@ -479,6 +494,7 @@ class InpaintSession(QObject):
 
     def _run_failed(self, message: str) -> None:
         self.progress_done.emit()
+        self.flow.run_failed()
         self._clear_candidates()
         self._idle()
         self.error.emit("Inpainting failed", message)
@@ -486,19 +502,16 @@ class InpaintSession(QObject):
     def _finished(self, doc, patch) -> None:
         self.progress_done.emit()
         if doc is not self.docs.doc:
-            return  # another photo was opened meanwhile
+            return  # another photo was opened meanwhile (the flow was reset then)
         x, y = patch.origin
         h, w = patch.changed.shape
         current = doc.image[y : y + h, x : x + w]
         pixels = np.where(patch.changed[..., None], patch.pixels, current)  # only the hole changes
         applied = self.region
-        self._clear_candidates()
-        if applied is not None and self.canvas.frame == region_rect(applied):
-            self._set_locked(False)  # its hole is filled: the next region is placed automatically
-        self._plan_dirty = True
         try:
             changed = doc.apply_patch((x, y), pixels, patch.changed, "Apply fill")
         except ValueError as exc:  # the photo changed size meanwhile (cannot happen today)
+            changed = False
             self.error.emit("Cannot apply", str(exc))
         else:
             self.status.emit(
@@ -507,10 +520,16 @@ class InpaintSession(QObject):
                 else "Nothing was left to fill in this region; the photo is unchanged.",
                 5000,
             )
-        self._idle()
+        action = self.flow.finish_done((x, y, x + w, y + h), doc.last_step() if changed else None)
+        self._clear_candidates()
+        if applied is not None and self.canvas.frame == region_rect(applied):
+            self._set_locked(False)  # its hole is filled: the next region is placed automatically
+        self._act(action)
+        self.state_changed.emit()
 
     def _finish_failed(self, message: str) -> None:
         self.progress_done.emit()
+        self.flow.finish_failed()
         self.state_changed.emit()
         if self.result is not None and self.selected in self._previews:
             self.canvas.set_preview(*self._previews[self.selected])
@@ -518,21 +537,18 @@ class InpaintSession(QObject):
 
     def _clear_candidates(self) -> None:
         self._discard("preview")
-        self.result = None
-        self.selected = -1
+        self.flow.result, self.flow.selected = None, -1
         self._previews = {}
         self.canvas.set_preview(None)
         self.candidates.clear_candidates()
 
     def _idle(self) -> None:
         """Back to no run, no candidates: plan what changed meanwhile."""
-        if self._plan_dirty and not self.busy and self.result is None:
-            self._plan_dirty = False
-            self._timer.start()
+        self._act(self.flow.idle())
         self.state_changed.emit()
 
     def shutdown(self) -> None:
         self._closed = True
         self._timer.stop()
-        self._run_after_plan = False
+        self.flow.run_after_plan = False
         self._discard(*self._ids)

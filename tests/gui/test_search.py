@@ -152,7 +152,7 @@ def test_after_apply_the_next_region_is_planned(ready, qtbot):
 
 
 def test_engine_exception_ends_in_a_dialog_with_photo_unchanged(ready, qtbot, monkeypatch, dlg):
-    import inpaint_gui.core.engines.gan.engine as engine
+    import inpaint_gui.core.engines.gan.running as engine
 
     def broken(*a, **k):
         raise RuntimeError("CUDA error: an illegal memory access was encountered")
@@ -173,7 +173,7 @@ def test_engine_exception_ends_in_a_dialog_with_photo_unchanged(ready, qtbot, mo
 def test_out_of_memory_and_unavailable_cuda_are_explained(ready, qtbot, monkeypatch, dlg):
     import torch
 
-    import inpaint_gui.core.engines.gan.engine as engine
+    import inpaint_gui.core.engines.gan.running as engine
 
     def oom(*a, **k):
         raise MemoryError()

@@ -10,22 +10,19 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from inpaint_gui.core.engines.base import Engine
 from tests.gui.conftest import configure, drag, open_photo, settle, view_point, write_photo
 
 pytestmark = pytest.mark.gui
 
 
-class FakeEngine:
+class FakeEngine(Engine):
     """A fill engine that frames a non-square rectangle, moves its window while it runs and
     fills with one colour per candidate."""
 
     name = "face"  # stands in for the face engine (its settings are ignored)
-    title = "Fake engine"
 
     def __init__(self):
-        from inpaint_gui.core.engines.gan.settings import SearchSettings
-
-        self.settings_type = SearchSettings
         self.windows: list = []  # the ``window`` of every plan
         self.step_delay = 0.02
         self.finish_delay = 0.0

@@ -95,7 +95,7 @@ def test_evaluate_scenes_on_a_tiny_folder(tmp_path):
     summary = res.summary()
     assert {(e["kind"], e["method"]) for e in summary} == {(k, m) for k in ("object", "scratches") for m in ran}
     assert all(e["n"] == 2 for e in summary) and all(e["n"] == 1 for e in res.summary([1]))
-    assert "| ours |" in res.table_markdown(title="tiny")
+    assert "| scene |" in res.table_markdown(title="tiny")
     fig = res.figures["object"]
     assert fig.dtype == np.uint8 and fig.shape[1] > fig.shape[0]  # columns: truth, hole, methods
     paths = save_figures(res, tmp_path / "figs")
