@@ -35,11 +35,8 @@ def pytest_configure(config: pytest.Config) -> None:
 def tiny_model():
     """A small random DCGAN (32x32, nz=16) wrapped as a LoadedModel, built once."""
     from inpaint_gui.core.engines.gan.models import DCGANConfig, build_models
+    from tests.tiny import model_from_modules
 
-    try:
-        from inpaint_gui.core.engines.gan.weights import model_from_modules
-    except ImportError:  # pragma: no cover - only while core is being written
-        pytest.skip("inpaint_gui.core.engines.gan.weights.model_from_modules is not available yet")
     g, d = build_models(DCGANConfig(resolution=32, nz=16, ngf=8, ndf=8), seed=0)
     return model_from_modules(g, d, name="tiny")
 

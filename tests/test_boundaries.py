@@ -165,3 +165,60 @@ def test_gui_uses_the_engines_only_through_the_pipeline():
 def test_gui_modules_stay_small():
     long = [f"{p.name}: {n}" for p in (PACKAGE / "gui").glob("*.py") if (n := len(p.read_text().splitlines())) > 550]
     assert long == []
+
+
+# -- engines own their knowledge ---------------------------------------------------------------------------
+def engine_names() -> list[str]:
+    from inpaint_gui.core.engines import names
+
+    return names()
+
+
+def outside_the_engines() -> list[Path]:
+    """The modules that must know no engine: the pipeline, auto, the session, the GUI, the commands."""
+    core = [PACKAGE / "core" / name for name in ("pipeline.py", "auto.py", "session.py")]
+    return core + sorted((PACKAGE / "gui").glob("*.py")) + sorted((PACKAGE / "commands").glob("*.py"))
+
+
+def test_no_engine_is_named_outside_the_engines():
+    """No engine's name as a string literal, no engine package imported, no engine's plan field
+    read (``plan.window``, ``plan.kind``) in the modules that must ask the engines instead."""
+    assert {"face", "scene"} <= set(engine_names())
+    offenders = []
+    for path in outside_the_engines():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in engine_names():
+                offenders.append(f"{path.name}:{node.lineno}: the literal {node.value!r}")
+            plan_field = isinstance(node, ast.Attribute) and getattr(node.value, "attr", "") == "plan"
+            if plan_field and node.attr in ("window", "kind", "framings", "model"):
+                offenders.append(f"{path.name}:{node.lineno}: plan.{node.attr}")
+        for name in imported_modules(path):
+            inside = name.startswith("inpaint_gui.core.engines.") and name != "inpaint_gui.core.engines.base"
+            if inside and not (path.parent.name == "commands" and path.name in LAB_FRONTS):
+                offenders.append(f"{path.name}: imports {name}")
+    assert offenders == []
+
+
+LAB_FRONTS = ("train.py",)  # the face prior's trainer: the face engine's own tool
+
+
+def test_the_boundary_check_would_see_a_name():
+    src = 'def f(r):\n    return r.engine == "face" or r.plan.window\n'
+    tree = ast.parse(src)
+    literals = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and n.value in engine_names()]
+    fields = [n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute) and getattr(n.value, "attr", "") == "plan"]
+    assert literals == ["face"] and fields == ["window"]
+
+
+def test_every_engine_is_registered_once_through_the_entry_points():
+    from importlib.metadata import entry_points
+
+    from inpaint_gui.core.engines import GROUP, registry
+
+    declared = {ep.name: ep.value for ep in entry_points(group=GROUP) if ep.dist.name == "inpaint-gui"}
+    assert set(declared) == {"face", "scene"} <= set(registry())
+    for name, cls in registry().items():
+        assert cls.info.name == name and cls.info.settings is not None
+    text = (PACKAGE.parent / "pyproject.toml").read_text()
+    assert '[project.entry-points."inpaint_gui.engines"]' in text

@@ -14,7 +14,28 @@ import torch.nn as nn
 from PIL import Image
 
 from inpaint_gui.core.engines.gan.models import DCGANConfig, build_models
-from inpaint_gui.core.engines.gan.weights import LoadedModel, model_from_modules, save_model
+from inpaint_gui.core.engines.gan.search import SearchStep, latent_search
+from inpaint_gui.core.engines.gan.settings import SearchSettings
+from inpaint_gui.core.engines.gan.weights import LoadedModel, freeze, save_model
+
+
+def model_from_modules(generator, discriminator, name: str = "in-memory", mean_face=None) -> LoadedModel:
+    """Networks built in memory, wrapped as a frozen LoadedModel (as the loader returns them)."""
+    model = LoadedModel(name, None, generator.config, generator, discriminator, {"name": name}, mean_face)
+    return freeze(model)
+
+
+def run_search(model, image, mask, settings: SearchSettings = SearchSettings(), cancel=None) -> SearchStep:
+    """The latent search run to the end: its final step (no previews)."""
+    from dataclasses import replace
+
+    last = None
+    for step in latent_search(
+        model, image, mask, replace(settings, preview_every=10**9, preview_seconds=float("inf")), cancel
+    ):
+        last = step
+    assert last is not None and last.done
+    return last
 
 
 def tiny_model(resolution: int = 32, nz: int = 16, width: int = 8, seed: int = 0) -> LoadedModel:

@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from inpaint_gui.core.engines.gan.weights import default_model_name, load_model
     from inpaint_gui.core.errors import InpaintError
-    from inpaint_gui.gui.app import _style
+    from inpaint_gui.gui.app import apply_style
     from inpaint_gui.gui.files import sample_mask_path, sample_photo_path
     from inpaint_gui.gui.main_window import MainWindow
 
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
 
     QCoreApplication.setOrganizationName("inpaint-gui-screenshot")
     app = QApplication.instance() or QApplication([])
-    _style(app)
+    apply_style(app)
     settings_file = Path(os.environ.get("TMPDIR", "/tmp")) / f"inpaint-gui-screenshot-{os.getpid()}.ini"
     qs = QSettings(str(settings_file), QSettings.Format.IniFormat)
     w = MainWindow(model=model, qsettings=qs)

@@ -97,7 +97,6 @@ def main(args: argparse.Namespace) -> int:
     import torch
 
     from inpaint_gui.commands.options import apply_threads
-    from inpaint_gui.core.engines.gan.weights import default_model_name, load_model
     from inpaint_gui.core.errors import InpaintError
     from inpaint_gui.lab import bench
 
@@ -131,7 +130,7 @@ def main(args: argparse.Namespace) -> int:
             + ", ".join(f"{d} {v} GFLOP/s" for d, v in report["matmul_gflops"].items())
         )
     if "search" in parts:
-        model = load_model(args.model or default_model_name())
+        model = bench.load_search_model(args.model)
         report["search_model"] = {
             "name": model.name,
             **model.config.to_dict(),

@@ -190,7 +190,7 @@ def install_excepthook(parent_getter=lambda: None):
     return previous
 
 
-def _style(app) -> None:
+def apply_style(app) -> None:
     from PySide6.QtGui import QColor, QPalette
 
     app.setStyle("Fusion")
@@ -231,7 +231,7 @@ def run_app(photo_path: str | None = None, mask_path: str | None = None, model: 
     QCoreApplication.setOrganizationName(ORG_NAME)
     QCoreApplication.setApplicationName(APP_NAME)
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    _style(app)
+    apply_style(app)
 
     from inpaint_gui.gui import dialogs
     from inpaint_gui.gui.main_window import MainWindow

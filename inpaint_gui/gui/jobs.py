@@ -202,9 +202,6 @@ class JobRunner(QObject):
     def busy(self) -> bool:
         return bool(self._live)
 
-    def live_kinds(self) -> list[str]:
-        return [j.kind for j in self._live.values()]
-
     def shutdown(self, timeout_ms: int = 30000) -> bool:
         """Discard every job, stop the thread and wait for it; True if it stopped."""
         if self._stopped:

@@ -86,31 +86,13 @@ class InpaintSession(QObject):
     def _live(self, kind: str) -> bool:
         return self.runner.is_live(self._ids[kind])
 
-    @property
-    def regions(self) -> list:
-        return self.flow.regions
-
-    @property
-    def region(self):
-        """The region shown, run or being applied."""
-        return self.flow.region
-
-    @property
-    def result(self) -> compute.RunUpdate | None:
-        """The finished run, until its candidate is applied or discarded."""
-        return self.flow.result
-
-    @property
-    def selected(self) -> int:
-        return self.flow.selected
-
-    @property
-    def running(self) -> bool:
-        return self.flow.running
-
-    @property
-    def finishing(self) -> bool:
-        return self.flow.finishing
+    # the flow's state, read by the window and the tests
+    regions = property(lambda self: self.flow.regions)
+    region = property(lambda self: self.flow.region, doc="The region shown, run or being applied.")
+    result = property(lambda self: self.flow.result, doc="The finished run, until applied or discarded.")
+    selected = property(lambda self: self.flow.selected)
+    running = property(lambda self: self.flow.running)
+    finishing = property(lambda self: self.flow.finishing)
 
     @property
     def planning(self) -> bool:

@@ -20,9 +20,16 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from inpaint_gui.core.engines.gan.search import _Search
+from inpaint_gui.core.engines.gan.search import Search
 from inpaint_gui.core.engines.gan.settings import SearchSettings
 from inpaint_gui.core.engines.gan.weights import LoadedModel
+
+
+def load_search_model(name: str | None = None) -> LoadedModel:
+    """The face prior the search parts measure (None: the default one)."""
+    from inpaint_gui.core.engines.gan.weights import default_model_name, load_model
+
+    return load_model(name or default_model_name())
 
 
 def _timed(fn, min_seconds: float, warmup: int = 2, max_reps: int = 10_000) -> tuple[float, int]:
@@ -157,7 +164,7 @@ def _our_step(
     """(step function, setup seconds): construction plus the first step (compile, capture)."""
     t0 = time.perf_counter()
     settings = SearchSettings(restarts=batch, lam=lam, device=device, iterations=10**9, stop_patience=0, **options)
-    search = _Search(model, image[None], mask[None], settings)  # never stops: a throughput measurement
+    search = Search(model, image[None], mask[None], settings)  # never stops: a throughput measurement
 
     def step():
         search.step()

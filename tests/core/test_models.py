@@ -1,7 +1,11 @@
 import pytest
 import torch
 
-from inpaint_gui.core.engines.gan.models import DCGANConfig, Discriminator, Generator, build_models, count_parameters
+from inpaint_gui.core.engines.gan.models import DCGANConfig, Discriminator, Generator, build_models
+
+
+def count_parameters(module) -> int:
+    return sum(p.numel() for p in module.parameters())
 
 
 @pytest.mark.parametrize("resolution", [32, 64, 128])

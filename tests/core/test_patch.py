@@ -11,7 +11,6 @@ import scipy.ndimage as ndi
 
 from inpaint_gui.core.engines.patch import (
     PatchSettings,
-    fill_scene,
     fill_thin,
     is_thin,
     nnf,
@@ -317,14 +316,20 @@ def test_fill_thin_on_a_large_photo_allocates_little():
 # --------------------------------------------------------------------------- whole photo
 
 
-def test_fill_scene_routes_thin_and_thick_parts():
+def test_the_scene_engine_routes_thin_and_thick_parts():
+    from inpaint_gui.core.engines import Engines
+    from inpaint_gui.core.pipeline import CommonSettings, InpaintSettings, inpaint
+
     img = texture(120, 160, seed=10)
     thin_part = scratches(120, 160) & (np.arange(160) < 60)[None, :]
     blob = disc(120, 160, 70, 115, 14)
     hole = thin_part | blob
-    out = fill_scene(img, hole)
+    settings = InpaintSettings(CommonSettings(engine="scene", blend="paste"))
+    result = inpaint(img, hole, settings, Engines())
+    out = result.image
+    assert [r.region.plan.kind for r in result.regions] == ["thin", "patch"]  # scratches first
     assert np.array_equal(out[~hole], img[~hole])
-    assert np.array_equal(out[thin_part], fill_thin(img, thin_part)[thin_part])
+    assert np.abs(out[thin_part].astype(int) - fill_thin(img, thin_part)[thin_part]).max() <= 1
     assert not np.array_equal(out[blob], fill_thin(img, blob)[blob])  # synthesised
     regions = scene_regions(blob)
     assert len(regions) == 1

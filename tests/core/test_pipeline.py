@@ -179,7 +179,7 @@ def test_a_greyscale_photo_is_filled_grey(engines):
 
 
 def test_the_search_on_a_grey_photo_compares_luminance():
-    from inpaint_gui.core.engines.gan.search import run_search
+    from tests.tiny import run_search
 
     model = tiny_model(resolution=32, nz=16, width=8, seed=0)
     image = np.full((32, 32, 3), 90, np.uint8)

@@ -7,12 +7,11 @@ import torch
 from inpaint_gui.core.engines.gan.search import (
     importance_weights,
     latent_search,
-    run_search,
     tensor_to_images,
 )
 from inpaint_gui.core.engines.gan.settings import SearchSettings
 from inpaint_gui.core.errors import DeviceError, MaskError
-from tests.tiny import tiny_model
+from tests.tiny import run_search, tiny_model
 
 
 def psnr(a, b, where):
@@ -190,7 +189,7 @@ def _with_bn_statistics(model, seed=1):
     parameters, so folding them is really exercised."""
     import copy
 
-    from inpaint_gui.core.engines.gan.weights import model_from_modules
+    from tests.tiny import model_from_modules
 
     g, d = copy.deepcopy(model.generator), copy.deepcopy(model.discriminator)
     gen = torch.Generator().manual_seed(seed)
@@ -266,7 +265,7 @@ def test_fused_search_follows_the_textbook_adam(model, target, schedule, monkeyp
     s = SearchSettings(
         iterations=30, restarts=3, lr=0.03, lr_schedule=schedule, lr_final=0.2, device="cpu", seed=2, init_samples=1
     )
-    search = search_mod._Search(m, target[None], centre_hole()[None], s)
+    search = search_mod.Search(m, target[None], centre_hole()[None], s)
     while not search.finished:
         search.step()
     ref = _textbook_search(m, target, centre_hole(), s, 30)
@@ -374,14 +373,14 @@ def test_batch_stops_each_image_on_its_own(model, target):
 
 def test_retired_images_kept_in_a_fixed_batch_give_the_same_result(model, target):
     """With a fixed batch shape (what compiled networks need) retired images run on unrecorded."""
-    from inpaint_gui.core.engines.gan.search import _Search
+    from inpaint_gui.core.engines.gan.search import Search
 
     images = np.stack([target, np.ascontiguousarray(target[::-1])])
     masks = np.stack([centre_hole(), centre_hole(32, 4, 20)])
     s = SearchSettings(iterations=120, restarts=2, device="cpu", lr=0.02, stop_patience=10, stop_tolerance=0.01)
     results = []
     for compact in (True, False):
-        search = _Search(model, images, masks, s)
+        search = Search(model, images, masks, s)
         if not compact:
             search.settings = replace_settings(s, compile=True)  # the flag that keeps the batch whole
         while not search.finished:
@@ -395,7 +394,9 @@ def test_compiled_path_is_wired_like_the_eager_one(model, target, monkeypatch):
     """compile=True: the step runs the compiled modules, one-off shapes (the initial draws, the
     final evaluation) the eager ones, and the batch keeps its shape. torch.compile itself is
     replaced by a recorder here (compiling takes tens of seconds)."""
-    from inpaint_gui.core.engines.gan.nets import clear_cache
+    import weakref
+
+    from inpaint_gui.core.engines.gan import nets
     from inpaint_gui.core.engines.gan.search import search_batch
 
     compiled, calls = [], []
@@ -410,7 +411,7 @@ def test_compiled_path_is_wired_like_the_eager_one(model, target, monkeypatch):
             return self.inner(x)
 
     monkeypatch.setattr(torch, "compile", lambda m, **kw: compiled.append(kw) or Recorder(m))
-    clear_cache()
+    monkeypatch.setattr(nets, "_cache", weakref.WeakKeyDictionary())  # no nets from other tests, none left
     images = np.stack([target, np.ascontiguousarray(target[::-1])])
     masks = np.stack([centre_hole(), centre_hole(32, 4, 20)])
     s = SearchSettings(
@@ -418,7 +419,6 @@ def test_compiled_path_is_wired_like_the_eager_one(model, target, monkeypatch):
     )
     eager = search_batch(model, images, masks, s)
     comp = search_batch(model, images, masks, replace_settings(s, compile=True))
-    clear_cache()
     assert len(compiled) == 2 and all(kw.get("dynamic") is False for kw in compiled)
     assert set(calls) == {4}  # only the full batch (2 images x 2 restarts) ever reached the compiled nets
     np.testing.assert_array_equal(comp.iterations_run, eager.iterations_run)
@@ -526,12 +526,12 @@ def test_the_starting_draws_count_towards_the_memory(monkeypatch):
 def test_the_starting_draws_are_the_seeded_uniform_draws():
     """Filling the draws in place (no stacked copy) keeps them what they were: image b's block
     of the seeded U[-1, 1] stream, so a seed gives the same start as before."""
-    from inpaint_gui.core.engines.gan.search import _Search
+    from inpaint_gui.core.engines.gan.search import Search
 
     model = tiny_model()
     images = np.zeros((2, 32, 32, 3), np.uint8)
     masks = np.stack([centre_hole(), centre_hole()])
-    search = _Search(model, images, masks, SearchSettings(restarts=3, iterations=1, device="cpu", init_samples=1))
+    search = Search(model, images, masks, SearchSettings(restarts=3, iterations=1, device="cpu", init_samples=1))
     got = search._initial_latents(torch.Generator(device="cpu").manual_seed(5))
     gen = torch.Generator(device="cpu").manual_seed(5)
     expected = torch.stack([torch.rand(3, model.config.nz, generator=gen) for _ in range(2)]) * 2 - 1

@@ -12,7 +12,7 @@ from scipy import ndimage
 
 import inpaint_gui.core.engines.gan.windows as window_mod
 from inpaint_gui.core.engines.gan.resample import area_resize, from_model, resample_weights, to_model
-from inpaint_gui.core.engines.gan.windows import auto_windows, crop, fit_window, uncovered, validate_window
+from inpaint_gui.core.engines.gan.windows import auto_windows, crop, uncovered, validate_window
 from inpaint_gui.core.errors import MaskError
 
 # ----------------------------------------------------------------------------- helpers
@@ -101,14 +101,6 @@ def test_crop_is_the_window_view():
     assert np.shares_memory(c, img)
     with pytest.raises(MaskError):
         crop(img, (8, 0, 5))
-
-
-def test_fit_window_clamps_and_shifts():
-    assert fit_window(-5, -5, 10, (100, 50)) == (0, 0, 10)
-    assert fit_window(45, 95, 10, (100, 50)) == (40, 90, 10)
-    x, y, s = fit_window(0, 0, 500, (100, 50))
-    assert s == 50 and _inside((x, y, s), 100, 50)
-    assert fit_window(10, 10, 0.2, (100, 50))[2] == 1
 
 
 def test_uncovered():

@@ -118,7 +118,7 @@ def test_the_scene_sample_opens_from_the_file_menu_and_goes_to_the_scene_engine(
 
 
 def test_face_guide_from_the_model_is_drawn_faintly(make_window, tmp_path, tiny_model, qtbot):
-    from inpaint_gui.core.engines.gan.weights import model_from_modules
+    from tests.tiny import model_from_modules
 
     guide = np.zeros((32, 32, 3), np.uint8)
     guide[8:24, 8:24] = 255

@@ -150,10 +150,9 @@ def test_busy_changed_and_shutdown_with_a_job_running(qtbot):
         while not ctx.cancelled:
             time.sleep(0.005)
 
-    r.submit("run", forever)
-    r.submit("run", forever)
+    ids = [r.submit("run", forever), r.submit("run", forever)]
     qtbot.wait(30)
-    assert states == [True] and r.busy and r.live_kinds() == ["run", "run"]
+    assert states == [True] and r.busy and all(r.is_live(i) for i in ids)
     t0 = time.perf_counter()
     assert r.shutdown(5000)
     assert time.perf_counter() - t0 < 2 and not r.worker_thread.isRunning()

@@ -9,9 +9,8 @@ import torch
 
 from inpaint_gui.cli import main as cli_main
 from inpaint_gui.core.engines.gan.models import DCGANConfig, build_models
-from inpaint_gui.core.engines.gan.weights import model_from_modules
 from inpaint_gui.lab import bench
-from tests.tiny import save_tiny_model, tiny_model
+from tests.tiny import model_from_modules, save_tiny_model, tiny_model
 
 
 @pytest.fixture(autouse=True)

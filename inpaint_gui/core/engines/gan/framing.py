@@ -44,7 +44,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter
 
 from inpaint_gui.core.engines.gan.resample import to_model_padded
-from inpaint_gui.core.engines.gan.search import _numpy, _Search, context_weights, tensor_to_images
+from inpaint_gui.core.engines.gan.search import Search, _numpy, context_weights, tensor_to_images
 from inpaint_gui.core.engines.gan.settings import SearchSettings
 from inpaint_gui.core.engines.gan.weights import LoadedModel
 from inpaint_gui.core.engines.gan.windows import Window
@@ -305,7 +305,7 @@ def framing_search(
     if budget < 1:
         rounds = [max(1, int(round(r * budget))) for r in rounds]
     smalls, holes, outs, owner = _inputs(model, problems)
-    search = _Search(model, smalls, holes, settings, outs)
+    search = Search(model, smalls, holes, settings, outs)
     n = len(owner)
     detail = np.ones(n)
     if relative:  # rank by the loss relative to the context's own detail (see context_detail)

@@ -118,7 +118,3 @@ def build_models(config: DCGANConfig, seed: int | None = None) -> tuple[Generato
         g.apply(init_weights)
         d.apply(init_weights)
     return g, d
-
-
-def count_parameters(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())

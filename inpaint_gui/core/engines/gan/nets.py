@@ -141,8 +141,3 @@ def search_nets(
     with _cache_lock:
         _cache.setdefault(generator, {})[key] = (discriminator, sig, nets)
     return nets
-
-
-def clear_cache() -> None:
-    with _cache_lock:
-        _cache.clear()

@@ -38,7 +38,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -150,7 +150,7 @@ def _conv_precision(device: torch.device, precision: str):
             torch.backends.cudnn.allow_tf32 = old
 
 
-class _Search:
+class Search:
     """State of one search over B images x K restarts: z, Adam, the best z seen per restart,
     and the stopping rule. Images that stop are retired (their best kept aside) and, unless
     the networks are compiled for a fixed batch, dropped from the batch that keeps running."""
@@ -408,7 +408,7 @@ def latent_search(
     z seen for each restart. Closing the generator or setting ``cancel`` stops it early.
     """
     start = time.perf_counter()
-    search = _Search(model, image[None], mask[None], settings)
+    search = Search(model, image[None], mask[None], settings)
     last_preview = time.perf_counter()
     stopped = False
     try:
@@ -485,7 +485,7 @@ def search_batch(
     S), optional): pixels beyond the photo's border, neither context nor filled.
     """
     start = time.perf_counter()
-    search = _Search(model, images, masks, settings, outside)
+    search = Search(model, images, masks, settings, outside)
     while not search.finished and not (cancel is not None and cancel.is_set()):
         search.step()
     fake, contextual, _, total = search.final()
@@ -505,20 +505,3 @@ def search_batch(
 
 def _numpy(t: torch.Tensor) -> np.ndarray:
     return t.detach().double().cpu().numpy().copy()
-
-
-def run_search(
-    model: LoadedModel,
-    image: np.ndarray,
-    mask: np.ndarray,
-    settings: SearchSettings = SearchSettings(),
-    cancel: threading.Event | None = None,
-) -> SearchStep:
-    """Run the search to the end and return its final step."""
-    last = None
-    for step in latent_search(
-        model, image, mask, replace(settings, preview_every=10**9, preview_seconds=float("inf")), cancel
-    ):
-        last = step
-    assert last is not None and last.done
-    return last

@@ -358,14 +358,6 @@ def freeze(model: LoadedModel) -> LoadedModel:
     return model
 
 
-def model_from_modules(
-    generator: Generator, discriminator: Discriminator, name: str = "in-memory", mean_face: np.ndarray | None = None
-) -> LoadedModel:
-    """Wrap networks built in memory (tests, training) as a frozen LoadedModel."""
-    model = LoadedModel(name, None, generator.config, generator, discriminator, {"name": name}, mean_face)
-    return freeze(model)
-
-
 def save_model(
     folder: Path,
     generator: Generator,

@@ -46,7 +46,6 @@ __all__ = [
     "Window",
     "auto_windows",
     "crop",
-    "fit_window",
     "uncovered",
     "validate_window",
 ]
@@ -88,21 +87,6 @@ def validate_window(window: Sequence[int], image_shape: Sequence[int]) -> Window
     if x < 0 or y < 0 or x + size > w or y + size > h:
         raise MaskError(f"window (x={x}, y={y}, size={size}) does not lie inside the {w}x{h} photo")
     return x, y, size
-
-
-def fit_window(x: float, y: float, size: float, image_shape: Sequence[int]) -> Window:
-    """The nearest valid window: side clipped to ``[1, min(H, W)]``, then shifted inside.
-
-    Handy for a window the user drags or resizes; the centre is kept where possible.
-    """
-    h, w = _hw(image_shape)
-    if h < 1 or w < 1:
-        raise MaskError(f"the {w}x{h} photo is empty: no window fits")
-    side = int(min(max(round(size), 1), min(h, w)))
-    cx, cy = x + size / 2.0, y + size / 2.0
-    nx = int(min(max(round(cx - side / 2.0), 0), w - side))
-    ny = int(min(max(round(cy - side / 2.0), 0), h - side))
-    return nx, ny, side
 
 
 def check_mask(mask: np.ndarray, image_shape: Sequence[int] | None = None) -> np.ndarray:

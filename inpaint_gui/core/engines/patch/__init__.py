@@ -4,13 +4,13 @@
   a generator of :class:`PatchStep` with progress, previews and cancellation.
 - :func:`fill_thin`, :func:`split_thin`, :func:`is_thin` (:mod:`.thin`): scratches, dust and
   dots, found by width and filled in a narrow band of the full photo.
-- :func:`fill_scene`, :func:`scene_regions` (:mod:`.scene`): both together on a whole photo
-  (thin parts first, then a region around each group of thick ones), blocking.
+- :func:`scene_regions` (:mod:`.scene`): the box around each group of thick holes that the
+  engine (:mod:`.engine`, behind the pipeline) synthesises in.
 
 Pure compute (numpy, scipy, numba, Pillow): nothing here imports Qt.
 """
 
-from inpaint_gui.core.engines.patch.scene import SCENE_MARGIN, fill_scene, scene_regions
+from inpaint_gui.core.engines.patch.scene import SCENE_MARGIN, scene_regions
 from inpaint_gui.core.engines.patch.synthesis import (
     PatchSettings,
     PatchStep,
@@ -29,7 +29,6 @@ __all__ = [
     "THIN_RADIUS",
     "PatchSettings",
     "PatchStep",
-    "fill_scene",
     "fill_thin",
     "is_thin",
     "scene_regions",

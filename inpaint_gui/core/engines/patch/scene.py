@@ -1,31 +1,19 @@
-"""Whole-photo scene fill: thin parts by the fast path, the rest by patch synthesis.
+"""The scene engine's working regions: a box around each group of holes, with context.
 
-:func:`fill_scene` splits the hole into thin components (scratches, dust: filled at once,
-smoothly, by :func:`.thin.fill_thin`) and thick ones (objects), groups the thick components whose
-working regions overlap, and runs :func:`.synthesis.synthesize` on each group's region: the
-components' bounding box grown by ``margin`` times its longer side on every side (at least
-a few patches), cut to the photo. Pixels filled by the thin path never serve as sources.
-Blocking, for batch use and benchmarks; an interactive caller drives ``synthesize`` itself
-on :func:`scene_regions` to show previews.
+:func:`scene_regions` grows each hole component's bounding box by ``margin`` times its longer
+side on every side (at least a few patches), cut to the photo, and merges boxes that overlap;
+the engine (``engine.py``) runs :func:`.synthesis.synthesize` on each.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import deque
-
 import numpy as np
 
-from inpaint_gui.core.engines.patch.synthesis import PatchSettings, synthesize
 from inpaint_gui.core.engines.patch.thin import (
-    THIN_RADIUS,
-    fill_thin,
     hole_components,
-    split_thin,
 )
-from inpaint_gui.core.errors import MaskError
 
-__all__ = ["SCENE_MARGIN", "fill_scene", "scene_regions"]
+__all__ = ["SCENE_MARGIN", "scene_regions"]
 
 SCENE_MARGIN = 1.0  # region = hole box grown by this x its longer side on each side
 
@@ -67,43 +55,3 @@ def scene_regions(hole: np.ndarray, margin: float = SCENE_MARGIN, least: int = 3
                 out.append(b)
         boxes = out
     return sorted(boxes)
-
-
-def fill_scene(
-    image: np.ndarray,
-    hole: np.ndarray,
-    settings: PatchSettings | None = None,
-    *,
-    seed: int = 0,
-    exclude: np.ndarray | None = None,
-    cancel: threading.Event | None = None,
-    max_radius: float = THIN_RADIUS,
-    margin: float = SCENE_MARGIN,
-) -> np.ndarray:
-    """Fill ``hole`` of the photo ``image`` (uint8 (H, W, 3); hole, exclude: bool (H, W)).
-
-    Thin components (no pixel farther than ``max_radius`` from a known one) get the
-    smooth fill of :func:`.thin.fill_thin`; the others patch synthesis on their regions. Returns a new uint8 image,
-    bit-identical outside the hole. If ``cancel`` is set, the regions being synthesised get
-    their best fill so far and the remaining ones the smooth fill.
-    """
-    settings = settings or PatchSettings()
-    if hole.shape != image.shape[:2] or hole.dtype != np.bool_:
-        raise MaskError(f"hole must be bool with shape {image.shape[:2]}")
-    thin, thick = split_thin(hole, max_radius)
-    out = fill_thin(image, thin) if thin.any() else image.copy()
-    if not thick.any():
-        return out
-    for y0, y1, x0, x1 in scene_regions(thick, margin, least=4 * settings.patch_size):
-        sub_hole = np.ascontiguousarray(thick[y0:y1, x0:x1])
-        never = thin[y0:y1, x0:x1]  # smoothly filled pixels are no exemplars
-        if exclude is not None:
-            never = never | exclude[y0:y1, x0:x1]
-        if cancel is not None and cancel.is_set():
-            out[y0:y1, x0:x1] = fill_thin(np.ascontiguousarray(out[y0:y1, x0:x1]), sub_hole)
-            continue
-        region = np.ascontiguousarray(out[y0:y1, x0:x1])
-        steps = synthesize(region, sub_hole, settings, seed=seed, exclude=never if never.any() else None, cancel=cancel)
-        (last,) = deque(steps, maxlen=1)  # run to the end; the last step holds the fill
-        out[y0:y1, x0:x1] = last.result
-    return out
