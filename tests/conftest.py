@@ -29,6 +29,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     if not config.getoption("--headed"):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    # One compute thread in the test process: the tests' networks are tiny (a thread pool only
+    # adds waiting), and the CLI tests' child processes use the cores meanwhile; torch threads
+    # that spin-wait beside a busy process made a 1.2 s framing search take 8.8 s. The app's
+    # own thread choice is tested in child processes and through --threads.
+    import torch
+
+    torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")
