@@ -98,6 +98,12 @@ def test_a_bad_candidates_folder_is_found_before_any_work(here, candidates, need
         (["-o", "{d}/photo.png/out.png"], "photo.png is a file, not a folder"),
         (["-o", "/sys/out.png"], "the folder /sys is not writable"),
         (["-o", "{d}/out.png", "--candidates", ""], "--candidates: expected a file name"),
+        # names the system cannot hold: "File name too long" used to come out as a traceback
+        (["-o", "{d}/" + "a" * 300 + ".png"], "is 304 bytes long, more than the"),
+        (["-o", "{d}/" + "a" * 300 + "/out.png"], "is 300 bytes long, more than the"),
+        (["-o", "{d}/out.png", "--candidates", "{d}/" + "c" * 300], "is 300 bytes long, more than the"),
+        # a trailing slash names a folder: it used to write out.png
+        (["-o", "{d}/out.png/"], "a folder (drop the trailing '/')"),
     ],
 )
 def test_bad_outputs_are_one_line_and_write_nothing(here, extra, needle):
@@ -106,6 +112,38 @@ def test_bad_outputs_are_one_line_and_write_nothing(here, extra, needle):
     r = cli("run", photo, "--mask", mask_file, *[a.format(d=d) for a in extra], *SCENE)
     one_error_line(r, needle)
     assert _names(d) == names
+
+
+def test_a_model_path_too_long_is_one_line_before_torch_loads(here):
+    """``--engine face --model in/aaa…``: a traceback ("File name too long") once torch had loaded."""
+    import subprocess
+    import sys
+
+    d, photo, mask_file, _image, _mask = here
+    argv = ["run", str(photo), "--mask", str(mask_file), "-o", str(d / "out.png"), "--engine", "face"]
+    argv += ["--model", str(d / ("m" * 300)), "--device", "cpu", "--quiet"]
+    code = (
+        "import sys\n"
+        "from inpaint_gui.cli import main\n"
+        f"rc = main({argv!r})\n"
+        "assert rc == 2 and 'torch' not in sys.modules, (rc, 'torch' in sys.modules)\n"
+    )
+    names = _names(d)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr  # main returned 2 before torch loaded
+    (line,) = r.stderr.splitlines()
+    assert line.startswith("inpaint-gui: error: cannot load the model") and "is 300 bytes long, more than" in line
+    assert _names(d) == names
+
+
+def test_an_output_that_is_a_link_to_itself_is_refused(here):
+    """A link that loops cannot be written through; it used to be replaced by a file."""
+    d, photo, mask_file, _image, _mask = here
+    (d / "loop.png").symlink_to("loop.png")
+    names = _names(d)
+    r = cli("run", photo, "--mask", mask_file, "-o", d / "loop.png", *SCENE)
+    one_error_line(r, "loop.png", "symbolic link that loops")
+    assert _names(d) == names and (d / "loop.png").is_symlink()
 
 
 # -- the result is saved like the photo

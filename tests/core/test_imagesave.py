@@ -318,6 +318,17 @@ def test_check_output_path_protects_the_input(tmp_path: Path) -> None:
     assert check_output_path(tmp_path / "new.png", quality=95, input_path=photo, mask_path=photo) == "PNG"
 
 
+def test_names_too_long_and_links_that_loop_are_refused_before_writing(tmp_path: Path) -> None:
+    """The window's saves too (they do not go through check_output_path)."""
+    (tmp_path / "loop.png").symlink_to("loop.png")
+    cases = [(tmp_path / ("a" * 300 + ".png"), "is 304 bytes long"), (tmp_path / "loop.png", "loops")]
+    for target, needle in cases:
+        for check in (check_output_path, lambda t: save_photo(t, photo_like(4, 4))):
+            with pytest.raises(ImageIOError, match=needle):
+                check(target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["loop.png"] and (tmp_path / "loop.png").is_symlink()
+
+
 def test_saving_into_proc_fails_cleanly() -> None:
     with pytest.raises(ImageIOError, match="/proc/o.png"):
         save_photo("/proc/o.png", photo_like(4, 4))

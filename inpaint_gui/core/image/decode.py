@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image, ImageCms, UnidentifiedImageError
 
 from inpaint_gui.core.errors import ImageIOError
+from inpaint_gui.core.paths import is_too_long, name_problem, shorten
 
 StrPath = str | os.PathLike[str]
 
@@ -120,6 +121,8 @@ def read_error(path: StrPath, exc: BaseException) -> ImageIOError:
         why = "it is a folder, not an image file"
     elif isinstance(exc, PermissionError):
         why = "permission denied"
+    elif is_too_long(exc):  # "File name too long": name the part, not the whole path twice
+        return ImageIOError(f"cannot read {shorten(os.fspath(path))}: {name_problem(path) or 'the name is too long'}")
     elif isinstance(exc, UnidentifiedImageError):
         why = "not an image file (or a corrupt one)"
     elif isinstance(exc, Image.DecompressionBombError):

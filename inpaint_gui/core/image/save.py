@@ -31,6 +31,7 @@ from inpaint_gui.core.errors import ImageIOError
 from inpaint_gui.core.image.decode import StrPath, clean_exif_bytes, icc_colour_space, one_line
 from inpaint_gui.core.image.deep import deepen, luminance, write_png16, write_tiff16
 from inpaint_gui.core.image.png import write_png
+from inpaint_gui.core.paths import loop_problem, name_problem, shorten
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +128,9 @@ def new_folder_problem(folder: StrPath) -> str | None:
     """Why files cannot be written into ``folder``, which is created if missing (its parent
     must exist), or None if they can. Found by trying, like the output's folder; creates
     nothing."""
+    problem = name_problem(folder)
+    if problem:
+        return problem
     folder = Path(folder)
     if folder.exists():
         return _folder_problem(folder)
@@ -151,8 +155,10 @@ def check_output_path(
 ) -> str:
     """Check, before any work, that a photo can be saved to ``path``; return its format.
 
-    Checks the extension, ``quality`` (1..100; it is given to every format, so a bad value
-    is an error whatever the format), that ``path`` is not a folder, that its folder exists,
+    Checks that the system can hold the name (no part over 255 bytes), that ``path`` is not a
+    symbolic link that loops (one to itself is refused rather than replaced), the extension,
+    ``quality`` (1..100; it is given to every format, so a bad value is an error whatever the
+    format), that ``path`` is not a folder, that its folder exists,
     is a folder and really accepts a new file (a temporary file is created and removed), and,
     unless ``overwrite``, that ``path`` is neither ``input_path`` (the user's original),
     ``mask_path`` nor ``exclude_path`` (links and other spellings of the same file included). Raises
@@ -160,6 +166,9 @@ def check_output_path(
     """
     shown = os.fspath(path)
     target = Path(path)
+    problem = name_problem(target) or loop_problem(target)
+    if problem:
+        raise ImageIOError(f"cannot save {shorten(shown)}: {problem}")
     if target.is_dir():
         raise ImageIOError(f"cannot save {shown}: it is a folder")
     fmt = output_format_for(path)
@@ -217,6 +226,9 @@ def atomic_write(path: StrPath, write: Callable[[IO[bytes]], None]) -> None:
     """
     shown = os.fspath(path)
     target = Path(path)
+    problem = name_problem(target) or loop_problem(target)
+    if problem:
+        raise ImageIOError(f"cannot save {shorten(shown)}: {problem}")
     if target.is_symlink():
         target = Path(os.path.realpath(target))  # replace the file the link points to
     if target.is_dir():
