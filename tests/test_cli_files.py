@@ -155,12 +155,22 @@ def _outside_equal(a, b, mask):
 
 def test_run_keeps_the_resolution(here):
     d, _photo, mask_file, image, _mask = here
+    from inpaint_gui.core.image.io import load_photo
+
     Image.fromarray(image).save(d / "dpi.png", dpi=(300, 300))
-    for name in ("out.png", "out.tif", "out.jpg", "out.bmp"):
-        r = cli("run", d / "dpi.png", "--mask", mask_file, "-o", d / name, *SCENE)
+    Image.fromarray(image).save(d / "dpi.jpg", dpi=(300, 300), quality=95)
+    for src, name in (("dpi.png", n) for n in ("out.png", "out.tif", "out.jpg", "out.bmp")):
+        r = cli("run", d / src, "--mask", mask_file, "-o", d / name, *SCENE)
         assert r.returncode == 0, r.stderr
         with Image.open(d / name) as out:
             assert out.info["dpi"] == pytest.approx((300, 300), abs=0.01), name
+    # WebP has no resolution field: it goes into the EXIF block (it was lost without a word)
+    r = cli("run", d / "dpi.jpg", "--mask", mask_file, "-o", d / "out.webp", *SCENE)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    with Image.open(d / "out.webp") as out:
+        exif = out.getexif()
+        assert (float(exif[0x011A]), float(exif[0x011B]), exif[0x0128]) == (300.0, 300.0, 2)
+    assert load_photo(d / "out.webp").dpi == (300.0, 300.0)  # and is read back from there
 
 
 def _webp_kind(path) -> bytes:

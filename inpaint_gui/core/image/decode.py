@@ -168,8 +168,21 @@ def clean_exif_bytes(exif: Image.Exif) -> bytes | None:
     return exif.tobytes()
 
 
-def _dpi_of(im: Image.Image, swap: bool) -> tuple[float, float] | None:
+def _exif_dpi(exif: Image.Exif | None) -> tuple[float, float] | None:
+    """The resolution EXIF records (XResolution, YResolution in ResolutionUnit): where WebP keeps it."""
+    if exif is None or 0x011A not in exif or 0x011B not in exif:
+        return None
+    per = {2: 1.0, 3: 2.54}.get(exif.get(0x0128, 2))  # inches (the default) or centimetres
+    try:
+        return None if per is None else (float(exif[0x011A]) * per, float(exif[0x011B]) * per)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+
+
+def _dpi_of(im: Image.Image, swap: bool, exif: Image.Exif | None = None) -> tuple[float, float] | None:
     dpi = im.info.get("dpi")
+    if dpi is None and im.format == "WEBP":  # no resolution field of its own
+        dpi = _exif_dpi(exif)
     try:
         x, y = (float(v) for v in dpi)
     except (TypeError, ValueError):
@@ -277,7 +290,7 @@ def read(path: StrPath) -> Decoded:
                     except Exception as exc:
                         notes.append(f"EXIF data could not be kept ({one_line(exc)})")
                 icc = im.info.get("icc_profile") or None
-                dpi = _dpi_of(im, swap=orientation >= 5)
+                dpi = _dpi_of(im, swap=orientation >= 5, exif=exif)
                 mode = im.mode
                 deep = None
                 if (

@@ -72,6 +72,7 @@ _EXIF_FORMATS = frozenset({"PNG", "JPEG", "WEBP", "TIFF"})
 _DPI_FORMATS = frozenset({"PNG", "JPEG", "TIFF", "BMP"})
 _DEEP_FORMATS = frozenset({"PNG", "TIFF"})
 _QUALITY_FORMATS = frozenset({"JPEG", "WEBP"})
+X_RESOLUTION, Y_RESOLUTION, RESOLUTION_UNIT = 0x011A, 0x011B, 0x0128  # EXIF (TIFF) tags
 
 # Tests only: seconds to pause in the middle of every save, with the temporary file written,
 # so that a test can deliver a signal while a save is in progress.
@@ -304,6 +305,29 @@ def _exif_for_save(exif: bytes | Image.Exif | None, notes: list[str]) -> bytes |
         return None
 
 
+def _exif_with_resolution(
+    exif_bytes: bytes | None, dpi: tuple[float, float], notes: list[str], name: str
+) -> bytes | None:
+    """``exif_bytes`` (or a new EXIF block) with XResolution, YResolution and ResolutionUnit
+    (inches) set to ``dpi``: how a format without a resolution field of its own (WebP) keeps it."""
+    from fractions import Fraction
+
+    from PIL.TiffImagePlugin import IFDRational
+
+    try:
+        parsed = Image.Exif()
+        if exif_bytes:
+            parsed.load(exif_bytes)
+        parsed[X_RESOLUTION], parsed[Y_RESOLUTION] = (
+            IFDRational(Fraction(float(v)).limit_denominator(10_000)) for v in dpi
+        )
+        parsed[RESOLUTION_UNIT] = 2  # inches
+        return parsed.tobytes()
+    except Exception as exc:
+        notes.append(f"the resolution ({dpi[0]:g}x{dpi[1]:g} dpi) could not be stored in {name} ({one_line(exc)})")
+        return exif_bytes
+
+
 def _deep_samples(image: np.ndarray, alpha: np.ndarray | None, mode: str, source: Any) -> np.ndarray:
     """uint16 (H, W, C) for a 16-bit save, keeping ``source``'s samples where nothing changed."""
     original = getattr(source, "original16", None)
@@ -384,6 +408,8 @@ def save_photo(
     if exif_bytes and fmt not in _EXIF_FORMATS:
         notes.append(f"{fmt} cannot store EXIF data; not saved in {name}")
         exif_bytes = None
+    if dpi is not None and fmt == "WEBP":  # no resolution field in WebP: its EXIF holds it
+        exif_bytes = _exif_with_resolution(exif_bytes, dpi, notes, name)
     if mode in ("I;16", "RGB;16") and fmt not in _DEEP_FORMATS:
         notes.append(f"{fmt} cannot store 16 bits per channel; {name} was saved at 8 bits")
         mode = "L" if mode == "I;16" else "RGB"
