@@ -63,6 +63,16 @@ def _delay_from_env() -> int:
         return DELAY_MS
 
 
+_NO_BASE = (0, frozenset(), False)  # _history's key when the photo's file holds every pixel under the fills
+
+
+def _same_file(a, b) -> bool:
+    try:
+        return a is not None and b is not None and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
 # -- undo steps <-> the copy's fills ----------------------------------------------------------------
 def _flat(cmd: Command) -> list[Command]:
     return [q for p in cmd.parts for q in _flat(p)] if isinstance(cmd, Compound) else [cmd]
@@ -138,7 +148,10 @@ class RecoveryKeeper(QObject):
         self._job: int | None = None  # the write in flight (one at a time: ``_known`` follows it)
         self._known: core.Written | None = None
         self._layers_dirty = set(core.LAYERS)
-        self._base_key: int | None = 0  # the undo stack's base key the copy's base patch is for
+        self._base_key: object = _NO_BASE  # what the copy's base patch is for (see _history)
+        # After a save over the photo's own file: the pixels it now holds and the fills in them.
+        self._origin: np.ndarray | None = None
+        self._baked: frozenset[int] = frozenset()
         self._stamp: core.PhotoStamp | None = None
         self._last_error = ""
         self._closed = False
@@ -179,7 +192,7 @@ class RecoveryKeeper(QObject):
     def _reset(self) -> None:
         self._timer.stop()
         self._dirty = False
-        self._known, self._stamp, self._base_key = None, None, 0
+        self._known, self._stamp, self._base_key = None, None, _NO_BASE
         self._layers_dirty = set(core.LAYERS)
         if self._runner is not None and self._job is not None:
             self._runner.discard(self._job)  # it finishes on disk; what it returns is no longer ours
@@ -206,6 +219,10 @@ class RecoveryKeeper(QObject):
         if kind == "save" and ok and doc is not None and not doc.is_modified():
             self._reset()
             self.remove()
+            if doc.save_path is not None and _same_file(doc.save_path, doc.path):  # "Overwrite original"
+                stack = doc.undo_stack
+                self._origin = doc.image.copy()  # the file's pixels now: the copy's fills start here
+                self._baked = frozenset(c.uid for c in stack.commands[: stack.index] if c.changes_image)
 
     # -- writing ------------------------------------------------------------------------------------
     def _runner_(self) -> JobRunner:
@@ -236,16 +253,13 @@ class RecoveryKeeper(QObject):
         except OSError as exc:
             self._failed(f"{self.root}: {exc.strerror or exc}")
             return
-        stack = doc.undo_stack
-        in_effect = stack.commands[: stack.index]
-        fills_cmds = [c for c in stack.commands if c.changes_image]
-        applied_cmds = [c for c in in_effect if c.changes_image]
+        fills_cmds, applied_cmds, base_key = self._history(doc.undo_stack)
         known = self._known or core.Written()
         fills = [(c.uid, None if c.uid in known.fills else fill_of(c)) for c in fills_cmds]
         layers = {k: getattr(doc, k).copy() for k in self._layers_dirty}
-        base_key = stack.base_image_key
-        new_base = base_key != self._base_key  # fills were dropped from the history (or restored with a base)
-        base_job = (doc.image.copy(), applied_cmds, doc.photo.image) if new_base and base_key != 0 else None
+        new_base = base_key != self._base_key
+        origin = self._origin if self._origin is not None else doc.photo.image
+        base_job = (doc.image.copy(), applied_cmds, origin) if new_base and base_key != _NO_BASE else None
         stamp, path, shape = self._stamp, doc.path, doc.image.shape[:2]
         self._dirty, self._layers_dirty = False, set()
         self._since.invalidate()
@@ -272,6 +286,21 @@ class RecoveryKeeper(QObject):
             self._failed(message)
 
         self._job = self._runner_().submit("recovery", job, lane="write", on_finished=finished, on_failed=failed)
+
+    def _history(self, stack) -> tuple[list[Command], list[Command], object]:
+        """The fills the copy keeps as undo steps, those of them in effect, and the key of what the
+        base patch must hold: the pixels under those fills that differ from the photo's file --
+        fills the history dropped (its budget), or, after a save over the file, the fills it holds
+        that were undone since (then the copy keeps no fill of the history: its steps were made
+        on pixels the file no longer has)."""
+        in_effect = {id(c) for c in stack.commands[: stack.index]}
+        every = [c for c in stack.commands if c.changes_image]
+        undone_baked = any(c.uid in self._baked and id(c) not in in_effect for c in every)
+        fills = [] if undone_baked else [c for c in every if c.uid not in self._baked]
+        kept = {id(c) for c in fills}
+        applied = [c for c in fills if id(c) in in_effect]
+        under = frozenset(c.uid for c in every if id(c) in in_effect and id(c) not in kept)
+        return fills, applied, (stack.base_image_key, under, undone_baked)
 
     def _failed(self, message: str) -> None:
         if message != self._last_error:  # once, not after every stroke
@@ -400,6 +429,10 @@ class RecoveryKeeper(QObject):
         if self._closed:
             lock.unlock()
             return
+        if not self.files.after_unsaved(lambda: self._show(folder, lock, photo, recovered)):
+            lock.unlock()  # a photo opened meanwhile, its changes kept: offered again at the next start
+
+    def _show(self, folder: Path, lock: QLockFile, photo, recovered: core.Recovery) -> None:
         self.files.show_photo(recovered.photo.path, photo)  # a new document: our own (empty) copy goes
         doc = self._doc
         if self.folder is not None:  # ours had nothing worth keeping: the recovered folder is ours now
@@ -412,7 +445,7 @@ class RecoveryKeeper(QObject):
         _apply(doc, recovered)
         self._reset()
         self._stamp, self._kept = recovered.photo, True
-        self._base_key = None if recovered.base is not None else 0  # rewrite the base on the next write
+        self._base_key = None if recovered.base is not None else _NO_BASE  # the base is rewritten on the next write
         self.status.emit(
             f"Recovered the work on {recovered.name} from {when(recovered.written)}: "
             f"{recovered.applied} applied fill{'s' if recovered.applied != 1 else ''} (Undo steps back through them)",

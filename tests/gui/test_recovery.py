@@ -119,6 +119,64 @@ def test_the_work_comes_back_with_its_layers_and_undo_history(qtbot, window, tmp
     assert not folder.exists()
 
 
+@pytest.mark.parametrize("after_the_save", ["fill", "undo past it"])
+def test_work_after_overwriting_the_original_comes_back(qtbot, window, make_window, tmp_path, dlg, after_the_save):
+    """Saved over the photo's own file: the file holds the first fill, so the copy starts there
+    (a fill undone past the save comes back as pixels, not as an undo step)."""
+    w = window
+    path = write_photo(tmp_path / "p.png")
+    doc = open_photo(qtbot, w, path)
+    _fill(doc, 10, 10, 20, 20, 1)
+    dlg.confirm_answer = True  # "Overwrite the original?"
+    with qtbot.waitSignal(w.files.done, timeout=10000):
+        assert w.files.write(path)
+    if after_the_save == "fill":
+        _fill(doc, 40, 30, 20, 20, 2)
+    else:
+        doc.undo()
+    qtbot.waitUntil(lambda: w.recovery.up_to_date, timeout=10000)
+    w.recovery.shutdown(clean=False)  # as a crash
+    image = doc.image.copy()
+    dlg.choose_answer = "recover"
+    other = make_window()
+    assert other.recovery.offer()
+    qtbot.waitUntil(lambda: other.doc is not None and other.doc.is_modified(), timeout=10000)
+    np.testing.assert_array_equal(other.doc.image, image)
+    if after_the_save == "fill":
+        assert len(other.doc.undo_stack.commands) == 1
+        other.doc.undo()
+        from inpaint_gui.core.image.io import load_photo
+
+        np.testing.assert_array_equal(other.doc.image, load_photo(path).image)  # the file: the first fill in it
+        assert not np.array_equal(other.doc.image, photo())
+    else:
+        np.testing.assert_array_equal(image, photo())
+        assert not other.doc.undo_stack.can_undo()
+
+
+def test_fills_the_history_dropped_come_back_as_pixels(qtbot, window, make_window, tmp_path, dlg):
+    """Past the undo budget the oldest fill leaves the history; the copy keeps its pixels."""
+    w = window
+    doc = open_photo(qtbot, w, write_photo(tmp_path / "p.png"))
+    doc.undo_stack.max_steps = 2
+    for i, (x, y) in enumerate([(5, 5), (40, 10), (70, 40)]):
+        _fill(doc, x, y, 20, 20, i)
+    assert doc.undo_stack.base_image_key != 0  # the first fill was dropped
+    qtbot.waitUntil(lambda: w.recovery.up_to_date, timeout=10000)
+    assert len(list(w.recovery.folder.glob("base-*.npz"))) == 1
+    w.recovery.shutdown(clean=False)  # as a crash
+    dlg.choose_answer = "recover"
+    other = make_window()
+    assert other.recovery.offer()
+    qtbot.waitUntil(lambda: other.doc is not None and len(other.doc.undo_stack.commands) == 2, timeout=10000)
+    np.testing.assert_array_equal(other.doc.image, doc.image)
+    for d in (doc, other.doc):
+        d.undo()
+        d.undo()
+    np.testing.assert_array_equal(other.doc.image, doc.image)  # the first fill stays: it was not undoable
+    assert other.doc.is_modified()
+
+
 def test_a_photo_changed_since_is_told_and_nothing_is_opened(qtbot, window, tmp_path, dlg):
     from inpaint_gui.core.image.io import save_photo
 
