@@ -170,6 +170,7 @@ class RecoveryKeeper(QObject):
                 signal.disconnect(slot)
         self._doc = doc
         self._reset()
+        self._origin, self._baked = None, frozenset()
         self.remove()  # the work on the previous photo was saved or given up (the unsaved-changes question)
         if doc is not None:
             for signal, slot in self._slots():
@@ -248,12 +249,16 @@ class RecoveryKeeper(QObject):
             return
         if self._job is not None:  # one at a time; this change is written when it is done
             return
+        fills_cmds, applied_cmds, base_key = self._history(doc.undo_stack)
+        if not applied_cmds and base_key == _NO_BASE and not doc.mask.any() and not doc.exclude.any():
+            self._dirty = False  # all undone (a redo history alone is not work to keep)
+            self.remove()
+            return
         try:
             folder = self._ensure_folder()
         except OSError as exc:
             self._failed(f"{self.root}: {exc.strerror or exc}")
             return
-        fills_cmds, applied_cmds, base_key = self._history(doc.undo_stack)
         known = self._known or core.Written()
         fills = [(c.uid, None if c.uid in known.fills else fill_of(c)) for c in fills_cmds]
         layers = {k: getattr(doc, k).copy() for k in self._layers_dirty}

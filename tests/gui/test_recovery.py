@@ -85,6 +85,12 @@ def test_work_is_kept_in_the_background_and_saving_or_closing_removes_it(qtbot, 
     with qtbot.waitSignal(w.recovery.written, timeout=10000):
         doc.set_mask(hole, "Brush")
     assert core.summary(folder).fills == 1
+    # undoing everything leaves nothing worth keeping
+    while doc.undo_stack.can_undo():
+        doc.undo()
+    qtbot.waitUntil(lambda: not (folder / core.MANIFEST).exists(), timeout=10000)
+    doc.redo()
+    qtbot.waitUntil(lambda: w.recovery.up_to_date, timeout=10000)
     w.close()  # a clean close (the unsaved-changes question answered): nothing is left
     assert not folder.exists()
 
