@@ -145,6 +145,22 @@ def test_an_output_that_is_a_link_to_itself_is_refused(here):
     assert _names(d) == names and (d / "loop.png").is_symlink()
 
 
+def test_a_photo_narrower_than_a_patch_says_which_patch_size_fits(tmp_path):
+    """A hole across a 3-px-wide photo: refused when it is planned, before any fill (it failed at
+    the fill with "the region (3x77) is smaller than a patch"), naming the --patch-size that works."""
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (77, 3, 3), dtype=np.uint8)).save(tmp_path / "thin.png")
+    hole = np.zeros((77, 3), np.uint8)
+    hole[20:60] = 255  # too thick for the smooth fill
+    Image.fromarray(hole).save(tmp_path / "hole.png")
+    photo, mask = tmp_path / "thin.png", tmp_path / "hole.png"
+    r = cli("run", photo, "--mask", mask, "-o", tmp_path / "out.png", "--device", "cpu", "--quiet")  # engine auto
+    one_error_line(r, "the region (3x77) is narrower than the scene engine's 7x7 patches", "--patch-size 3")
+    assert not (tmp_path / "out.png").exists()
+    r = cli("run", photo, "--mask", mask, "-o", tmp_path / "out.png", "--patch-size", "3", *SCENE)
+    assert r.returncode == 0, r.stderr
+
+
 # -- the result is saved like the photo
 
 
