@@ -8,11 +8,16 @@
 
 User errors, bad flags included, print one line on stderr and exit with code 2; nothing is
 written. Ctrl+C prints ``inpaint-gui: interrupted`` and exits with 130; SIGTERM prints
-``inpaint-gui: terminated`` and exits with 143. While the libraries load (torch, numba, Qt:
-the first seconds) nothing has been written, and an exception raised inside their C++ import
-code can abort the process or come back as some other error, so a signal then ends the
-process at once. After that, SIGINT raises KeyboardInterrupt and SIGTERM unwinds the same
-way (``finally`` blocks run, so a save in progress removes its temporary file).
+``inpaint-gui: terminated`` and exits with 143; SIGHUP (the terminal closed) prints
+``inpaint-gui: hung up`` and exits with 129 (unless it is ignored, as under ``nohup``). While
+the libraries load (torch, numba, Qt: the first seconds) nothing has been written, and an
+exception raised inside their C++ import code can abort the process or come back as some other
+error, so a signal then ends the process at once. After that, SIGINT raises KeyboardInterrupt
+and SIGTERM and SIGHUP unwind the same way (``finally`` blocks run, so a save in progress
+removes its temporary file). Once the process is on its way out, another of these signals
+adds nothing: a second Ctrl+C while the first unwinds ends the process at once, and once the
+line is printed (the libraries' exit handlers are running) they are ignored; never a second
+line or a traceback, and the exit code is the first signal's.
 
 Only the standard library is imported at module level, so that the signal handling and the
 KeyboardInterrupt guard in :func:`main` are in place before any heavy import starts.
@@ -33,15 +38,41 @@ SUBCOMMANDS = ("run", "train", "eval", "bench")
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
 EXIT_TERMINATED = 143  # 128 + SIGTERM
+_SIGHUP = getattr(signal, "SIGHUP", None)  # POSIX only
+_WORDS = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated", _SIGHUP: "hung up"}
 
 
 class Terminated(SystemExit):
-    """Raised in the main thread on SIGTERM: unwinds like ``sys.exit(143)``, running every
-    ``finally`` block on the way, and is not caught by ``except Exception`` or by handlers of
-    KeyboardInterrupt (which report an interruption, exit 130)."""
+    """Raised in the main thread on SIGTERM (or SIGHUP): unwinds like ``sys.exit(143)`` (129),
+    running every ``finally`` block on the way, and is not caught by ``except Exception`` or by
+    handlers of KeyboardInterrupt (which report an interruption, exit 130)."""
 
-    def __init__(self) -> None:
-        super().__init__(EXIT_TERMINATED)
+    def __init__(self, signum: int = signal.SIGTERM) -> None:
+        super().__init__(128 + int(signum))
+        self.signum = signum
+
+
+# The signal the process is ending for (None until one comes), and whether its line was printed.
+_ending: dict = {"signal": None, "said": False}
+
+
+def _say(signum) -> None:
+    """The one line a signal prints, at most once per process."""
+    if not _ending["said"]:
+        _ending["said"] = True
+        os.write(2, f"inpaint-gui: {_WORDS.get(signum, 'terminated')}\n".encode())
+
+
+def _ignore_further_signals() -> None:
+    """Once the line is printed and the exit code known, the signals that would stop the process
+    are ignored: the exit handlers (torch's) then run undisturbed, and a signal in the last moments
+    of the interpreter, where Python's handlers are already gone (seen: killed by SIGINT, exit
+    -2), changes nothing."""
+    ours = (_on_sigint, _on_sigterm, _exit_now)
+    for sig in (s for s in (signal.SIGINT, signal.SIGTERM, _SIGHUP) if s is not None):
+        with contextlib.suppress(ValueError, OSError):  # not the main thread
+            if signal.getsignal(sig) in ours:
+                signal.signal(sig, signal.SIG_IGN)
 
 
 def _importing(frame) -> bool:
@@ -56,24 +87,29 @@ def _importing(frame) -> bool:
 
 
 def _on_sigterm(signum, frame) -> None:
-    if _importing(frame):
+    if _importing(frame) or _ending["signal"] is not None:
         _exit_now(signum, frame)
-    raise Terminated()
+    _ending["signal"] = signum
+    raise Terminated(signum)
 
 
 def _on_sigint(signum, frame) -> None:
-    if _importing(frame):
+    if _importing(frame) or _ending["signal"] is not None:
         _exit_now(signum, frame)
+    _ending["signal"] = signum
     raise KeyboardInterrupt
 
 
 def install_signal_handlers() -> None:
-    """SIGTERM -> :class:`Terminated`, SIGINT -> KeyboardInterrupt (unless SIGINT is ignored, as
-    in a background job); either ends the process at once when it comes during an import."""
+    """SIGTERM and SIGHUP -> :class:`Terminated`, SIGINT -> KeyboardInterrupt (unless SIGINT or
+    SIGHUP is ignored: a background job, ``nohup``); any of them ends the process at once when
+    it comes during an import or once the process is already ending."""
     with contextlib.suppress(ValueError, OSError, AttributeError):  # not the main thread, or no SIGTERM here
         signal.signal(signal.SIGTERM, _on_sigterm)
         if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
             signal.signal(signal.SIGINT, _on_sigint)
+        if _SIGHUP is not None and signal.getsignal(_SIGHUP) is not signal.SIG_IGN:
+            signal.signal(_SIGHUP, _on_sigterm)
 
 
 def _remove_temporaries() -> None:
@@ -85,24 +121,26 @@ def _remove_temporaries() -> None:
 
 
 def _exit_now(signum, frame) -> None:
-    """One line and the exit code, without unwinding; a save in progress loses its temporary file."""
-    interrupted = signum == signal.SIGINT
+    """One line (unless the signal that ends the process printed it already) and the exit code
+    of the first signal, without unwinding; a save in progress loses its temporary file."""
+    first = _ending["signal"] if _ending["signal"] is not None else signum
+    _ending["signal"] = first
     try:
         _remove_temporaries()
-        os.write(2, f"inpaint-gui: {'interrupted' if interrupted else 'terminated'}\n".encode())
+        _say(first)
     finally:
-        os._exit(EXIT_INTERRUPTED if interrupted else EXIT_TERMINATED)
+        os._exit(128 + int(first))
 
 
 @contextlib.contextmanager
 def exit_at_once_on_signals():
-    """SIGINT and SIGTERM end the process at once (one line, exit 130 or 143) inside the block:
-    for loading the libraries, when there is nothing to clean up and raising inside their
-    import code is not safe: ``import torch`` interrupted at 40 moments aborted twice (C++
+    """SIGINT, SIGTERM and SIGHUP end the process at once (one line, exit 130, 143 or 129) inside
+    the block: for loading the libraries, when there is nothing to clean up and raising inside
+    their import code is not safe: ``import torch`` interrupted at 40 moments aborted twice (C++
     terminate), printed a traceback once and exited 0 twice. A signal the process ignores
-    (SIGINT in a background job) stays ignored."""
+    (SIGINT in a background job, SIGHUP under nohup) stays ignored."""
     previous = {}
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (s for s in (signal.SIGINT, signal.SIGTERM, _SIGHUP) if s is not None):
         with contextlib.suppress(ValueError, OSError, AttributeError):  # not the main thread
             if signal.getsignal(sig) is not signal.SIG_IGN:
                 previous[sig] = signal.signal(sig, _exit_now)
@@ -212,8 +250,11 @@ def _main(argv: list[str]) -> int:
             from inpaint_gui.gui.app import run_app
     except ImportError as exc:
         return _error(f"the window cannot open: {exc} (headless commands: {', '.join(SUBCOMMANDS)})")
-    # Qt owns the process from here: SIGTERM ends it as usual rather than raising inside a slot.
+    # Qt owns the process from here: SIGTERM (and SIGHUP) end it as usual rather than raising
+    # inside a slot; the window's recovery copy is what survives them.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if _SIGHUP is not None and signal.getsignal(_SIGHUP) is _on_sigterm:
+        signal.signal(_SIGHUP, signal.SIG_DFL)
     try:
         return int(run_app(args.photo, args.mask, args.model) or 0)
     except InpaintError as exc:
@@ -222,14 +263,14 @@ def _main(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``) and return the exit code."""
+    _ending.update(signal=None, said=False)
     try:
         install_signal_handlers()
         return _main(list(sys.argv[1:] if argv is None else argv))
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Terminated) as exc:
+        first = _ending["signal"] or getattr(exc, "signum", signal.SIGINT)
+        _ending["signal"] = first
         _remove_temporaries()
-        print("inpaint-gui: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except Terminated:
-        _remove_temporaries()
-        print("inpaint-gui: terminated", file=sys.stderr)
-        return EXIT_TERMINATED
+        _say(first)
+        _ignore_further_signals()
+        return 128 + int(first)

@@ -1,13 +1,19 @@
 """Running ``inpaint-gui`` in a subprocess on small files, for the command-line tests."""
 
+import os
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from tests.tiny import save_tiny_model
 
+REPO = Path(__file__).resolve().parents[1]
 FAST = ["--engine", "face", "--iterations", "15", "--restarts", "2", "--device", "cpu", "--quiet"]
 
 
@@ -42,3 +48,35 @@ def make_cli_files(d):
     Image.fromarray(mask[:50]).save(d / "small_mask.png")
     (d / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
     return d, image, mask > 0
+
+
+def _sigint_default() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def spawn(*args, env=None):
+    # A runner started in the background (`cmd &`, nohup) ignores SIGINT, and so would the
+    # command it spawns (an ignored signal stays ignored across exec, and the CLI respects
+    # that): give the command the SIGINT a terminal would.
+    reset = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    return subprocess.Popen(
+        [sys.executable, "-m", "inpaint_gui", *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=REPO,
+        preexec_fn=_sigint_default if reset else None,
+    )
+
+
+def wait_for(condition, proc, timeout=120.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if condition():
+            return
+        if proc.poll() is not None:
+            pytest.fail(f"the command ended early: {proc.communicate()}")
+        time.sleep(0.005)
+    proc.kill()
+    pytest.fail("timed out waiting for the command")

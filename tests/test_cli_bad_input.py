@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.cli_helpers import FAST, cli, make_cli_files, one_error_line
+from tests.cli_helpers import FAST, cli, make_cli_files, one_error_line, spawn, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -291,38 +291,6 @@ def test_malformed_model_folders_are_one_line(files, tmp_path, how, needles):
 # -- signals
 
 
-def _sigint_default() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-def _spawn(*args, env=None):
-    # A runner started in the background (`cmd &`, nohup) ignores SIGINT, and so would the
-    # command it spawns (an ignored signal stays ignored across exec, and the CLI respects
-    # that): give the command the SIGINT a terminal would.
-    reset = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
-    return subprocess.Popen(
-        [sys.executable, "-m", "inpaint_gui", *map(str, args)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, **(env or {})},
-        cwd=REPO,
-        preexec_fn=_sigint_default if reset else None,
-    )
-
-
-def _wait_for(condition, proc, timeout=120.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if condition():
-            return
-        if proc.poll() is not None:
-            pytest.fail(f"the command ended early: {proc.communicate()}")
-        time.sleep(0.005)
-    proc.kill()
-    pytest.fail("timed out waiting for the command")
-
-
 def _importing_torch(pid: int) -> bool:
     try:
         return "torch" in Path(f"/proc/{pid}/maps").read_text()
@@ -333,10 +301,10 @@ def _importing_torch(pid: int) -> bool:
 @pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs /proc to see the imports start")
 def test_ctrl_c_while_importing_is_one_line(files, tmp_path):
     d, *_ = files
-    proc = _spawn(
+    proc = spawn(
         "run", d / "photo.png", "--mask", d / "mask.png", "-o", tmp_path / "o.png", "--model", d / "tiny", *FAST
     )
-    _wait_for(lambda: _importing_torch(proc.pid), proc)  # torch's shared libraries are being loaded
+    wait_for(lambda: _importing_torch(proc.pid), proc)  # torch's shared libraries are being loaded
     proc.send_signal(signal.SIGINT)
     _out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130 and err == "inpaint-gui: interrupted\n", err
@@ -350,8 +318,8 @@ def test_signals_all_through_the_imports_are_one_line(files, tmp_path):
     d, *_ = files
     for i, delay in enumerate((0.0, 0.03, 0.08, 0.15, 0.25, 0.4, 0.6, 0.9)):
         sig, code, word = (signal.SIGINT, 130, "interrupted") if i % 2 == 0 else (signal.SIGTERM, 143, "terminated")
-        proc = _spawn("run", d / "photo.png", "--mask", d / "mask.png", "-o", tmp_path / "o.png", *FAST)
-        _wait_for(lambda p=proc: _importing_torch(p.pid), proc)
+        proc = spawn("run", d / "photo.png", "--mask", d / "mask.png", "-o", tmp_path / "o.png", *FAST)
+        wait_for(lambda p=proc: _importing_torch(p.pid), proc)
         time.sleep(delay)
         proc.send_signal(sig)
         _out, err = proc.communicate(timeout=120)
@@ -441,26 +409,33 @@ def test_a_signal_during_an_import_ends_at_once_and_takes_the_saves_temporary_fi
     assert len(seen["during"]) == 1 and seen["after"] == [] and not (tmp_path / "out.png").exists()
 
 
-@pytest.mark.parametrize("sig,code,word", [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")])
+@pytest.mark.parametrize(
+    "sig,code,word",
+    [
+        (signal.SIGTERM, 143, "terminated"),
+        (signal.SIGINT, 130, "interrupted"),
+        # the terminal closed: like SIGTERM (it used to kill the process and leave the ".part")
+        pytest.param(
+            getattr(signal, "SIGHUP", None),
+            129,
+            "hung up",
+            marks=pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="POSIX"),
+        ),
+    ],
+)
 def test_signal_during_a_save_leaves_no_temporary_file(files, tmp_path, sig, code, word):
     from inpaint_gui.core.image.save import TEMP_PREFIX, TEST_SAVE_DELAY_ENV
 
     d, *_ = files
     (tmp_path / "keep.png").write_bytes(b"old")  # an existing output must survive untouched
-    proc = _spawn(
-        "run",
-        d / "photo.png",
-        "--mask",
-        d / "mask.png",
-        "-o",
-        tmp_path / "keep.png",
-        "--model",
-        d / "tiny",
-        *FAST,
+    # the scene engine: no torch to load, so the save starts in about a second
+    proc = spawn(
+        "run", d / "photo.png", "--mask", d / "mask.png", "-o", tmp_path / "keep.png",
+        "--engine", "scene", "--device", "cpu", "--quiet",
         env={TEST_SAVE_DELAY_ENV: "60"},
-    )
+    )  # fmt: skip
     # the save's temporary file (".part"), not the probe that checks the folder before any work
-    _wait_for(lambda: any(p.name.startswith(TEMP_PREFIX) and p.suffix == ".part" for p in tmp_path.iterdir()), proc)
+    wait_for(lambda: any(p.name.startswith(TEMP_PREFIX) and p.suffix == ".part" for p in tmp_path.iterdir()), proc)
     proc.send_signal(sig)
     _out, err = proc.communicate(timeout=60)
     assert proc.returncode == code and err == f"inpaint-gui: {word}\n", err

@@ -98,6 +98,11 @@ def test_a_bad_candidates_folder_is_found_before_any_work(here, candidates, need
         (["-o", "{d}/photo.png/out.png"], "photo.png is a file, not a folder"),
         (["-o", "/sys/out.png"], "the folder /sys is not writable"),
         (["-o", "{d}/out.png", "--candidates", ""], "--candidates: expected a file name"),
+        # names the system cannot hold: "File name too long" used to come out as a traceback
+        (["-o", "{d}/" + "a" * 300 + ".png"], "is 304 bytes long, more than the"),
+        (["-o", "{d}/out.png", "--candidates", "{d}/" + "c" * 300], "is 300 bytes long, more than the"),
+        # a trailing slash names a folder: it used to write out.png
+        (["-o", "{d}/out.png/"], "a folder (drop the trailing '/')"),
     ],
 )
 def test_bad_outputs_are_one_line_and_write_nothing(here, extra, needle):
@@ -106,6 +111,54 @@ def test_bad_outputs_are_one_line_and_write_nothing(here, extra, needle):
     r = cli("run", photo, "--mask", mask_file, *[a.format(d=d) for a in extra], *SCENE)
     one_error_line(r, needle)
     assert _names(d) == names
+
+
+def test_a_model_path_too_long_is_one_line_before_torch_loads(here):
+    """``--engine face --model in/aaa…``: a traceback ("File name too long") once torch had loaded."""
+    import subprocess
+    import sys
+
+    d, photo, mask_file, _image, _mask = here
+    argv = ["run", str(photo), "--mask", str(mask_file), "-o", str(d / "out.png"), "--engine", "face"]
+    argv += ["--model", str(d / ("m" * 300)), "--device", "cpu", "--quiet"]
+    code = (
+        "import sys\n"
+        "from inpaint_gui.cli import main\n"
+        f"rc = main({argv!r})\n"
+        "assert rc == 2 and 'torch' not in sys.modules, (rc, 'torch' in sys.modules)\n"
+    )
+    names = _names(d)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr  # main returned 2 before torch loaded
+    (line,) = r.stderr.splitlines()
+    assert line.startswith("inpaint-gui: error: cannot load the model") and "is 300 bytes long, more than" in line
+    assert _names(d) == names
+
+
+def test_an_output_that_is_a_link_to_itself_is_refused(here):
+    """A link that loops cannot be written through; it used to be replaced by a file."""
+    d, photo, mask_file, _image, _mask = here
+    (d / "loop.png").symlink_to("loop.png")
+    names = _names(d)
+    r = cli("run", photo, "--mask", mask_file, "-o", d / "loop.png", *SCENE)
+    one_error_line(r, "loop.png", "symbolic link that loops")
+    assert _names(d) == names and (d / "loop.png").is_symlink()
+
+
+def test_a_photo_narrower_than_a_patch_says_which_patch_size_fits(tmp_path):
+    """A hole across a 3-px-wide photo: refused when it is planned, before any fill (it failed at
+    the fill with "the region (3x77) is smaller than a patch"), naming the --patch-size that works."""
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (77, 3, 3), dtype=np.uint8)).save(tmp_path / "thin.png")
+    hole = np.zeros((77, 3), np.uint8)
+    hole[20:60] = 255  # too thick for the smooth fill
+    Image.fromarray(hole).save(tmp_path / "hole.png")
+    photo, mask = tmp_path / "thin.png", tmp_path / "hole.png"
+    r = cli("run", photo, "--mask", mask, "-o", tmp_path / "out.png", "--device", "cpu", "--quiet")  # engine auto
+    one_error_line(r, "the region (3x77) is narrower than the scene engine's 7x7 patches", "--patch-size 3")
+    assert not (tmp_path / "out.png").exists()
+    r = cli("run", photo, "--mask", mask, "-o", tmp_path / "out.png", "--patch-size", "3", *SCENE)
+    assert r.returncode == 0, r.stderr
 
 
 # -- the result is saved like the photo
@@ -117,12 +170,22 @@ def _outside_equal(a, b, mask):
 
 def test_run_keeps_the_resolution(here):
     d, _photo, mask_file, image, _mask = here
+    from inpaint_gui.core.image.io import load_photo
+
     Image.fromarray(image).save(d / "dpi.png", dpi=(300, 300))
-    for name in ("out.png", "out.tif", "out.jpg", "out.bmp"):
-        r = cli("run", d / "dpi.png", "--mask", mask_file, "-o", d / name, *SCENE)
+    Image.fromarray(image).save(d / "dpi.jpg", dpi=(300, 300), quality=95)
+    for src, name in (("dpi.png", n) for n in ("out.png", "out.tif", "out.jpg", "out.bmp")):
+        r = cli("run", d / src, "--mask", mask_file, "-o", d / name, *SCENE)
         assert r.returncode == 0, r.stderr
         with Image.open(d / name) as out:
             assert out.info["dpi"] == pytest.approx((300, 300), abs=0.01), name
+    # WebP has no resolution field: it goes into the EXIF block (it was lost without a word)
+    r = cli("run", d / "dpi.jpg", "--mask", mask_file, "-o", d / "out.webp", *SCENE)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    with Image.open(d / "out.webp") as out:
+        exif = out.getexif()
+        assert (float(exif[0x011A]), float(exif[0x011B]), exif[0x0128]) == (300.0, 300.0, 2)
+    assert load_photo(d / "out.webp").dpi == (300.0, 300.0)  # and is read back from there
 
 
 def _webp_kind(path) -> bytes:

@@ -27,6 +27,15 @@ def _path(text: str) -> Path:
     return Path(text)
 
 
+def _output(text: str) -> Path:
+    """``-o``: a file name; one ending in a separator names a folder (``Path`` would drop it)."""
+    if text.endswith(("/", os.sep)) and text.strip("/" + os.sep):
+        raise argparse.ArgumentTypeError(
+            f"expected a file name, got {text!r}, a folder (drop the trailing {text[-1]!r})"
+        )
+    return _path(text)
+
+
 def _output_format(path: Path) -> str:
     from inpaint_gui.core.image.save import output_format_for
 
@@ -66,7 +75,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         f"copy from the photo: {_engines_with('uses_exclude')})",
     )
     p.add_argument(
-        "-o", "--output", type=_path, required=True, help="where to save the result (format from the extension)"
+        "-o", "--output", type=_output, required=True, help="where to save the result (format from the extension)"
     )
     p.add_argument(
         "--window",
@@ -155,6 +164,7 @@ def save_options(args: argparse.Namespace, photo) -> dict:
 
 def main(args: argparse.Namespace) -> int:
     from inpaint_gui.commands.options import apply_threads, settings_from, settings_summary
+    from inpaint_gui.commands.prechecks import check_model_path
     from inpaint_gui.core.devices import describe_compute, describe_device, resolve_device
     from inpaint_gui.core.engines import Engines
     from inpaint_gui.core.image.io import hole_share_warning, load_mask, load_photo, save_photo
@@ -175,6 +185,8 @@ def main(args: argparse.Namespace) -> int:
     # a model named by --model (or the chosen engine's default) loads before any work: a missing
     # or corrupt model is an error even when auto would not need it
     preload = _models_to_load(settings)
+    for _name, model in preload:
+        check_model_path(model)  # a name the system cannot hold: one line, before torch loads
     for name, model in preload:
         engines[name].load(model, device=device or resolve_device(settings.common.device))
 

@@ -245,19 +245,22 @@ def run_app(photo_path: str | None = None, mask_path: str | None = None, model: 
     tick = QTimer()
     tick.start(250)
     tick.timeout.connect(lambda: None)
-    if photo_path:
-        QTimer.singleShot(0, lambda: window.open_photo(photo_path, mask_path))
-    elif mask_path:
-        QTimer.singleShot(
-            0,
-            lambda: dialogs.error(
+
+    def start() -> None:
+        if window.recovery.offer():  # the work a crash left, recovered: it is what opens
+            return
+        if photo_path:
+            window.open_photo(photo_path, mask_path)
+        elif mask_path:
+            dialogs.error(
                 window, "No photo", "A mask was given without a photo; open the photo first, then Mask > Load Mask."
-            ),
-        )
+            )
+
+    QTimer.singleShot(0, start)
     try:
         return int(app.exec())
     finally:
         tick.stop()
         signal.signal(signal.SIGINT, old_sigint)
-        window.shutdown()
+        window.shutdown(clean=False)  # after a close, already done; else the recovery copy stays
         sys.excepthook = previous

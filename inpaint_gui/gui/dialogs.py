@@ -65,6 +65,26 @@ def confirm(parent: QWidget | None, title: str, text: str, ok_text: str = "OK") 
     return box.clickedButton() is ok
 
 
+def choose(
+    parent: QWidget | None,
+    title: str,
+    text: str,
+    informative: str,
+    choices: list[tuple[str, str]],
+    escape: str | None = None,
+) -> str:
+    """The key of the choice (key, button text) the user pressed: the first is the default;
+    ``escape`` (default: the last) is what Escape or closing the box means."""
+    box = QMessageBox(QMessageBox.Icon.Question, title, text, parent=parent)
+    box.setInformativeText(informative)
+    buttons = {box.addButton(label, QMessageBox.ButtonRole.ActionRole): key for key, label in choices}
+    escape = escape or choices[-1][0]
+    box.setDefaultButton(next(iter(buttons)))
+    box.setEscapeButton(next(b for b, key in buttons.items() if key == escape))
+    box.exec()
+    return buttons.get(box.clickedButton(), escape)
+
+
 def open_file(parent: QWidget | None, caption: str, directory: str, filters: str) -> str | None:
     path, _ = QFileDialog.getOpenFileName(parent, caption, directory, filters)
     return path or None

@@ -272,6 +272,10 @@ class FileOps(QObject):
             )
         )
 
+    def show_photo(self, path: str | os.PathLike, photo, mask=None) -> None:
+        """Make ``photo`` (read by another job: the recovery's) the open document, as Open does."""
+        self._opened(Path(path), (photo, mask))
+
     def _opened(self, path: Path, result) -> None:
         photo, mask = result
         doc = Document(

@@ -41,6 +41,7 @@ from inpaint_gui.gui.files import FileOps, sample_photo_path, scene_sample_path
 from inpaint_gui.gui.jobs import JobRunner
 from inpaint_gui.gui.model_menu import ModelMenu, model_status_text
 from inpaint_gui.gui.panels import CandidatesPanel, LossPlot, WelcomePage
+from inpaint_gui.gui.recovery import RecoveryKeeper
 from inpaint_gui.gui.session import InpaintSession
 from inpaint_gui.gui.settings_panel import SettingsPanel, editor_changed, editor_value, make_editor, set_editor_value
 from inpaint_gui.gui.settings_store import COMMON, SettingsStore
@@ -66,6 +67,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.stack)
         self._build_docks()
         self.files = FileOps(self.docs, self.file_jobs, self.qs, self)
+        self.recovery = RecoveryKeeper(self.docs, self.files, self)  # a copy of unsaved work, for after a crash
         self.edit = EditOps(self.docs, self.canvas, self.qs, self, lambda: not self.session.finishing)
         self.session = InpaintSession(
             self.docs, self.canvas, self.candidates, self.loss_plot, self.store, self.compute, self
@@ -353,6 +355,7 @@ class MainWindow(QMainWindow):
         s.region_changed.connect(self._region_changed)
         s.lock_changed.connect(self.act_lock.setChecked)
         f.status.connect(self._show_status)
+        self.recovery.status.connect(self._show_status)
         f.busy_changed.connect(lambda _b: self.update_actions())
         f.recent_changed.connect(self.rebuild_recent_menu)
 
@@ -526,8 +529,11 @@ class MainWindow(QMainWindow):
         self.shutdown()
         e.accept()
 
-    def shutdown(self) -> None:
-        """Stop both job threads (cancelling any job) and wait for them."""
+    def shutdown(self, clean: bool = True) -> None:
+        """Stop the job threads (cancelling any job) and wait for them. ``clean``: the window was
+        closed (the unsaved-changes question answered), so the recovery copy goes; otherwise it
+        stays for the next start."""
         self.session.shutdown()
         self.compute.shutdown()
         self.file_jobs.shutdown()
+        self.recovery.shutdown(clean)

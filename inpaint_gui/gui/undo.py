@@ -93,6 +93,16 @@ class MaskDiff(Command):
         x0, y0, x1, y1 = rect
         return cls(label, rect, before[y0:y1, x0:x1], after[y0:y1, x0:x1], layer)
 
+    @classmethod
+    def from_bits(
+        cls, label: str, rect: Rect, shape: tuple[int, int], bits: np.ndarray, layer: str = "mask"
+    ) -> MaskDiff:
+        """The step whose packed XOR ``bits`` (of a ``shape`` rectangle) are already known (a
+        recovered fill)."""
+        cmd = cls(label, rect, np.zeros((0, 0), bool), np.zeros((0, 0), bool), layer)
+        cmd.shape, cmd.bits = (int(shape[0]), int(shape[1])), np.array(bits, np.uint8)
+        return cmd
+
     @property
     def nbytes(self) -> int:
         return int(self.bits.nbytes) + 64

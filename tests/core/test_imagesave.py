@@ -251,11 +251,24 @@ def test_lossless_webp_with_alpha_and_metadata(tmp_path: Path) -> None:
 # ----------------------------------------------------------------------------- DPI
 
 
-@pytest.mark.parametrize("name", ["d.png", "d.jpg", "d.tif", "d.bmp"])
+@pytest.mark.parametrize("name", ["d.png", "d.jpg", "d.tif", "d.bmp", "d.webp"])
 @pytest.mark.parametrize("dpi", [(300.0, 150.0), (72.0, 72.0), (96.0, 600.0)])
 def test_dpi_round_trips(tmp_path: Path, name: str, dpi) -> None:
     save_photo(tmp_path / name, photo_like(4, 4), dpi=dpi)
     assert load_photo(tmp_path / name).dpi == dpi  # exactly: 72 dpi in a PNG comes back as 72.009 without care
+
+
+def test_webp_keeps_the_resolution_in_exif_beside_the_photos_own_tags(tmp_path: Path) -> None:
+    """WebP has no resolution field: the EXIF block carries it, over what the camera wrote there."""
+    exif = Image.Exif()
+    exif[0x010F] = "Camera maker"
+    exif[0x011A] = exif[0x011B] = 72.0  # the camera's placeholder
+    notes = save_photo(tmp_path / "d.webp", photo_like(4, 4), dpi=(300.0, 300.0), exif=exif.tobytes())
+    assert notes == []
+    with Image.open(tmp_path / "d.webp") as im:
+        saved = im.getexif()
+    assert saved[0x010F] == "Camera maker" and (float(saved[0x011A]), saved[0x0128]) == (300.0, 2)
+    assert load_photo(tmp_path / "d.webp").dpi == (300.0, 300.0)
 
 
 @pytest.mark.parametrize("name", ["d.png", "d.tif"])
@@ -316,6 +329,17 @@ def test_check_output_path_protects_the_input(tmp_path: Path) -> None:
     with pytest.raises(ImageIOError, match="is the mask: refusing to overwrite it"):
         check_output_path(tmp_path / "link.png", quality=95, input_path=tmp_path / "other.png", mask_path=photo)
     assert check_output_path(tmp_path / "new.png", quality=95, input_path=photo, mask_path=photo) == "PNG"
+
+
+def test_names_too_long_and_links_that_loop_are_refused_before_writing(tmp_path: Path) -> None:
+    """The window's saves too (they do not go through check_output_path)."""
+    (tmp_path / "loop.png").symlink_to("loop.png")
+    cases = [(tmp_path / ("a" * 300 + ".png"), "is 304 bytes long"), (tmp_path / "loop.png", "loops")]
+    for target, needle in cases:
+        for check in (check_output_path, lambda t: save_photo(t, photo_like(4, 4))):
+            with pytest.raises(ImageIOError, match=needle):
+                check(target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["loop.png"] and (tmp_path / "loop.png").is_symlink()
 
 
 def test_saving_into_proc_fails_cleanly() -> None:

@@ -69,6 +69,8 @@ class DialogRecorder:
         self.save_path: str | None = None
         self.int_answer: int | None = None
         self.color_answer = None
+        self.choices: list[tuple[str, str, str]] = []  # (title, text, informative) of dialogs.choose
+        self.choose_answer: str | None = None  # None: what Escape means
 
     def install(self, monkeypatch) -> None:
         from inpaint_gui.gui import dialogs
@@ -90,7 +92,13 @@ class DialogRecorder:
             self.questions.append(f"int {title}")
             return self.int_answer
 
+        def choose(parent, title, text, informative, choices, escape=None):
+            self.choices.append((title, text, informative))
+            keys = [k for k, _label in choices]
+            return self.choose_answer if self.choose_answer in keys else (escape or keys[-1])
+
         monkeypatch.setattr(dialogs, "ask_unsaved", ask_unsaved)
+        monkeypatch.setattr(dialogs, "choose", choose)
         monkeypatch.setattr(dialogs, "confirm", confirm)
         monkeypatch.setattr(dialogs, "open_file", lambda *a: self.open_path)
         monkeypatch.setattr(dialogs, "save_file", lambda *a: self.save_path)
@@ -101,8 +109,12 @@ class DialogRecorder:
 
 @pytest.fixture(autouse=True)
 def dlg(monkeypatch, tmp_path):
-    """No real dialogs in GUI tests, and QSettings kept in a temporary folder."""
+    """No real dialogs in GUI tests, and QSettings and recovery copies kept in a temporary folder."""
     from PySide6.QtCore import QSettings
+
+    from inpaint_gui.gui.recovery import ENV_DIR
+
+    monkeypatch.setenv(ENV_DIR, str(tmp_path / "recovery"))
 
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "qsettings"))

@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image, ImageCms, UnidentifiedImageError
 
 from inpaint_gui.core.errors import ImageIOError
+from inpaint_gui.core.paths import is_too_long, name_problem, shorten
 
 StrPath = str | os.PathLike[str]
 
@@ -120,6 +121,8 @@ def read_error(path: StrPath, exc: BaseException) -> ImageIOError:
         why = "it is a folder, not an image file"
     elif isinstance(exc, PermissionError):
         why = "permission denied"
+    elif is_too_long(exc):  # "File name too long": name the part, not the whole path twice
+        return ImageIOError(f"cannot read {shorten(os.fspath(path))}: {name_problem(path) or 'the name is too long'}")
     elif isinstance(exc, UnidentifiedImageError):
         why = "not an image file (or a corrupt one)"
     elif isinstance(exc, Image.DecompressionBombError):
@@ -165,8 +168,21 @@ def clean_exif_bytes(exif: Image.Exif) -> bytes | None:
     return exif.tobytes()
 
 
-def _dpi_of(im: Image.Image, swap: bool) -> tuple[float, float] | None:
+def _exif_dpi(exif: Image.Exif | None) -> tuple[float, float] | None:
+    """The resolution EXIF records (XResolution, YResolution in ResolutionUnit): where WebP keeps it."""
+    if exif is None or 0x011A not in exif or 0x011B not in exif:
+        return None
+    per = {2: 1.0, 3: 2.54}.get(exif.get(0x0128, 2))  # inches (the default) or centimetres
+    try:
+        return None if per is None else (float(exif[0x011A]) * per, float(exif[0x011B]) * per)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+
+
+def _dpi_of(im: Image.Image, swap: bool, exif: Image.Exif | None = None) -> tuple[float, float] | None:
     dpi = im.info.get("dpi")
+    if dpi is None and im.format == "WEBP":  # no resolution field of its own
+        dpi = _exif_dpi(exif)
     try:
         x, y = (float(v) for v in dpi)
     except (TypeError, ValueError):
@@ -274,7 +290,7 @@ def read(path: StrPath) -> Decoded:
                     except Exception as exc:
                         notes.append(f"EXIF data could not be kept ({one_line(exc)})")
                 icc = im.info.get("icc_profile") or None
-                dpi = _dpi_of(im, swap=orientation >= 5)
+                dpi = _dpi_of(im, swap=orientation >= 5, exif=exif)
                 mode = im.mode
                 deep = None
                 if (

@@ -31,6 +31,7 @@ from inpaint_gui.core.errors import ImageIOError
 from inpaint_gui.core.image.decode import StrPath, clean_exif_bytes, icc_colour_space, one_line
 from inpaint_gui.core.image.deep import deepen, luminance, write_png16, write_tiff16
 from inpaint_gui.core.image.png import write_png
+from inpaint_gui.core.paths import loop_problem, name_problem, shorten
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ _EXIF_FORMATS = frozenset({"PNG", "JPEG", "WEBP", "TIFF"})
 _DPI_FORMATS = frozenset({"PNG", "JPEG", "TIFF", "BMP"})
 _DEEP_FORMATS = frozenset({"PNG", "TIFF"})
 _QUALITY_FORMATS = frozenset({"JPEG", "WEBP"})
+X_RESOLUTION, Y_RESOLUTION, RESOLUTION_UNIT = 0x011A, 0x011B, 0x0128  # EXIF (TIFF) tags
 
 # Tests only: seconds to pause in the middle of every save, with the temporary file written,
 # so that a test can deliver a signal while a save is in progress.
@@ -127,6 +129,9 @@ def new_folder_problem(folder: StrPath) -> str | None:
     """Why files cannot be written into ``folder``, which is created if missing (its parent
     must exist), or None if they can. Found by trying, like the output's folder; creates
     nothing."""
+    problem = name_problem(folder)
+    if problem:
+        return problem
     folder = Path(folder)
     if folder.exists():
         return _folder_problem(folder)
@@ -151,8 +156,10 @@ def check_output_path(
 ) -> str:
     """Check, before any work, that a photo can be saved to ``path``; return its format.
 
-    Checks the extension, ``quality`` (1..100; it is given to every format, so a bad value
-    is an error whatever the format), that ``path`` is not a folder, that its folder exists,
+    Checks that the system can hold the name (no part over 255 bytes), that ``path`` is not a
+    symbolic link that loops (one to itself is refused rather than replaced), the extension,
+    ``quality`` (1..100; it is given to every format, so a bad value is an error whatever the
+    format), that ``path`` is not a folder, that its folder exists,
     is a folder and really accepts a new file (a temporary file is created and removed), and,
     unless ``overwrite``, that ``path`` is neither ``input_path`` (the user's original),
     ``mask_path`` nor ``exclude_path`` (links and other spellings of the same file included). Raises
@@ -160,6 +167,9 @@ def check_output_path(
     """
     shown = os.fspath(path)
     target = Path(path)
+    problem = name_problem(target) or loop_problem(target)
+    if problem:
+        raise ImageIOError(f"cannot save {shorten(shown)}: {problem}")
     if target.is_dir():
         raise ImageIOError(f"cannot save {shown}: it is a folder")
     fmt = output_format_for(path)
@@ -217,6 +227,9 @@ def atomic_write(path: StrPath, write: Callable[[IO[bytes]], None]) -> None:
     """
     shown = os.fspath(path)
     target = Path(path)
+    problem = name_problem(target) or loop_problem(target)
+    if problem:
+        raise ImageIOError(f"cannot save {shorten(shown)}: {problem}")
     if target.is_symlink():
         target = Path(os.path.realpath(target))  # replace the file the link points to
     if target.is_dir():
@@ -290,6 +303,29 @@ def _exif_for_save(exif: bytes | Image.Exif | None, notes: list[str]) -> bytes |
     except Exception as exc:
         notes.append(f"the EXIF data could not be parsed and was not written ({one_line(exc)})")
         return None
+
+
+def _exif_with_resolution(
+    exif_bytes: bytes | None, dpi: tuple[float, float], notes: list[str], name: str
+) -> bytes | None:
+    """``exif_bytes`` (or a new EXIF block) with XResolution, YResolution and ResolutionUnit
+    (inches) set to ``dpi``: how a format without a resolution field of its own (WebP) keeps it."""
+    from fractions import Fraction
+
+    from PIL.TiffImagePlugin import IFDRational
+
+    try:
+        parsed = Image.Exif()
+        if exif_bytes:
+            parsed.load(exif_bytes)
+        parsed[X_RESOLUTION], parsed[Y_RESOLUTION] = (
+            IFDRational(Fraction(float(v)).limit_denominator(10_000)) for v in dpi
+        )
+        parsed[RESOLUTION_UNIT] = 2  # inches
+        return parsed.tobytes()
+    except Exception as exc:
+        notes.append(f"the resolution ({dpi[0]:g}x{dpi[1]:g} dpi) could not be stored in {name} ({one_line(exc)})")
+        return exif_bytes
 
 
 def _deep_samples(image: np.ndarray, alpha: np.ndarray | None, mode: str, source: Any) -> np.ndarray:
@@ -372,6 +408,8 @@ def save_photo(
     if exif_bytes and fmt not in _EXIF_FORMATS:
         notes.append(f"{fmt} cannot store EXIF data; not saved in {name}")
         exif_bytes = None
+    if dpi is not None and fmt == "WEBP":  # no resolution field in WebP: its EXIF holds it
+        exif_bytes = _exif_with_resolution(exif_bytes, dpi, notes, name)
     if mode in ("I;16", "RGB;16") and fmt not in _DEEP_FORMATS:
         notes.append(f"{fmt} cannot store 16 bits per channel; {name} was saved at 8 bits")
         mode = "L" if mode == "I;16" else "RGB"

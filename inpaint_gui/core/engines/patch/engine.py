@@ -115,6 +115,24 @@ def _with_sources(
     return (y0, y1, x0, x1), grown
 
 
+def _check_patch_fits(w: int, h: int, size: int) -> None:
+    """A region narrower than a patch (a hole across a photo a few pixels wide) cannot be filled
+    from patches: said when it is planned, with the size that fits, not seconds later at the fill."""
+    side = min(w, h)
+    if side >= size:
+        return
+    fits = side if side % 2 else side - 1
+    what = (
+        f"set the patch size to {fits} (--patch-size {fits}: odd, and no larger than {side})"
+        if fits >= 3
+        else "the scene engine needs a region at least 3 px wide and tall"
+    )
+    raise MaskError(
+        f"the region ({w}x{h}) is narrower than the scene engine's {size}x{size} patches and its hole is too "
+        f"thick for the smooth fill: {what}"
+    )
+
+
 def _tiles(thin: np.ndarray, margin: int) -> list[tuple[int, int, int, int]]:
     """(y0, y1, x0, x1) cores of THIN_TILE tiles over ``thin``'s bounding box that hold thin pixels."""
     rows, cols = np.flatnonzero(thin.any(1)), np.flatnonzero(thin.any(0))
@@ -188,6 +206,7 @@ class SceneEngine(Engine):
                 if exclude is not None:
                     box, hole = _with_sources(mask, exclude, box, hole, settings.patch_size)
                 y0, y1, x0, x1 = box
+                _check_patch_fits(x1 - x0, y1 - y0, settings.patch_size)
                 never = mask[y0:y1, x0:x1] & ~hole  # other holes inside: no exemplars
                 if exclude is not None:
                     never |= exclude[y0:y1, x0:x1]
