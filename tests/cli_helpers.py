@@ -23,6 +23,35 @@ def cli(*args, cwd=None):
     )
 
 
+def cli_here(*args):
+    """``inpaint-gui ARGS`` run in this process (no interpreter or torch start-up, for commands
+    whose process-level behaviour other tests cover): its exit code, stdout and stderr. The
+    signal handlers and torch's thread count the command sets are put back afterwards."""
+    import contextlib
+    import io
+    from types import SimpleNamespace
+
+    import torch
+
+    from inpaint_gui.cli import main
+
+    signals = [s for s in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None]
+    saved = {s: signal.getsignal(s) for s in signals}
+    threads = torch.get_num_threads()
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main([str(a) for a in args])
+            except SystemExit as exc:  # argparse's usage errors
+                code = exc.code if isinstance(exc.code, int) else 1
+    finally:
+        for s, handler in saved.items():
+            signal.signal(s, handler)
+        torch.set_num_threads(threads)
+    return SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
+
+
 def one_error_line(r, *needles):
     """Assert ``r`` (a finished ``cli`` run) failed as a user error: exit 2, one line naming ``needles``."""
     assert r.returncode == 2, (r.returncode, r.stderr)

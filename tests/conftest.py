@@ -38,6 +38,15 @@ def pytest_configure(config: pytest.Config) -> None:
     torch.set_num_threads(1)
 
 
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Back to one torch thread after a test that ran a command in this process (it sets its own)."""
+    yield
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.get_num_threads() != 1:
+        torch.set_num_threads(1)
+
+
 @pytest.fixture(scope="session")
 def tiny_model():
     """A small random DCGAN (32x32, nz=16) wrapped as a LoadedModel, built once."""

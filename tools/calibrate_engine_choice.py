@@ -128,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--crops", type=int, default=2, help="square crops per photo")
     p.add_argument("--photos-train", type=int, default=34, help="photos the face check trained on (reported apart)")
     p.add_argument("--out", type=Path, default=Path("calib"))
+    p.add_argument("--grid-step", type=int, default=32, help="px between the 40x40 holes tried on the bundled sample")
     p.add_argument(
         "--loss",
         type=int,
@@ -180,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         fits = loss_separation(engines, args.faces, args.photos, args.loss)
         (args.out / "fits.json").write_text(json.dumps(fits, indent=1))
         print(f"normalised contextual loss: {fits['summary']}", file=sys.stderr, flush=True)
-    grid = sample_grid(engines, settings, Path(__file__).resolve().parents[1])
+    grid = sample_grid(engines, settings, Path(__file__).resolve().parents[1], step=args.grid_step)
     print(f"sample grid: {grid}", file=sys.stderr)
     (args.out / "sample_grid.json").write_text(json.dumps(grid, indent=1))
     print(f"{time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)

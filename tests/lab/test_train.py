@@ -73,7 +73,7 @@ def test_training_moves_weights_and_samples_are_images(faces):
 
 
 def test_train_command_exports_a_loadable_model(faces, tmp_path):
-    from tests.cli_helpers import cli
+    from tests.cli_helpers import cli_here as cli
 
     out = tmp_path / "weights" / "tinyfaces"
     r = cli(
@@ -138,7 +138,7 @@ def test_train_command_exports_a_loadable_model(faces, tmp_path):
 
 
 def test_train_command_errors(tmp_path):
-    from tests.cli_helpers import cli
+    from tests.cli_helpers import cli_here as cli
 
     r = cli("train", tmp_path / "nope", "--out", tmp_path / "w")
     assert r.returncode == 2 and "not a folder" in r.stderr
@@ -148,7 +148,7 @@ def test_train_command_errors(tmp_path):
 
 
 def test_export_only_writes_the_checkpoint_state(faces, tmp_path):
-    from tests.cli_helpers import cli
+    from tests.cli_helpers import cli_here as cli
 
     out = tmp_path / "w" / "m"
     common = [
