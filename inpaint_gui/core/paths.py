@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
 from pathlib import Path
 
@@ -70,3 +71,12 @@ def loop_problem(path: str | os.PathLike) -> str | None:
                 "it is a symbolic link that loops (to itself or through other links); remove it or choose another name"
             )
     return None
+
+
+def sha256_file(path: Path) -> str:
+    """The SHA-256 of a file's bytes, in hex (read in 1 MiB chunks)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

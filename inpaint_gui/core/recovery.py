@@ -35,6 +35,7 @@ import numpy as np
 from PIL import Image
 
 from inpaint_gui.core.errors import InpaintError
+from inpaint_gui.core.paths import sha256_file
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -90,7 +91,7 @@ class PhotoStamp:
     def of(cls, path: str | os.PathLike) -> PhotoStamp:
         p = Path(path).absolute()
         st = p.stat()
-        return cls(str(p), st.st_size, st.st_mtime_ns, _sha256_file(p))
+        return cls(str(p), st.st_size, st.st_mtime_ns, sha256_file(p))
 
     def problem(self) -> str | None:
         """Why the photo is no longer what the work was done on (missing, changed), or None.
@@ -100,7 +101,7 @@ class PhotoStamp:
             st = p.stat()
             if st.st_size == self.size and st.st_mtime_ns == self.mtime_ns:
                 return None
-            same = st.st_size == self.size and _sha256_file(p) == self.sha256
+            same = st.st_size == self.size and sha256_file(p) == self.sha256
         except FileNotFoundError:
             return f"{p.name} is no longer in {p.parent}"
         except OSError as exc:
@@ -146,14 +147,6 @@ class Summary:
 
 
 # -- files -------------------------------------------------------------------------------------------
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _write_new(folder: Path, name: str, data: bytes) -> None:
     """Write ``data`` as ``folder/name`` atomically (a temporary file, fsync, rename)."""
     from inpaint_gui.core.image.save import atomic_write

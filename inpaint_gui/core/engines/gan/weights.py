@@ -17,7 +17,6 @@ Every problem is a :class:`WeightsError` whose one-line message names the file.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ import torch.nn as nn
 
 from inpaint_gui.core.engines.gan.models import DCGANConfig, Discriminator, Generator
 from inpaint_gui.core.errors import WeightsError
+from inpaint_gui.core.paths import sha256_file
 
 CARD_NAME = "model.json"
 FORMAT_VERSION = 1
@@ -105,14 +105,6 @@ def find_model(name_or_path: str | Path) -> Path:
                 return d / p.name
     known = ", ".join(available_models()) or "none installed"
     raise WeightsError(f"unknown model {str(name_or_path)!r} (available: {known})")
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 _HEX = frozenset("0123456789abcdef")
