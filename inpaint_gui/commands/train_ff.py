@@ -60,6 +60,10 @@ def main_ff(args: argparse.Namespace, celeba_licence: str) -> int:
     if args.export_only and not args.resume:
         raise InpaintError("--export-only needs --resume CHECKPOINT_OR_MODEL_FOLDER")
     config = _config(args)
+    if args.resume is not None and Path(args.resume).is_dir():  # a model folder: refuse another network first
+        from inpaint_gui.core.engines.feedforward.weights import load_net
+
+        load_net(args.resume, arch=args.arch, resolution=config.resolution, discriminator=True)
     device = resolve_device(args.device)
     apply_threads(args.threads)
     log = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=sys.stderr, flush=True))
