@@ -239,3 +239,42 @@ def test_train_command_exports_and_resumes_a_tiny_network(tmp_path):
     # resuming a Context Encoder from this folder is one line, exit 2
     r = cli("train", data, "--out", tmp_path / "w" / "ce", "--arch", "ce", "--resume", out, *common[2:])
     one_error_line(r, "holds a PGGAN (pggan), not a Context Encoder (ce)")
+
+
+def test_eval_runs_the_networks_beside_the_baselines(tmp_path):
+    from tests.cli_helpers import cli, one_error_line
+    from tests.tiny import save_tiny_model
+
+    save_tiny_model(tmp_path / "prior")
+    trainer("ce").export(tmp_path / "ce")
+    trainer("pggan").export(tmp_path / "pg")
+    data = tmp_path / "faces"
+    data.mkdir()
+    for i, im in enumerate(faces(4, seed=3)):
+        Image.fromarray(im).save(data / f"{i}.png")
+    common = ["eval", "--images", data, "--size", "32", "--model", tmp_path / "prior", "--device", "cpu"]
+    common += ["--ce-model", tmp_path / "ce", "--pggan-model", tmp_path / "pg", "--quiet"]
+    r = cli(*common, "--masks", "center,parts", "--methods", "ce,pggan,harmonic", "--out", tmp_path / "out")
+    assert r.returncode == 0, r.stderr
+    summary = json.loads((tmp_path / "out" / "metrics.json").read_text())["summary"]
+    assert {(e["mask"], e["method"]) for e in summary} == {
+        (k, m) for k in ("center", "parts") for m in ("ce", "pggan", "harmonic")
+    }
+    assert all(e["n"] == 4 and np.isfinite(e["psnr"]) for e in summary)
+    r = cli(*common, "--methods", "ce", "--ce-model", tmp_path / "pg", "--out", tmp_path / "out2")
+    one_error_line(r, "holds a PGGAN (pggan), not a Context Encoder (ce)")
+    assert not (tmp_path / "out2").exists()
+
+
+def test_seated_fills_keep_the_known_pixels():
+    from inpaint_gui.lab.evaluate import feedforward_outputs
+
+    t = trainer("pggan")
+    t.generator.eval()  # as the app runs it
+    images = faces(3, seed=4)
+    masks = np.zeros((3, 32, 32), bool)
+    masks[:, 5:20, 9:30] = True
+    for blend in ("poisson", "paste"):
+        out = feedforward_outputs(t.as_loaded(), images, masks, blend)
+        assert np.array_equal(out[~masks], images[~masks])
+    assert np.array_equal(out, t.fills(images, masks))  # pasted: the network's fill as it is
