@@ -222,15 +222,16 @@ def evaluate(
 
 def feedforward_outputs(net, images: np.ndarray, masks: np.ndarray, blend: str, batch: int = 64) -> np.ndarray:
     """The network's fills of whole windows (N, S, S, 3), seated in the holes by ``blend``
-    (Poisson, as the search's fills are, or pasted)."""
+    (Poisson, as the search's fills are, guided by the network's own pixels around the hole
+    where it makes them; or pasted)."""
     from inpaint_gui.core.engines.base import Fill
-    from inpaint_gui.core.engines.feedforward.fill import fill_windows
+    from inpaint_gui.core.engines.feedforward.fill import predict_windows
 
     size = images.shape[1]
     fills = []
     for start in range(0, len(images), batch):
-        chunk = fill_windows(net, images[start : start + batch], masks[start : start + batch])
-        fills += [Fill((0, 0, size, size), f.astype(np.float32)) for f in chunk]
+        chunk = predict_windows(net, images[start : start + batch], masks[start : start + batch])
+        fills += [Fill((0, 0, size, size), f) for f in chunk]
     return seat_batch(images, masks, fills, blend)
 
 

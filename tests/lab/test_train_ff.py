@@ -278,3 +278,20 @@ def test_seated_fills_keep_the_known_pixels():
         out = feedforward_outputs(t.as_loaded(), images, masks, blend)
         assert np.array_equal(out[~masks], images[~masks])
     assert np.array_equal(out, t.fills(images, masks))  # pasted: the network's fill as it is
+    poisson = feedforward_outputs(t.as_loaded(), images, masks, "poisson")
+    assert not np.array_equal(poisson, out)  # the network's own pixels around the hole guide the seam
+
+
+def test_the_context_encoder_predicts_its_block_only(tmp_path):
+    from inpaint_gui.core.engines.feedforward.fill import predict_windows
+
+    net = load_net(trainer("ce").export(tmp_path / "m"), arch="ce")
+    images = faces(1, seed=2)
+    masks = np.zeros((1, 32, 32), bool)
+    masks[0, 12:18, 20:26] = True
+    pred = predict_windows(net, images, masks)
+    y, x = plan_block(masks[0], 16)
+    block = np.zeros((32, 32), bool)
+    block[y : y + 16, x : x + 16] = True
+    assert np.array_equal(pred[0][~block], images[0][~block].astype(np.float32))
+    assert not np.allclose(pred[0][block & ~masks[0]], images[0][block & ~masks[0]])

@@ -39,36 +39,38 @@ def to_tensor(images: np.ndarray, device: torch.device) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(images)).to(device).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
 
 
-def to_images(x: torch.Tensor) -> np.ndarray:
-    """float (N, 3, S, S) in [-1, 1] -> uint8 (N, S, S, 3)."""
-    return x.detach().float().clamp(-1, 1).add(1).mul(127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy()
-
-
 @torch.inference_mode()
-def fill_windows(net: LoadedNet, images: np.ndarray, masks: np.ndarray) -> np.ndarray:
-    """Windows uint8 (N, S, S, 3) with holes bool (N, S, S) (True = missing) -> uint8 (N, S, S, 3):
-    the known pixels unchanged, the network's fill in the hole (pasted; the caller blends)."""
+def predict_windows(net: LoadedNet, images: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """The network's own pixels, float32 (N, S, S, 3) in [0, 255], wherever it makes them (PGGAN:
+    the whole window; the Context Encoder: its block), the window's elsewhere. Outside the hole
+    they guide a Poisson blend: its seams follow the network's gradients, not the paste's jump."""
     images, masks = np.asarray(images), np.asarray(masks, bool)
     s = net.resolution
     if images.ndim != 4 or images.shape[1:] != (s, s, 3) or masks.shape != images.shape[:3]:
         raise MaskError(f"{net.name} fills {s}x{s} windows; got images {images.shape} and masks {masks.shape}")
     g = net.generator
     device = next(g.parameters()).device
-    x = to_tensor(images, device)  # (N, 3, S, S)
+    x = to_tensor(images, device)  # (N, 3, S, S), the hole's pixels are never read
     hole = torch.from_numpy(masks).to(device)  # (N, S, S)
     if net.arch == "pggan":
-        out = pggan.compose(g(pggan.pggan_input(x, hole)), x, hole)  # (N, 3, S, S)
+        out = g(pggan.pggan_input(x, hole))  # (N, 3, S, S)
     else:
         b = net.config.block
         corners = [plan_block(m, b) for m in masks]
         if any(c is None for c in corners):
             raise MaskError(f"the Context Encoder fills holes of at most {b}x{b} in a {s}x{s} window")
-        yx = torch.tensor(corners, dtype=torch.long)  # (N, 2)
-        block_out = g(ce.ce_input(x, hole, yx, b))  # (N, 3, b, b)
+        block_out = g(ce.ce_input(x, hole, torch.tensor(corners, dtype=torch.long), b))  # (N, 3, b, b)
         out = x.clone()
         for i, (y, x0) in enumerate(corners):
             out[i, :, y : y + b, x0 : x0 + b] = block_out[i]
-        out = pggan.compose(out, x, hole)  # the block's known pixels stay as they were
-    result = to_images(out)
-    result[~masks] = images[~masks]  # bit-exact outside the hole
+    return out.float().clamp(-1, 1).add(1).mul(127.5).permute(0, 2, 3, 1).cpu().numpy()  # (N, S, S, 3)
+
+
+def fill_windows(net: LoadedNet, images: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """Windows uint8 (N, S, S, 3) with holes bool (N, S, S) (True = missing) -> uint8 (N, S, S, 3):
+    the known pixels unchanged, the network's fill in the hole (pasted; the caller blends)."""
+    pred = predict_windows(net, images, masks)
+    masks = np.asarray(masks, bool)
+    result = np.array(images, dtype=np.uint8, copy=True)
+    result[masks] = np.rint(pred[masks]).astype(np.uint8)
     return result
