@@ -60,10 +60,17 @@ def predict_windows(net: LoadedNet, images: np.ndarray, masks: np.ndarray) -> np
         if any(c is None for c in corners):
             raise MaskError(f"the Context Encoder fills holes of at most {b}x{b} in a {s}x{s} window")
         block_out = g(ce.ce_input(x, hole, torch.tensor(corners, dtype=torch.long), b))  # (N, 3, b, b)
-        out = x.clone()
+        pixels = _to_pixels(block_out)  # (N, b, b, 3)
+        out = images.astype(np.float32)  # the window's own pixels outside the block, exactly
         for i, (y, x0) in enumerate(corners):
-            out[i, :, y : y + b, x0 : x0 + b] = block_out[i]
-    return out.float().clamp(-1, 1).add(1).mul(127.5).permute(0, 2, 3, 1).cpu().numpy()  # (N, S, S, 3)
+            out[i, y : y + b, x0 : x0 + b] = pixels[i]
+        return out
+    return _to_pixels(out)  # (N, S, S, 3)
+
+
+def _to_pixels(x: torch.Tensor) -> np.ndarray:
+    """float (N, 3, h, w) in [-1, 1] -> float32 (N, h, w, 3) in [0, 255]."""
+    return x.float().clamp(-1, 1).add(1).mul(127.5).permute(0, 2, 3, 1).cpu().numpy()
 
 
 def fill_windows(net: LoadedNet, images: np.ndarray, masks: np.ndarray) -> np.ndarray:
