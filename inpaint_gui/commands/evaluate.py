@@ -95,6 +95,11 @@ def main(args: argparse.Namespace) -> int:
     device = resolve_device(settings.common.device)
     if "irregular" in kinds and args.irregular_masks is None:
         raise InpaintError("the 'irregular' masks need --irregular-masks DIR")
+    if "ce" in methods and (wide := [k for k in kinds if k not in ("center", "parts")]):
+        raise InpaintError(
+            f"the ce method fills a hole inside a block of half the image's side: masks center and parts, "
+            f"not {', '.join(wide)}"
+        )
     if "nn" in methods and args.train_images is None:
         raise InpaintError("the 'nn' method needs --train-images DIR")
     if "tv" in methods:

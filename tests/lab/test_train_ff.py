@@ -261,9 +261,11 @@ def test_eval_runs_the_networks_beside_the_baselines(tmp_path):
         (k, m) for k in ("center", "parts") for m in ("ce", "pggan", "harmonic")
     }
     assert all(e["n"] == 4 and np.isfinite(e["psnr"]) for e in summary)
-    r = cli(*common, "--methods", "ce", "--ce-model", tmp_path / "pg", "--out", tmp_path / "out2")
+    r = cli(*common, "--methods", "ce", "--masks", "center", "--ce-model", tmp_path / "pg", "--out", tmp_path / "out2")
     one_error_line(r, "holds a PGGAN (pggan), not a Context Encoder (ce)")
     assert not (tmp_path / "out2").exists()
+    r = cli(*common, "--methods", "ce", "--masks", "center,regular", "--out", tmp_path / "out3")
+    one_error_line(r, "masks center and parts, not regular")
 
 
 def test_seated_fills_keep_the_known_pixels():
