@@ -37,7 +37,8 @@ def _config(args: argparse.Namespace):
     from inpaint_gui.core.engines.feedforward.ce import CEConfig
     from inpaint_gui.core.engines.feedforward.pggan import PGGANConfig
 
-    width, d_width = (args.width or WIDTHS[args.arch][0]), (args.d_width or WIDTHS[args.arch][1])
+    width = WIDTHS[args.arch][0] if args.width is None else args.width
+    d_width = WIDTHS[args.arch][1] if args.d_width is None else args.d_width
     size = args.size or 128
     try:
         if args.arch == "ce":

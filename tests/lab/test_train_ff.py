@@ -297,3 +297,18 @@ def test_the_context_encoder_predicts_its_block_only(tmp_path):
     block[y : y + 16, x : x + 16] = True
     assert np.array_equal(pred[0][~block], images[0][~block].astype(np.float32))
     assert not np.allclose(pred[0][block & ~masks[0]], images[0][block & ~masks[0]])
+
+
+@pytest.mark.parametrize(
+    "extra, needle",
+    [
+        (["--arch", "ce", "--width", "0"], "--arch ce: nef must be positive"),
+        (["--arch", "pggan", "--half"], "--half is for --arch dcgan only"),
+        (["--arch", "pggan", "--export-only"], "--export-only needs --resume"),
+    ],
+)
+def test_train_command_bad_options_are_one_line(tmp_path, extra, needle):
+    from tests.cli_helpers import cli, one_error_line
+
+    one_error_line(cli("train", tmp_path, "--out", tmp_path / "w", *extra), needle)
+    assert not (tmp_path / "w").exists()
