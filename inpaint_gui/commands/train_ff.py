@@ -124,6 +124,7 @@ def main_ff(args: argparse.Namespace, celeba_licence: str) -> int:
         "licence": args.licence or (celeba_licence if is_celeba else "same terms as the training data"),
     }
     if args.export_only:
+        trainer.recalibrate_bn()
         trainer.export(out, card)
         log(f"exported {out} (step {trainer.state.step})")
         return 0
@@ -131,6 +132,7 @@ def main_ff(args: argparse.Namespace, celeba_licence: str) -> int:
     deadline = time.perf_counter() + args.max_minutes * 60 if args.max_minutes else None
 
     def on_export(t: FFTrainer) -> None:
+        t.recalibrate_bn()
         t.save_checkpoint(ckpt_path)
         val_psnr = t.validate()
         t.export(out, card)
@@ -148,9 +150,14 @@ def main_ff(args: argparse.Namespace, celeba_licence: str) -> int:
         trainer.save_checkpoint(ckpt_path)
         log(f"interrupted: checkpoint saved to {ckpt_path} (resume with --resume)")
         return 130
-    trainer.save_checkpoint(ckpt_path)
+    except SystemExit:  # SIGTERM (the CLI's Terminated): keep what was trained
+        trainer.save_checkpoint(ckpt_path)
+        log(f"terminated: checkpoint saved to {ckpt_path} (resume with --resume)")
+        raise
     if trainer.state.step % settings.export_every:
+        trainer.recalibrate_bn()
         trainer.validate()
+    trainer.save_checkpoint(ckpt_path)
     trainer.export(out, card)
     st = trainer.state
     log(

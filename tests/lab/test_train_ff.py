@@ -312,3 +312,24 @@ def test_train_command_bad_options_are_one_line(tmp_path, extra, needle):
 
     one_error_line(cli("train", tmp_path, "--out", tmp_path / "w", *extra), needle)
     assert not (tmp_path / "w").exists()
+
+
+def test_recalibrated_batchnorm_statistics_are_plain_averages_over_recent_batches():
+    t = trainer("pggan", bn_batches=5)
+    for _ in range(7):
+        t.train_step()
+    bn = t.generator.stem[1]  # the first BatchNorm
+    seen = []
+    hook = bn.register_forward_hook(lambda m, inputs, out: seen.append(inputs[0].mean(dim=(0, 2, 3))))
+    weights = {k: v.clone() for k, v in t.generator.state_dict().items() if "running" not in k and "tracked" not in k}
+    t.recalibrate_bn()
+    hook.remove()
+    assert len(seen) == 5  # training batches 2..6, the last five before step 7
+    assert torch.allclose(bn.running_mean, torch.stack(seen).mean(0), atol=1e-6)
+    assert bn.momentum == 0.1 and t.generator.training
+    assert all(torch.equal(v, t.generator.state_dict()[k]) for k, v in weights.items())
+    again = trainer("pggan", bn_batches=5)
+    for _ in range(7):
+        again.train_step()
+    again.recalibrate_bn()
+    assert torch.equal(again.generator.stem[1].running_var, bn.running_var)  # it depends on the step only
