@@ -55,9 +55,8 @@ def main_ff(args: argparse.Namespace, celeba_licence: str) -> int:
     from inpaint_gui.lab.train import hardware_description
     from inpaint_gui.lab.train_ff import FFSettings, FFTrainer
 
-    for flag, value in (("--init-from", args.init_from), ("--half", args.half)):
-        if value:
-            raise InpaintError(f"{flag} is for --arch dcgan only")
+    if args.init_from:
+        raise InpaintError("--init-from is for --arch dcgan only")
     if args.export_only and not args.resume:
         raise InpaintError("--export-only needs --resume CHECKPOINT_OR_MODEL_FOLDER")
     config = _config(args)
@@ -125,7 +124,7 @@ def main_ff(args: argparse.Namespace, celeba_licence: str) -> int:
     }
     if args.export_only:
         trainer.recalibrate_bn()
-        trainer.export(out, card)
+        trainer.export(out, card, half=args.half)
         log(f"exported {out} (step {trainer.state.step})")
         return 0
     trainer.state.hardware = hardware_description(device)
@@ -158,7 +157,7 @@ def main_ff(args: argparse.Namespace, celeba_licence: str) -> int:
         trainer.recalibrate_bn()
         trainer.validate()
     trainer.save_checkpoint(ckpt_path)
-    trainer.export(out, card)
+    trainer.export(out, card, half=args.half)
     st = trainer.state
     log(
         f"exported {out} after {st.step} steps ({st.images_seen} images, {st.seconds / 60:.1f} min); checkpoint {ckpt_path}"

@@ -298,7 +298,7 @@ class FFTrainer:
         known = {k: v for k, v in record.items() if k in FFState.__dataclass_fields__}
         self.state = FFState(**known)
 
-    def export(self, folder: Path, card: dict | None = None) -> Path:
+    def export(self, folder: Path, card: dict | None = None, half: bool = False) -> Path:
         """Write a model folder (weights, samples, card with the training record) for ``load_net``."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
@@ -330,7 +330,7 @@ class FFTrainer:
             "state": asdict(st),
         }
         card = {**(card or {}), "training": {**(card or {}).get("training", {}), **training}}
-        return save_net(folder, self.arch, self.generator, self.discriminator, card, extra)
+        return save_net(folder, self.arch, self.generator, self.discriminator, card, extra, half=half)
 
     # -- the loop ---------------------------------------------------------------------------
     def run(

@@ -166,6 +166,18 @@ def test_export_loads_fills_and_resumes(arch, tmp_path):
     assert states_equal(again.discriminator.state_dict(), t.discriminator.state_dict())
 
 
+def test_half_precision_folders_load_as_float32(tmp_path):
+    t = trainer("ce")
+    t.run()
+    net = load_net(t.export(tmp_path / "m", half=True), arch="ce")
+    assert json.loads((tmp_path / "m" / "model.json").read_text())["weights_dtype"] == "float16"
+    for k, v in net.generator.state_dict().items():
+        ref = t.generator.state_dict()[k]
+        assert v.dtype == ref.dtype
+        if v.is_floating_point():
+            assert torch.allclose(v, ref.half().float())
+
+
 def test_the_context_encoder_refuses_a_hole_larger_than_its_block(tmp_path):
     t = trainer("ce")
     net = load_net(t.export(tmp_path / "m"), arch="ce")
@@ -303,7 +315,7 @@ def test_the_context_encoder_predicts_its_block_only(tmp_path):
     "extra, needle",
     [
         (["--arch", "ce", "--width", "0"], "--arch ce: nef must be positive"),
-        (["--arch", "pggan", "--half"], "--half is for --arch dcgan only"),
+        (["--arch", "pggan", "--init-from", "celeba64"], "--init-from is for --arch dcgan only"),
         (["--arch", "pggan", "--export-only"], "--export-only needs --resume"),
     ],
 )

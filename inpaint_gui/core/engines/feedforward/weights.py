@@ -188,16 +188,19 @@ def save_net(
     discriminator: nn.Module,
     card: dict,
     extra_files: dict[str, Path] | None = None,
+    half: bool = False,
 ) -> Path:
     """Write a folder that :func:`load_net` reads: both state dicts, the extra files (already in
-    ``folder``) and the card with the architecture and every file's size and sha256."""
+    ``folder``) and the card with the architecture and every file's size and sha256. ``half``
+    stores float16 tensors (loaded back as float32)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     files: dict[str, dict] = {}
     for role, net in (("generator", generator), ("discriminator", discriminator)):
         path = folder / f"{role}.pt"
         tmp = path.with_name(path.name + ".tmp")
-        torch.save({k: v.detach().cpu().clone() for k, v in net.state_dict().items()}, tmp)
+        state = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
+        torch.save({k: v.half() if half and v.is_floating_point() else v for k, v in state.items()}, tmp)
         tmp.replace(path)
         files[role] = {"path": path.name}
     for role, src in (extra_files or {}).items():
@@ -206,6 +209,7 @@ def save_net(
         entry["sha256"] = sha256_file(folder / entry["path"])
         entry["bytes"] = (folder / entry["path"]).stat().st_size
     card = {**card, "format_version": FORMAT_VERSION, "architecture": {"type": arch, **generator.config.to_dict()}}
+    card["weights_dtype"] = "float16" if half else "float32"
     card["files"] = files
     tmp = folder / (CARD_NAME + ".tmp")
     tmp.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
