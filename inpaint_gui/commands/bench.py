@@ -8,7 +8,7 @@ import platform
 import sys
 from pathlib import Path
 
-PARTS = ("matmul", "search", "poisson", "run", "threads", "large")
+PARTS = ("matmul", "search", "feedforward", "poisson", "run", "threads", "large")
 OPT_IN = ("threads", "large")  # minutes each, and they load the machine: only when asked for
 QUICK = {"parts": "matmul,search", "batches": "1,8", "seconds": 0.4}
 
@@ -18,7 +18,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "bench",
         help="benchmark against references measured in the same run",
         description="Latent-search throughput vs the textbook loop and the machine's matrix-product "
-        "rate; Poisson blending vs a direct solve (and OpenCV when installed); an "
+        "rate; one-thread fills of the feed-forward networks (ce, pggan) against their 0.3 s budget; Poisson blending vs a direct solve (and OpenCV when installed); an "
         "end-to-end run on the bundled sample; on request, the default thread count against all "
         "cores and one, idle and busy (threads), and a run on an 8000x6000 photo (large). Every figure "
         "is set against a reference measured in the same run: compare ratios, not absolute speeds, "
@@ -163,6 +163,17 @@ def main(args: argparse.Namespace) -> int:
             rows,
             ["device", "batch", "loop", "restart_it_s", "gflops", "share_of_matmul", "vs_reference", "setup_s"],
         )
+    if "feedforward" in parts:
+        from inpaint_gui.lab.bench_ff import BUDGET_SECONDS, feedforward_rows
+
+        ceiling, *rows = feedforward_rows(min_seconds=seconds)
+        report["feedforward"] = {**ceiling, "rows": rows}
+        say(
+            f"\nFeed-forward fill of one 128x128 window (central block) on ONE thread, budget {BUDGET_SECONDS} s; "
+            f"share_of_matmul: over the one-thread matrix-product rate, {ceiling['matmul_gflops_1_thread']} GFLOP/s"
+        )
+        keys = ["network", "model", "weights", "gmac", "fill_s", "with_poisson_s", "gflops", "share_of_matmul"]
+        _table(say, rows, [*keys, "within_budget"])
     if "poisson" in parts:
         from inpaint_gui.lab.bench_poisson import run_poisson_bench
 

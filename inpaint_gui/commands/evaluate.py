@@ -51,6 +51,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help=f"comma-separated, from {','.join(METHODS)} (--photos: from {','.join(scene_methods())})",
     )
     p.add_argument("--train-images", type=Path, default=None, help="training folder for the 'nn' method")
+    p.add_argument("--ce-model", default="ce128", help="network of the 'ce' method (a name in weights/ or a folder)")
+    p.add_argument("--pggan-model", default="pggan128", help="network of the 'pggan' method (name or folder)")
     p.add_argument("--n", type=int, default=None, help="number of images (default: all)")
     p.add_argument("--skip", type=int, default=0, help="skip the first SKIP images by name")
     p.add_argument(
@@ -100,6 +102,11 @@ def main(args: argparse.Namespace) -> int:
     device = resolve_device(settings.common.device)
     if "irregular" in kinds and args.irregular_masks is None:
         raise InpaintError("the 'irregular' masks need --irregular-masks DIR")
+    if "ce" in methods and (wide := [k for k in kinds if k not in ("center", "parts")]):
+        raise InpaintError(
+            f"the ce method fills a hole inside a block of half the image's side: masks center and parts, "
+            f"not {', '.join(wide)}"
+        )
     if "nn" in methods and args.train_images is None:
         raise InpaintError("the 'nn' method needs --train-images DIR")
     if "tv" in methods:
@@ -112,6 +119,12 @@ def main(args: argparse.Namespace) -> int:
     size = args.size or model.config.resolution  # the images' side; windows are resized to the model's
     if size < 8:
         raise InpaintError(f"--size must be at least 8, got {size}")
+    networks = {}
+    for method in ("ce", "pggan"):
+        if method in methods:
+            from inpaint_gui.core.engines.feedforward.weights import load_net
+
+            networks[method] = load_net(getattr(args, f"{method}_model"), arch=method, resolution=size, device=device)
     names, images = load_eval_images(args.images, size, args.n, args.skip)
     irregular = load_mask_folder(args.irregular_masks) if "irregular" in kinds else None
     train = None
@@ -138,6 +151,7 @@ def main(args: argparse.Namespace) -> int:
             batch=args.batch,
             on_progress=log,
             result=result,
+            networks=networks,
         )
     except KeyboardInterrupt:
         interrupted = True
@@ -153,6 +167,7 @@ def main(args: argparse.Namespace) -> int:
         "model": model.name if settings.of(SEARCH_ENGINE).model != "auto" else "auto (chosen by the window's size)",
         "device": describe_device(device),
         "settings": {**settings_summary(settings), "engine": SEARCH_ENGINE},  # every search method uses it
+        "networks": {m: str(net.path) for m, net in networks.items()},
         "seconds": round(time.perf_counter() - t0, 1),
         "interrupted": interrupted,
     }

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from inpaint_gui.commands.train_ff import add_ff_options, main_ff
 from inpaint_gui.core.errors import InpaintError
 
 CELEBA_LICENCE = (
@@ -26,7 +27,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("data_dir", type=Path, help="folder of training images (searched recursively)")
     p.add_argument("--out", type=Path, required=True, help="model folder to write, e.g. weights/myfaces")
-    p.add_argument("--size", type=int, default=64, choices=(32, 64, 128), help="model resolution (default 64)")
+    p.add_argument(
+        "--arch",
+        default="dcgan",
+        choices=("dcgan", "ce", "pggan"),
+        help="dcgan: the face prior (default); ce: Context Encoder; pggan: PGGAN (options below)",
+    )
+    p.add_argument(
+        "--size", type=int, default=None, choices=(32, 64, 128), help="model resolution (default 64; ce/pggan 128)"
+    )
     p.add_argument("--epochs", type=float, default=25.0, help="passes over the data (fractions allowed)")
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--nz", type=int, default=100)
@@ -57,10 +66,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true")
+    add_ff_options(p)
     p.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
+    if args.arch != "dcgan":
+        return main_ff(args, CELEBA_LICENCE)
+    args.size = args.size or 64
 
     from inpaint_gui.commands.options import apply_threads
     from inpaint_gui.core.devices import describe_device, resolve_device

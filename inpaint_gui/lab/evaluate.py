@@ -23,7 +23,8 @@ from inpaint_gui.lab.metrics import all_metrics
 
 SEARCH_METHODS = ("full", "paste", "lam0", "plain", "importance", "default", "context")
 BASELINE_METHODS = ("harmonic", "tv", "nn")
-METHODS = SEARCH_METHODS + BASELINE_METHODS
+FEEDFORWARD_METHODS = ("ce", "pggan")  # one pass of a trained network (core/engines/feedforward)
+METHODS = SEARCH_METHODS + BASELINE_METHODS + FEEDFORWARD_METHODS
 METHOD_LABELS = {
     "full": "latent search + Poisson, whole-image window (ours; the oracle framing)",
     "paste": "latent search, pasted (no Poisson)",
@@ -35,6 +36,8 @@ METHOD_LABELS = {
     "harmonic": "harmonic (Laplace) fill",
     "tv": "total-variation inpainting",
     "nn": "nearest training face (pasted)",
+    "ce": "Context Encoder, one pass (Pathak et al.)",
+    "pggan": "PGGAN, one pass (Demir & Unal)",
 }
 METRIC_KEYS = ("l1", "psnr", "ssim", "l1_hole", "psnr_hole", "ssim_hole", "sharpness")
 
@@ -167,9 +170,11 @@ def evaluate(
     n_figure: int = 6,
     on_progress: Callable[[str], None] | None = None,
     result: EvalResult | None = None,
+    networks: dict | None = None,
 ) -> EvalResult:
     """Run every (mask kind, method) on every image; ``result`` gathers rows as they finish,
-    so an interrupted run keeps what completed."""
+    so an interrupted run keeps what completed. ``networks``: method name ("ce", "pggan") ->
+    the loaded network (``feedforward.weights.load_net``) those methods run."""
     size = images.shape[1]
     result = result or EvalResult(names)
     say = on_progress or (lambda msg: None)
@@ -202,6 +207,11 @@ def evaluate(
                 fills, search_seconds, result.iterations[(kind, method)] = fills_cache[key]
                 t0 = time.perf_counter() - search_seconds  # a shared search counts for every method using it
                 outputs = seat_batch(corrupted, masks, fills, variant.common.blend)
+            elif method in FEEDFORWARD_METHODS:
+                if not networks or method not in networks:
+                    raise ValueError(f"the {method} method needs its network (networks[{method!r}])")
+                say(f"{kind}: {method}")
+                outputs = feedforward_outputs(networks[method], corrupted, masks, settings.common.blend, batch)
             elif method == "nn":
                 if train_images is None:
                     raise ValueError("the nn method needs training images (--train-images)")
@@ -215,6 +225,21 @@ def evaluate(
                 result.rows.append({"mask": kind, "method": method, "image": names[i], **all_metrics(out, truth, m)})
             figs[method] = outputs[:n_figure]
     return result
+
+
+def feedforward_outputs(net, images: np.ndarray, masks: np.ndarray, blend: str, batch: int = 64) -> np.ndarray:
+    """The network's fills of whole windows (N, S, S, 3), seated in the holes by ``blend``
+    (Poisson, as the search's fills are, guided by the network's own pixels around the hole
+    where it makes them; or pasted)."""
+    from inpaint_gui.core.engines.base import Fill
+    from inpaint_gui.core.engines.feedforward.fill import predict_windows
+
+    size = images.shape[1]
+    fills = []
+    for start in range(0, len(images), batch):
+        chunk = predict_windows(net, images[start : start + batch], masks[start : start + batch])
+        fills += [Fill((0, 0, size, size), f) for f in chunk]
+    return seat_batch(images, masks, fills, blend)
 
 
 def _show_holes(images: np.ndarray, masks: np.ndarray) -> np.ndarray:

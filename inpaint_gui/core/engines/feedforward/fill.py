@@ -1,0 +1,83 @@
+"""One pass of a feed-forward network over 128x128 windows: (image, mask) -> filled window.
+
+The engine wrapper (planning the window with the face framing, seating the fill with the
+Poisson blend) stays thin: it hands this module windows of the network's resolution.
+
+- PGGAN fills any hole of the window.
+- The Context Encoder fills a block of half the window's side: the block is planned around the
+  hole (:func:`plan_block`: centred on the hole's bounding box, moved inside the window); a hole
+  whose bounding box is larger than the block cannot be filled by it (``MaskError``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from inpaint_gui.core.engines.feedforward import ce, pggan
+from inpaint_gui.core.engines.feedforward.weights import LoadedNet
+from inpaint_gui.core.errors import MaskError
+
+
+def plan_block(mask: np.ndarray, block: int) -> tuple[int, int] | None:
+    """Top-left (y, x) of the ``block`` x ``block`` square that holds the hole of ``mask`` (S, S)
+    bool, centred on its bounding box and moved inside the window; None when it does not fit."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    size = mask.shape[0]
+    if not len(rows):
+        return (size - block) // 2, (size - block) // 2
+    y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    if y1 - y0 > block or x1 - x0 > block:
+        return None
+    y = min(max((y0 + y1 - block) // 2, 0), size - block)
+    x = min(max((x0 + x1 - block) // 2, 0), size - block)
+    return y, x
+
+
+def to_tensor(images: np.ndarray, device: torch.device) -> torch.Tensor:
+    """uint8 (N, S, S, 3) -> float32 (N, 3, S, S) in [-1, 1]."""
+    return torch.from_numpy(np.ascontiguousarray(images)).to(device).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+
+
+@torch.inference_mode()
+def predict_windows(net: LoadedNet, images: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """The network's own pixels, float32 (N, S, S, 3) in [0, 255], wherever it makes them (PGGAN:
+    the whole window; the Context Encoder: its block), the window's elsewhere. Outside the hole
+    they guide a Poisson blend: its seams follow the network's gradients, not the paste's jump."""
+    images, masks = np.asarray(images), np.asarray(masks, bool)
+    s = net.resolution
+    if images.ndim != 4 or images.shape[1:] != (s, s, 3) or masks.shape != images.shape[:3]:
+        raise MaskError(f"{net.name} fills {s}x{s} windows; got images {images.shape} and masks {masks.shape}")
+    g = net.generator
+    device = next(g.parameters()).device
+    x = to_tensor(images, device)  # (N, 3, S, S), the hole's pixels are never read
+    hole = torch.from_numpy(masks).to(device)  # (N, S, S)
+    if net.arch == "pggan":
+        out = g(pggan.pggan_input(x, hole))  # (N, 3, S, S)
+    else:
+        b = net.config.block
+        corners = [plan_block(m, b) for m in masks]
+        if any(c is None for c in corners):
+            raise MaskError(f"the Context Encoder fills holes of at most {b}x{b} in a {s}x{s} window")
+        block_out = g(ce.ce_input(x, hole, torch.tensor(corners, dtype=torch.long), b))  # (N, 3, b, b)
+        pixels = _to_pixels(block_out)  # (N, b, b, 3)
+        out = images.astype(np.float32)  # the window's own pixels outside the block, exactly
+        for i, (y, x0) in enumerate(corners):
+            out[i, y : y + b, x0 : x0 + b] = pixels[i]
+        return out
+    return _to_pixels(out)  # (N, S, S, 3)
+
+
+def _to_pixels(x: torch.Tensor) -> np.ndarray:
+    """float (N, 3, h, w) in [-1, 1] -> float32 (N, h, w, 3) in [0, 255]."""
+    return x.float().clamp(-1, 1).add(1).mul(127.5).permute(0, 2, 3, 1).cpu().numpy()
+
+
+def fill_windows(net: LoadedNet, images: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """Windows uint8 (N, S, S, 3) with holes bool (N, S, S) (True = missing) -> uint8 (N, S, S, 3):
+    the known pixels unchanged, the network's fill in the hole (pasted; the caller blends)."""
+    pred = predict_windows(net, images, masks)
+    masks = np.asarray(masks, bool)
+    result = np.array(images, dtype=np.uint8, copy=True)
+    result[masks] = np.rint(pred[masks]).astype(np.uint8)
+    return result
