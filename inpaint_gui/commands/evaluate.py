@@ -89,6 +89,7 @@ def main(args: argparse.Namespace) -> int:
         EvalResult,
         evaluate,
         load_eval_images,
+        load_networks,
         load_search_model,
     )
     from inpaint_gui.lab.masks import MASK_KINDS, load_mask_folder
@@ -119,12 +120,7 @@ def main(args: argparse.Namespace) -> int:
     size = args.size or model.config.resolution  # the images' side; windows are resized to the model's
     if size < 8:
         raise InpaintError(f"--size must be at least 8, got {size}")
-    networks = {}
-    for method in ("ce", "pggan"):
-        if method in methods:
-            from inpaint_gui.core.engines.feedforward.weights import load_net
-
-            networks[method] = load_net(getattr(args, f"{method}_model"), arch=method, resolution=size, device=device)
+    networks = load_networks(methods, {"ce": args.ce_model, "pggan": args.pggan_model}, size, device)
     names, images = load_eval_images(args.images, size, args.n, args.skip)
     irregular = load_mask_folder(args.irregular_masks) if "irregular" in kinds else None
     train = None

@@ -46,6 +46,14 @@ WHOLE_IMAGE = ("full", "paste", "lam0", "plain", "importance")  # the papers' se
 SEARCH_ENGINE = "face"  # the engine of the latent-search methods (the papers' experiments are about it)
 
 
+def load_networks(methods, names: dict, resolution: int, device) -> dict:
+    """The feed-forward networks the methods among ``methods`` use (method -> loaded network),
+    each from ``names[method]`` (a name in weights/ or a folder), checked for its resolution."""
+    from inpaint_gui.core.engines.feedforward.weights import load_net
+
+    return {m: load_net(names[m], arch=m, resolution=resolution, device=device) for m in names if m in methods}
+
+
 def load_search_model(engines, settings: InpaintSettings, device):
     """The search engine's model that ``settings`` name (its default for "auto"), loaded on ``device``."""
     model = settings.of(SEARCH_ENGINE).model

@@ -19,7 +19,7 @@ def test_nearest_neighbour_picks_the_closest_on_known_pixels():
 
 
 def test_eval_end_to_end_writes_every_output(tmp_path):
-    from tests.cli_helpers import cli
+    from tests.cli_helpers import cli_here as cli
 
     save_tiny_model(tmp_path / "tiny")
     faces = write_random_images(tmp_path / "faces", 5, (40, 48))
@@ -85,14 +85,14 @@ def test_eval_end_to_end_writes_every_output(tmp_path):
 
 
 def test_eval_rejects_unknown_methods(tmp_path):
-    from tests.cli_helpers import cli
+    from tests.cli_helpers import cli_here as cli
 
     r = cli("eval", "--images", tmp_path, "--methods", "full,magic")
     assert r.returncode == 2 and "unknown method magic" in r.stderr
 
 
 def test_eval_parts_on_photos_larger_than_the_model(tmp_path):
-    from tests.cli_helpers import cli
+    from tests.cli_helpers import cli_here as cli
 
     save_tiny_model(tmp_path / "tiny")  # a 32x32 model
     faces = write_random_images(tmp_path / "faces", 3, (64, 64))

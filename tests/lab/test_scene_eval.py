@@ -110,7 +110,7 @@ def test_unknown_method():
 
 
 def test_eval_photos_from_the_command_line(tmp_path):
-    from tests.cli_helpers import cli
+    from tests.cli_helpers import cli_here as cli
 
     photos = tmp_path / "photos"
     photos.mkdir()

@@ -227,7 +227,8 @@ def test_damaged_folders_are_one_line_errors(tmp_path):
 
 
 def test_train_command_exports_and_resumes_a_tiny_network(tmp_path):
-    from tests.cli_helpers import cli, one_error_line
+    from tests.cli_helpers import cli_here as cli
+    from tests.cli_helpers import one_error_line
 
     data = tmp_path / "faces"
     data.mkdir()
@@ -254,7 +255,8 @@ def test_train_command_exports_and_resumes_a_tiny_network(tmp_path):
 
 
 def test_eval_runs_the_networks_beside_the_baselines(tmp_path):
-    from tests.cli_helpers import cli, one_error_line
+    from tests.cli_helpers import cli_here as cli
+    from tests.cli_helpers import one_error_line
     from tests.tiny import save_tiny_model
 
     save_tiny_model(tmp_path / "prior")
@@ -320,7 +322,8 @@ def test_the_context_encoder_predicts_its_block_only(tmp_path):
     ],
 )
 def test_train_command_bad_options_are_one_line(tmp_path, extra, needle):
-    from tests.cli_helpers import cli, one_error_line
+    from tests.cli_helpers import cli_here as cli
+    from tests.cli_helpers import one_error_line
 
     one_error_line(cli("train", tmp_path, "--out", tmp_path / "w", *extra), needle)
     assert not (tmp_path / "w").exists()
