@@ -3,9 +3,8 @@
 Every declared setting (``core/settings.py``) of the common settings and of each engine gets
 a flag named after it (``lr_schedule`` -> ``--lr-schedule``) in a group of its own; the
 value is parsed and range-checked at parse time, so a bad value is a one-line error before
-any work starts. A name that several engines declare (two engines with an ``iterations``)
-gets one flag per engine, ``--ENGINE-NAME``, and a shared ``--NAME`` for all of them
-(:func:`flag_plan`).
+any work starts. A name that several engines declare (two engines with a ``model``) gets one
+flag per engine, ``--ENGINE-NAME``, and ``--NAME`` stays the first engine's (:func:`flag_plan`).
 """
 
 from __future__ import annotations
@@ -29,39 +28,36 @@ def _converter(field):
 
 
 def flag_plan() -> list[tuple[str, str, list]]:
-    """(group, title, [(flag, dest, field, owners)]) for every declared setting with a flag.
+    """(group, title, [(flag, dest, field)]) for every declared setting with a flag.
 
     A setting of the common group, or one that a single engine declares, is ``--name``. A name
-    that several engines declare gets ``--ENGINE-name`` for each (``--face-iterations``) and a
-    shared ``--name`` that sets it for every engine that declares it (when their types agree);
-    an engine's own flag wins over the shared one. Dests: ``GROUP.name``, shared ``*.name``.
+    that several engines declare gets ``--ENGINE-name`` for each (``--face-iterations``,
+    ``--ce-iterations``), and ``--name`` stays with the first of them in the registry's order
+    (this package's engines, by their turn in ``auto``: ``--model`` is the face engine's, as it
+    always was). An engine's setting named like a common one only has ``--ENGINE-name``.
+    Every flag of a setting writes the same dest, ``GROUP.name``.
     """
     from inpaint_gui.core.engines import infos
     from inpaint_gui.core.pipeline import settings_groups
     from inpaint_gui.core.settings import specs
 
-    owners: dict[str, list[tuple[str, object]]] = {}
+    owners: dict[str, list[str]] = {}
     for group, cls in settings_groups():
         for f in specs(cls):
             if f.spec.cli:
-                owners.setdefault(f.name, []).append((group, f))
+                owners.setdefault(f.name, []).append(group)
     titles = {name: info.title for name, info in infos().items()}
     out = []
-    shared_done: set[str] = set()
     for group, cls in settings_groups():
         rows = []
         for f in specs(cls):
             if not f.spec.cli:
                 continue
             mine = owners[f.name]
-            if len(mine) == 1 or group == "common":
-                rows.append((f.flag, f"{group}.{f.name}", f, [group]))
-                continue
-            rows.append((f"--{group}-{f.name.replace('_', '-')}", f"{group}.{f.name}", f, [group]))
-            common_has_it = any(g == "common" for g, _ in mine)
-            if not common_has_it and f.name not in shared_done and len({type(x.default) for _, x in mine}) == 1:
-                shared_done.add(f.name)
-                rows.append((f.flag, f"*.{f.name}", f, [g for g, _ in mine]))
+            if len(mine) > 1 and group != "common":
+                rows.append((f"--{group}-{f.name.replace('_', '-')}", f"{group}.{f.name}", f))
+            if mine[0] == group:
+                rows.append((f.flag, f"{group}.{f.name}", f))
         title = "fill (every engine)" if group == "common" else f"{group} engine: {titles.get(group, group)}"
         out.append((group, title, rows))
     return out
@@ -72,10 +68,8 @@ def add_settings_options(p: argparse.ArgumentParser) -> None:
     (see :func:`flag_plan` for names that several engines declare)."""
     for _group, title, rows in flag_plan():
         g = p.add_argument_group(title)
-        for flag, dest, field, owners in rows:
+        for flag, dest, field in rows:
             help_text = f"{field.spec.help} (default {field.default})"
-            if dest.startswith("*."):
-                help_text = f"{field.spec.help}: for every engine that has it ({', '.join(owners)})"
             if field.type is bool:
                 g.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction, default=None, help=help_text)
                 continue
@@ -101,7 +95,7 @@ def add_thread_option(p: argparse.ArgumentParser) -> None:
 
 
 def settings_from(args: argparse.Namespace):
-    """The InpaintSettings the flags chose (each engine's own flag over a shared one over the default)."""
+    """The InpaintSettings the flags chose (the defaults where no flag was given)."""
     from inpaint_gui.core.pipeline import InpaintSettings, settings_groups
     from inpaint_gui.core.settings import from_mapping, specs
 
@@ -111,9 +105,9 @@ def settings_from(args: argparse.Namespace):
         for f in specs(cls):
             if not f.spec.cli:
                 continue
-            own, shared = getattr(args, f"{group}.{f.name}", None), getattr(args, f"*.{f.name}", None)
-            if own is not None or shared is not None:
-                values[f.name] = own if own is not None else shared
+            given = getattr(args, f"{group}.{f.name}", None)
+            if given is not None:
+                values[f.name] = given
         chosen[group] = from_mapping(cls, values)
     common = chosen.pop("common")
     return InpaintSettings(common, chosen).validate()

@@ -24,7 +24,7 @@ from inpaint_gui.core.engines.base import Engine, EngineInfo
 
 GROUP = "inpaint_gui.engines"
 RESERVED = ("auto", "common")  # the automatic choice and the shared settings group
-DISTRIBUTION = "inpaint-gui"  # this package's engines come first, in name order; plugins after
+DISTRIBUTION = "inpaint-gui"  # this package's entry points are read first (a name registered twice: theirs wins)
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ class RegistryError(RuntimeError):
 
 @functools.cache
 def registry() -> dict[str, type[Engine]]:
-    """Engine name -> its class, this package's engines first, then plugins, each by name."""
+    """Engine name -> its class, this package's engines first, then plugins (see :func:`_rank`)."""
     found: dict[str, type[Engine]] = {}
     points = sorted(entry_points(group=GROUP), key=lambda ep: (getattr(ep.dist, "name", "") != DISTRIBUTION, ep.name))
     for ep in points:
@@ -53,12 +53,21 @@ def registry() -> dict[str, type[Engine]]:
             log.warning("engine %r (%s) is left out: %s", ep.name, ep.value, problem)
             continue
         found[ep.name] = cls
+    found = dict(sorted(found.items(), key=lambda item: _rank(item[1])))
     if not found:
         raise RegistryError(
             f"no fill engine is registered under the {GROUP!r} entry points: install the package "
             "(pip install -e .) so that its entry points exist"
         )
     return found
+
+
+def _rank(cls: Any) -> tuple:
+    """The registry's order: this package's engines, then plugins; within each, by their turn in
+    ``auto`` (engines auto never asks last), then by name."""
+    info = cls.info
+    plugin = not cls.__module__.startswith("inpaint_gui.")
+    return (plugin, info.auto is None, info.auto if info.auto is not None else 0, info.name)
 
 
 def _problem(name: str, cls: Any, info: Any) -> str:
