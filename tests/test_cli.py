@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from inpaint_gui.core.engines.gan.framing import REFINED_FINAL_KEEP, REFINED_KEEP
-from tests.cli_helpers import FAST, cli, make_cli_files
+from tests.cli_helpers import FAST, cli, cli_here, make_cli_files
 
 
 @pytest.fixture(scope="module")
@@ -183,7 +183,7 @@ def test_run_paste_jpeg_and_window(files):
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(files, case, needle):
     d, *_ = files
     before = sorted(p.name for p in d.iterdir())
-    r = cli(*[a.format(d=d) for a in case], "--device", "cpu")
+    r = cli_here(*[a.format(d=d) for a in case], "--device", "cpu")  # the process-level line: test_cli_bad_input
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("inpaint-gui: error:") and needle in lines[0], r.stderr
@@ -216,8 +216,8 @@ def test_stopping_rule_and_threads_reach_the_search(files):
         "--engine",
         "face",
     ]
-    never = cli(*base, "--stop-patience", "0")
-    soon = cli(
+    never = cli_here(*base, "--stop-patience", "0")
+    soon = cli_here(
         *base, "--stop-patience", "5", "--stop-tolerance", "0.5", "--lr-schedule", "cosine", "--init-samples", "4"
     )
     assert never.returncode == 0 and soon.returncode == 0, never.stderr + soon.stderr
