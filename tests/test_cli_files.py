@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.cli_helpers import cli, make_cli_files, one_error_line
+from tests.cli_helpers import cli, cli_here, make_cli_files, one_error_line
 
 # the scene engine: no model to load, a fill in well under a second on these small photos
 SCENE = ["--engine", "scene", "--device", "cpu", "--quiet"]
@@ -51,11 +51,11 @@ def test_the_output_may_not_be_the_mask_or_the_photo(here):
         (d / "photo_link.png", "is the input photo"),
     ]
     for target, needle in cases:
-        r = cli("run", photo, "--mask", mask_file, "-o", target, *SCENE)
+        r = cli_here("run", photo, "--mask", mask_file, "-o", target, *SCENE)
         one_error_line(r, needle, "--overwrite")
     assert {p: p.read_bytes() for p in before} == before and _names(d) == names
     # with --overwrite the user means it
-    r = cli("run", photo, "--mask", mask_file, "-o", d / "mask_link.png", "--overwrite", *SCENE)
+    r = cli_here("run", photo, "--mask", mask_file, "-o", d / "mask_link.png", "--overwrite", *SCENE)
     assert r.returncode == 0, r.stderr
     assert mask_file.read_bytes() != before[mask_file] and (d / "mask_link.png").is_symlink()
 
@@ -80,7 +80,7 @@ def test_a_bad_candidates_folder_is_found_before_any_work(here, candidates, need
     photo = d / "cands" / "region0_candidate1.png"  # a photo whose name a candidate would take
     Image.fromarray(image).save(photo)
     names = _names(d)
-    r = cli("run", photo, "--mask", mask_file, "-o", d / "out.png", "--candidates", candidates.format(d=d), *SCENE)
+    r = cli_here("run", photo, "--mask", mask_file, "-o", d / "out.png", "--candidates", candidates.format(d=d), *SCENE)
     one_error_line(r, needle)
     assert _names(d) == names and _names(d / "cands") == ["region0_candidate1.png"]
 
@@ -108,7 +108,7 @@ def test_a_bad_candidates_folder_is_found_before_any_work(here, candidates, need
 def test_bad_outputs_are_one_line_and_write_nothing(here, extra, needle):
     d, photo, mask_file, _image, _mask = here
     names = _names(d)
-    r = cli("run", photo, "--mask", mask_file, *[a.format(d=d) for a in extra], *SCENE)
+    r = cli_here("run", photo, "--mask", mask_file, *[a.format(d=d) for a in extra], *SCENE)
     one_error_line(r, needle)
     assert _names(d) == names
 
@@ -140,7 +140,7 @@ def test_an_output_that_is_a_link_to_itself_is_refused(here):
     d, photo, mask_file, _image, _mask = here
     (d / "loop.png").symlink_to("loop.png")
     names = _names(d)
-    r = cli("run", photo, "--mask", mask_file, "-o", d / "loop.png", *SCENE)
+    r = cli_here("run", photo, "--mask", mask_file, "-o", d / "loop.png", *SCENE)
     one_error_line(r, "loop.png", "symbolic link that loops")
     assert _names(d) == names and (d / "loop.png").is_symlink()
 
@@ -154,10 +154,10 @@ def test_a_photo_narrower_than_a_patch_says_which_patch_size_fits(tmp_path):
     hole[20:60] = 255  # too thick for the smooth fill
     Image.fromarray(hole).save(tmp_path / "hole.png")
     photo, mask = tmp_path / "thin.png", tmp_path / "hole.png"
-    r = cli("run", photo, "--mask", mask, "-o", tmp_path / "out.png", "--device", "cpu", "--quiet")  # engine auto
+    r = cli_here("run", photo, "--mask", mask, "-o", tmp_path / "out.png", "--device", "cpu", "--quiet")  # engine auto
     one_error_line(r, "the region (3x77) is narrower than the scene engine's 7x7 patches", "--patch-size 3")
     assert not (tmp_path / "out.png").exists()
-    r = cli("run", photo, "--mask", mask, "-o", tmp_path / "out.png", "--patch-size", "3", *SCENE)
+    r = cli_here("run", photo, "--mask", mask, "-o", tmp_path / "out.png", "--patch-size", "3", *SCENE)
     assert r.returncode == 0, r.stderr
 
 
@@ -175,12 +175,12 @@ def test_run_keeps_the_resolution(here):
     Image.fromarray(image).save(d / "dpi.png", dpi=(300, 300))
     Image.fromarray(image).save(d / "dpi.jpg", dpi=(300, 300), quality=95)
     for src, name in (("dpi.png", n) for n in ("out.png", "out.tif", "out.jpg", "out.bmp")):
-        r = cli("run", d / src, "--mask", mask_file, "-o", d / name, *SCENE)
+        r = cli_here("run", d / src, "--mask", mask_file, "-o", d / name, *SCENE)
         assert r.returncode == 0, r.stderr
         with Image.open(d / name) as out:
             assert out.info["dpi"] == pytest.approx((300, 300), abs=0.01), name
     # WebP has no resolution field: it goes into the EXIF block (it was lost without a word)
-    r = cli("run", d / "dpi.jpg", "--mask", mask_file, "-o", d / "out.webp", *SCENE)
+    r = cli_here("run", d / "dpi.jpg", "--mask", mask_file, "-o", d / "out.webp", *SCENE)
     assert r.returncode == 0 and r.stderr == "", r.stderr
     with Image.open(d / "out.webp") as out:
         exif = out.getexif()
@@ -197,19 +197,19 @@ def _webp_kind(path) -> bytes:
 def test_lossless_webp_stays_lossless_and_can_be_asked_for(here):
     d, photo, mask_file, image, mask = here
     Image.fromarray(image).save(d / "in.webp", lossless=True)
-    r = cli("run", d / "in.webp", "--mask", mask_file, "-o", d / "out.webp", *SCENE)
+    r = cli_here("run", d / "in.webp", "--mask", mask_file, "-o", d / "out.webp", *SCENE)
     assert r.returncode == 0, r.stderr
     assert _webp_kind(d / "out.webp") == b"VP8L"
     assert _outside_equal(Image.open(d / "out.webp").convert("RGB"), image, mask)  # 0 pixels changed outside
     # a quality asks for a lossy file
-    r = cli("run", d / "in.webp", "--mask", mask_file, "-o", d / "lossy.webp", "--quality", "90", *SCENE)
+    r = cli_here("run", d / "in.webp", "--mask", mask_file, "-o", d / "lossy.webp", "--quality", "90", *SCENE)
     assert r.returncode == 0 and _webp_kind(d / "lossy.webp") == b"VP8"
     # from any photo, --lossless
-    r = cli("run", photo, "--mask", mask_file, "-o", d / "asked.webp", "--lossless", *SCENE)
+    r = cli_here("run", photo, "--mask", mask_file, "-o", d / "asked.webp", "--lossless", *SCENE)
     assert r.returncode == 0, r.stderr
     assert _webp_kind(d / "asked.webp") == b"VP8L"
     assert _outside_equal(Image.open(d / "asked.webp").convert("RGB"), image, mask)
-    r = cli("run", photo, "--mask", mask_file, "-o", d / "plain.webp", *SCENE)
+    r = cli_here("run", photo, "--mask", mask_file, "-o", d / "plain.webp", *SCENE)
     assert r.returncode == 0 and _webp_kind(d / "plain.webp") == b"VP8"  # the default stays lossy
 
 
@@ -224,7 +224,7 @@ def test_grey_photos_stay_grey_and_16bit_stays_16bit(files, here):
     for src, mode in (("grey.png", "L"), ("deep.png", "I;16")):
         for engine, flags in engines.items():
             out = d / f"{engine}_{src}"
-            r = cli("run", d / src, "--mask", mask_file, "-o", out, "--device", "cpu", "--quiet", *flags)
+            r = cli_here("run", d / src, "--mask", mask_file, "-o", out, "--device", "cpu", "--quiet", *flags)
             assert r.returncode == 0, r.stderr
             with Image.open(out) as im, Image.open(d / src) as original:
                 assert im.mode == mode, (src, engine, im.mode)
@@ -234,7 +234,7 @@ def test_grey_photos_stay_grey_and_16bit_stays_16bit(files, here):
 
 def test_a_png_output_is_what_was_asked_even_with_odd_spellings(here):
     d, photo, mask_file, image, mask = here
-    r = cli("run", photo, "--mask", mask_file, "-o", d / "OUT.PNG", *SCENE)
+    r = cli_here("run", photo, "--mask", mask_file, "-o", d / "OUT.PNG", *SCENE)
     assert r.returncode == 0, r.stderr
     with Image.open(d / "OUT.PNG") as im:
         assert im.format == "PNG" and _outside_equal(im, image, mask)
