@@ -124,7 +124,9 @@ def test_every_float_option_refuses_non_finite_values(value, capsys):
 )
 def test_out_of_range_values_are_one_line(files, flag, value, needle):
     d, *_ = files
-    r = cli("run", d / "photo.png", "--mask", d / "mask.png", "-o", d / "never.png", flag, value, "--device", "cpu")
+    r = cli_here(
+        "run", d / "photo.png", "--mask", d / "mask.png", "-o", d / "never.png", flag, value, "--device", "cpu"
+    )
     one_error_line(r, needle)
     assert not (d / "never.png").exists()
 
@@ -177,7 +179,7 @@ def test_save_warnings_are_printed_once(files, tmp_path):
     alpha = np.full(image.shape[:2], 255, np.uint8)
     alpha[:3] = 0
     Image.fromarray(np.dstack([image, alpha])).save(tmp_path / "rgba.png")
-    r = cli(
+    r = cli_here(
         "run", tmp_path / "rgba.png", "--mask", d / "mask.png", "-o", tmp_path / "out.jpg", "--model", d / "tiny", *FAST
     )
     assert r.returncode == 0, r.stderr
@@ -193,7 +195,7 @@ def test_strokes_on_a_transparent_layer_are_the_hole(files, tmp_path):
     rgba = np.zeros((*mask.shape, 4), np.uint8)
     rgba[mask] = 255  # opaque white strokes, everything else transparent black
     Image.fromarray(rgba, "RGBA").save(tmp_path / "strokes.png")
-    r = cli(
+    r = cli_here(
         "run",
         d / "photo.png",
         "--mask",
@@ -211,7 +213,7 @@ def test_strokes_on_a_transparent_layer_are_the_hole(files, tmp_path):
 
 def test_the_photo_as_its_own_mask_is_refused(tmp_path):
     photo = REPO / "resources" / "astronaut.png"
-    r = cli("run", photo, "--mask", photo, "-o", tmp_path / "out.png", "--device", "cpu")
+    r = cli_here("run", photo, "--mask", photo, "-o", tmp_path / "out.png", "--device", "cpu")
     one_error_line(r, "astronaut.png does not look like a mask")
     assert list(tmp_path.iterdir()) == []
 
@@ -316,7 +318,7 @@ def test_signals_all_through_the_imports_are_one_line(files, tmp_path):
     """A signal at any moment while torch, numba and scipy load: one line and 130 or 143, never
     an abort from C++ (exit -6), a traceback, or exit 0 (all seen before, at about 1 s)."""
     d, *_ = files
-    for i, delay in enumerate((0.0, 0.03, 0.08, 0.15, 0.25, 0.4, 0.6, 0.9)):
+    for i, delay in enumerate((0.0, 0.05, 0.15, 0.4, 0.9)):  # from the first import to torch loaded
         sig, code, word = (signal.SIGINT, 130, "interrupted") if i % 2 == 0 else (signal.SIGTERM, 143, "terminated")
         proc = spawn("run", d / "photo.png", "--mask", d / "mask.png", "-o", tmp_path / "o.png", *FAST)
         wait_for(lambda p=proc: _importing_torch(p.pid), proc)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.cli_helpers import FAST, cli
+from tests.cli_helpers import FAST, cli_here
 from tests.tiny import save_tiny_model
 
 SCENE = ["--engine", "scene", "--device", "cpu", "--quiet"]
@@ -41,7 +41,7 @@ def reddish(pixels):
 def test_run_with_exclude_copies_nothing_from_there_and_counts_it(files):
     d, image, hole, red = files
     args = ["--mask", d / "mask.png", "--exclude", d / "left.png", *SCENE, "--blend", "paste", "--json"]
-    r = cli("run", d / "photo.png", "-o", d / "out.png", *args)
+    r = cli_here("run", d / "photo.png", "-o", d / "out.png", *args)
     assert r.returncode == 0, r.stderr
     summary = json.loads(r.stdout)
     assert summary["excluded_pixels"] == int((red & ~hole).sum())  # excluded hole pixels are just hole
@@ -49,7 +49,7 @@ def test_run_with_exclude_copies_nothing_from_there_and_counts_it(files):
     out = np.asarray(Image.open(d / "out.png"))
     assert np.array_equal(out[~hole], image[~hole])
     assert not reddish(out[hole]).any()
-    r = cli(
+    r = cli_here(
         "run", d / "photo.png", "--mask", d / "mask.png", "-o", d / "plain.png", *SCENE, "--blend", "paste", "--json"
     )
     assert r.returncode == 0, r.stderr
@@ -71,7 +71,7 @@ def test_run_with_exclude_copies_nothing_from_there_and_counts_it(files):
 def test_a_bad_exclude_mask_is_one_line_exit_2_and_writes_nothing(files, exclude, extra, needle):
     d, image, *_ = files
     before = sorted(p.name for p in d.iterdir())
-    r = cli(
+    r = cli_here(
         "run", d / "photo.png", "--mask", d / "mask.png", "--exclude", d / exclude, "-o", d / "o.png", *SCENE, *extra
     )
     assert r.returncode == 2, r.stderr
@@ -84,7 +84,9 @@ def test_a_bad_exclude_mask_is_one_line_exit_2_and_writes_nothing(files, exclude
 def test_the_exclude_mask_is_never_overwritten_by_the_result(files):
     d, *_ = files
     left = (d / "left.png").read_bytes()
-    r = cli("run", d / "photo.png", "--mask", d / "mask.png", "--exclude", d / "left.png", "-o", d / "left.png", *SCENE)
+    r = cli_here(
+        "run", d / "photo.png", "--mask", d / "mask.png", "--exclude", d / "left.png", "-o", d / "left.png", *SCENE
+    )
     assert r.returncode == 2 and "is the exclude mask" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert (d / "left.png").read_bytes() == left
 
@@ -93,7 +95,7 @@ def test_the_face_engine_ignores_the_exclusion_and_says_so(files):
     d, image, hole, _red = files
     save_tiny_model(d / "tiny")
     args = ["--mask", d / "mask.png", "--exclude", d / "left.png", "--model", d / "tiny", *FAST, "--framing", "fixed"]
-    r = cli("run", d / "photo.png", "-o", d / "face.png", *args)
+    r = cli_here("run", d / "photo.png", "-o", d / "face.png", *args)
     assert r.returncode == 0, r.stderr
     assert "warning: the face engine copies nothing from the photo: --exclude changed nothing" in r.stderr
     out = np.asarray(Image.open(d / "face.png"))

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.cli_helpers import cli, cli_here, make_cli_files, one_error_line
+from tests.cli_helpers import cli_here, make_cli_files, one_error_line
 
 # the scene engine: no model to load, a fill in well under a second on these small photos
 SCENE = ["--engine", "scene", "--device", "cpu", "--quiet"]
