@@ -75,3 +75,4 @@ def fix_face_check(monkeypatch, p: float) -> None:
     from inpaint_gui.core.engines.gan import planning
 
     monkeypatch.setattr(planning, "face_probability", lambda check, image, mask, region: p)
+    monkeypatch.setattr(planning, "at_the_framing", lambda engine, check, image, mask, region, p: p)

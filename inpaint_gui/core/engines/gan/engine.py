@@ -213,11 +213,15 @@ class FaceEngine(Engine):
 
     def suitability(self, image: np.ndarray, mask: np.ndarray, region: Region) -> Suitability:
         """The face check's probability that the region's context is a face framed as the prior
-        was trained; the face engine suits it at ``FACE_THRESHOLD`` and above."""
+        was trained (over the region's windows, and at the framing the search would use); the
+        face engine suits it at ``FACE_THRESHOLD`` and above."""
         from inpaint_gui.core.engines.gan.facecheck import FACE_THRESHOLD
 
         planning, _running, _weights = _heavy()
-        p = planning.face_probability(self.face_check(), image, mask, region)
+        check = self.face_check()
+        p = planning.face_probability(check, image, mask, region)
+        if p >= FACE_THRESHOLD:  # ... and where the search would frame it, too (close-ups)
+            p = planning.at_the_framing(self, check, image, mask, region, p)
         return Suitability(p, p >= FACE_THRESHOLD, f"face check {p:.2f}")
 
     def refine(self, image, mask, regions, settings: SearchSettings, common, *, exclude=None) -> list[Region]:

@@ -24,9 +24,11 @@ from inpaint_gui.core.engines.gan.framing import (
     REFINED_FINAL_KEEP,
     Frame,
     candidate_windows,
+    photo_framing,
     prior_framings,
     refined_framings,
     too_large_message,
+    with_photo,
 )
 from inpaint_gui.core.engines.gan.resample import known_small
 from inpaint_gui.core.engines.gan.settings import SearchSettings
@@ -125,7 +127,7 @@ def _framings(engine, image: np.ndarray, mask: np.ndarray, box, base: Window) ->
     from inpaint_gui.core.engines.gan.framer import consensus
 
     landed = framer.refine(image, mask, [f.window for f in proposed])
-    refined = refined_framings(mask, box, [consensus(landed), *landed])
+    refined = with_photo(photo_framing(mask, box), refined_framings(mask, box, [consensus(landed), *landed]))
     return (refined, True) if refined else (proposed, False)
 
 
@@ -138,6 +140,23 @@ def face_probability(check, image: np.ndarray, mask: np.ndarray, region: Region)
     windows = list(face_plan.checked) or [face_plan.window]
     p = np.sort(check.probabilities(image, mask, windows))[::-1]
     return float(p[:FACE_CHECK_TOP].mean())
+
+
+def at_the_framing(engine, check, image: np.ndarray, mask: np.ndarray, region: Region, p: float) -> float:
+    """``p`` (the face check's verdict over the region's windows), or the check's probability at
+    the framing the search would use (the framer's consensus) when that is lower. A close-up (the
+    face fills the photo, the hole over the hairline or forehead): nearby windows look like a
+    face, but where the framer would frame it, hanging far past the photo, the check sees no face
+    framed as the priors were trained, and the prior paints a blotch (docs/experiments.md)."""
+    face_plan: FacePlan = region.plan
+    if not face_plan.checked or face_plan.placed:
+        return p
+    x, y, size = face_plan.window
+    box = _box(mask[y : y + size, x : x + size], (x, y))
+    framings, refined = _framings(engine, image, mask, box, face_plan.window)
+    if not refined:
+        return p
+    return min(p, float(check.probabilities(image, mask, [framings[0].window])[0]))
 
 
 def no_context_message(window: Window, resolution: int, shape: tuple[int, int], placed: bool) -> str:
