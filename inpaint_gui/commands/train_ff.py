@@ -124,6 +124,8 @@ def main_ff(args: argparse.Namespace, celeba_licence: str) -> int:
     }
     if args.export_only:
         trainer.recalibrate_bn()
+        if trainer.val_images is not None and [h[0] for h in trainer.state.val_history[-1:]] != [trainer.state.step]:
+            trainer.validate()  # the curve's last point, when the checkpoint was saved before it
         trainer.export(out, card, half=args.half)
         log(f"exported {out} (step {trainer.state.step})")
         return 0
@@ -132,8 +134,8 @@ def main_ff(args: argparse.Namespace, celeba_licence: str) -> int:
 
     def on_export(t: FFTrainer) -> None:
         t.recalibrate_bn()
-        t.save_checkpoint(ckpt_path)
         val_psnr = t.validate()
+        t.save_checkpoint(ckpt_path)
         t.export(out, card)
         st = t.state
         log(

@@ -348,3 +348,16 @@ def test_recalibrated_batchnorm_statistics_are_plain_averages_over_recent_batche
         again.train_step()
     again.recalibrate_bn()
     assert torch.equal(again.generator.stem[1].running_var, bn.running_var)  # it depends on the step only
+
+
+def test_the_shipped_context_encoder_loads_verified_and_fills():
+    net = load_net("ce128", arch="ce", resolution=128)  # hashes, shapes and finite values checked
+    assert net.config == ce.CEConfig() and net.card["weights_dtype"] == "float16"
+    quality = net.card["quality"]
+    for kind in ("center_64x64", "parts_36x36"):  # the targets against harmonic, held out
+        assert quality[kind]["psnr"] >= quality[kind]["harmonic"]["psnr"] + 1.5
+    image = np.asarray(Image.open(net.path / "samples.png").convert("RGB"))[2:130, -130:-2][None]  # a truth tile
+    mask = np.zeros((1, 128, 128), bool)
+    mask[0, 32:96, 32:96] = True
+    out = fill_windows(net, image, mask)
+    assert np.array_equal(out[~mask], image[~mask]) and np.abs(out.astype(int) - image).mean() < 10
