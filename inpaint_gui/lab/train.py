@@ -160,11 +160,7 @@ class Trainer:
         }
 
     def save_checkpoint(self, path: Path) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        torch.save(self.checkpoint(), tmp)
-        tmp.replace(path)
+        save_atomically(self.checkpoint(), path)
 
     def load_checkpoint(self, path: Path) -> None:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
@@ -246,3 +242,13 @@ def hardware_description(device: torch.device) -> str:
     if device.type == "cuda":
         return f"{torch.cuda.get_device_name(device)} (CUDA {torch.version.cuda}), torch {torch.__version__}"
     return f"{platform.machine()} CPU, {torch.get_num_threads()} threads, torch {torch.__version__}"
+
+
+def save_atomically(checkpoint: dict, path: Path) -> None:
+    """``torch.save`` to a temporary file beside ``path``, then a rename: a kill midway leaves the
+    previous checkpoint whole."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(checkpoint, tmp)
+    tmp.replace(path)

@@ -32,7 +32,7 @@ from inpaint_gui.core.engines.feedforward.fill import fill_windows
 from inpaint_gui.core.engines.feedforward.weights import ARCHS, LoadedNet, load_net, save_net
 from inpaint_gui.lab.dataset import ImageSet
 from inpaint_gui.lab.ff_holes import CE_MIX, PGGAN_MIX, HoleSampler
-from inpaint_gui.lab.train import hardware_description, to_model_tensor
+from inpaint_gui.lab.train import hardware_description, save_atomically, to_model_tensor
 
 CHECKPOINT_VERSION = 1
 LOSS_WEIGHTS = {"ce": {"l1": 0.999, "adv": 0.001}, "pggan": {"l1": 0.995, "global": 0.0025, "patch": 0.0025}}
@@ -268,11 +268,7 @@ class FFTrainer:
         }
 
     def save_checkpoint(self, path: Path) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        torch.save(self.checkpoint(), tmp)
-        tmp.replace(path)
+        save_atomically(self.checkpoint(), path)
 
     def load_checkpoint(self, path: Path) -> None:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
