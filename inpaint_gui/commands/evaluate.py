@@ -51,7 +51,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help=f"comma-separated, from {','.join(METHODS)} (--photos: from {','.join(scene_methods())})",
     )
     p.add_argument("--train-images", type=Path, default=None, help="training folder for the 'nn' method")
-    p.add_argument("--ce-model", default="ce128", help="network of the 'ce' method (a name in weights/ or a folder)")
     p.add_argument("--pggan-model", default="pggan128", help="network of the 'pggan' method (name or folder)")
     p.add_argument("--n", type=int, default=None, help="number of images (default: all)")
     p.add_argument("--skip", type=int, default=0, help="skip the first SKIP images by name")
@@ -87,6 +86,7 @@ def main(args: argparse.Namespace) -> int:
         METHODS,
         SEARCH_ENGINE,
         EvalResult,
+        check_network_masks,
         evaluate,
         load_eval_images,
         load_networks,
@@ -103,11 +103,7 @@ def main(args: argparse.Namespace) -> int:
     device = resolve_device(settings.common.device)
     if "irregular" in kinds and args.irregular_masks is None:
         raise InpaintError("the 'irregular' masks need --irregular-masks DIR")
-    if "ce" in methods and (wide := [k for k in kinds if k not in ("center", "parts")]):
-        raise InpaintError(
-            f"the ce method fills a hole inside a block of half the image's side: masks center and parts, "
-            f"not {', '.join(wide)}"
-        )
+    check_network_masks(methods, kinds)
     if "nn" in methods and args.train_images is None:
         raise InpaintError("the 'nn' method needs --train-images DIR")
     if "tv" in methods:
@@ -120,7 +116,7 @@ def main(args: argparse.Namespace) -> int:
     size = args.size or model.config.resolution  # the images' side; windows are resized to the model's
     if size < 8:
         raise InpaintError(f"--size must be at least 8, got {size}")
-    networks = load_networks(methods, {"ce": args.ce_model, "pggan": args.pggan_model}, size, device)
+    networks = load_networks(methods, settings, args.pggan_model, size, device)
     names, images = load_eval_images(args.images, size, args.n, args.skip)
     irregular = load_mask_folder(args.irregular_masks) if "irregular" in kinds else None
     train = None

@@ -46,11 +46,26 @@ WHOLE_IMAGE = ("full", "paste", "lam0", "plain", "importance")  # the papers' se
 SEARCH_ENGINE = "face"  # the engine of the latent-search methods (the papers' experiments are about it)
 
 
-def load_networks(methods, names: dict, resolution: int, device) -> dict:
-    """The feed-forward networks the methods among ``methods`` use (method -> loaded network),
-    each from ``names[method]`` (a name in weights/ or a folder), checked for its resolution."""
+def check_network_masks(methods, kinds) -> None:
+    """The Context Encoder fills a hole inside a block of half the image's side: a one-line error
+    for the mask kinds whose holes do not fit one (before any work)."""
+    from inpaint_gui.core.errors import InpaintError
+
+    if "ce" in methods and (wide := [k for k in kinds if k not in ("center", "parts")]):
+        raise InpaintError(
+            f"the ce method fills a hole inside a block of half the image's side: masks center and parts, "
+            f"not {', '.join(wide)}"
+        )
+
+
+def load_networks(methods, settings: InpaintSettings, pggan_model: str, resolution: int, device) -> dict:
+    """The feed-forward networks the methods among ``methods`` use (method -> loaded network):
+    the ``ce`` engine's model setting (``--ce-model``; auto: ce128) and ``pggan_model``, checked
+    for their resolution."""
     from inpaint_gui.core.engines.feedforward.weights import load_net
 
+    ce_model = settings.of("ce").model if "ce" in settings.engines else "auto"
+    names = {"ce": "ce128" if ce_model == "auto" else ce_model, "pggan": pggan_model}
     return {m: load_net(names[m], arch=m, resolution=resolution, device=device) for m in names if m in methods}
 
 

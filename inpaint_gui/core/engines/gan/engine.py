@@ -66,9 +66,19 @@ class FaceEngine(Engine):
     # -- models ------------------------------------------------------------------------------
     @classmethod
     def models(cls) -> list[str]:
-        from inpaint_gui.core.engines.gan.weights import available_models
+        """The installed DCGAN priors (weights/ also holds other engines' networks)."""
+        import json
 
-        return available_models()
+        from inpaint_gui.core.engines.gan.weights import CARD_NAME, available_models, find_model
+
+        def is_prior(name: str) -> bool:
+            try:
+                card = json.loads((find_model(name) / CARD_NAME).read_text(encoding="utf-8"))
+                return card.get("architecture", {}).get("type", "dcgan") == "dcgan"
+            except (OSError, ValueError, AttributeError, WeightsError):
+                return False
+
+        return [name for name in available_models() if is_prior(name)]
 
     def load(self, spec: Any = None, device: str = "cpu") -> Any:
         """Load a model by name or folder (None: the default), or adopt a loaded one; it becomes

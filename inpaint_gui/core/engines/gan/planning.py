@@ -131,6 +131,17 @@ def _framings(engine, image: np.ndarray, mask: np.ndarray, box, base: Window) ->
     return (refined, True) if refined else (proposed, False)
 
 
+def face_framing(engine, image: np.ndarray, mask: np.ndarray, window: Window) -> Window | None:
+    """The window in which the face around the hole in ``window`` is framed as the priors were
+    trained (the framer's consensus, or the photo for an aligned crop), or None when the face
+    check or the framer is not installed or sees no framing. For other engines trained on the
+    same crops (``engine``: a FaceEngine, for its check and framer)."""
+    x, y, size = window
+    box = _box(mask[y : y + size, x : x + size], (x, y))
+    framings, refined = _framings(engine, image, mask, box, window)
+    return framings[0].window if refined and framings else None
+
+
 def face_probability(check, image: np.ndarray, mask: np.ndarray, region: Region) -> float:
     """How likely the region's context is a face framed as the models were trained: the mean of
     the face check's ``FACE_CHECK_TOP`` highest probabilities over the windows the region would
