@@ -111,3 +111,18 @@ def test_pack_faces_spreads_over_the_set_within_the_budget(tmp_path):
     with zipfile.ZipFile(first) as z:
         assert z.namelist() == [f"first/{n}" for n in names[:3]]
         assert z.read(f"first/{names[0]}") == (faces / names[0]).read_bytes()
+
+
+def test_levers_measures_each_lever_against_the_search_alone(tmp_path):
+    model = save_tiny_model(tmp_path / "tiny")
+    faces = write_random_images(tmp_path / "faces", 3, seed=2)
+    main = runpy.run_path(str(TOOLS / "levers.py"))["main"]
+    common = ["--images", str(faces), "--n", "3", "--size", "32", "--model", str(model)]
+    out = tmp_path / "fit.json"
+    assert main(["fit", *common, "--variants", "steps=2;steps=2,feature=0", "--out", str(out)]) == 0
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["variant"] for r in rows] == ["the search alone (defaults)", "fit steps=2", "fit steps=2,feature=0"]
+    assert len(rows[1]["psnr_vs_search"]) == 3 and len(rows[1]["per_face_psnr"]) == 3
+    out = tmp_path / "bn.json"
+    assert main(["bn", *common, "--samples", "256", "--out", str(out)]) == 0
+    assert json.loads(out.read_text())["rows"][1]["variant"] == "BatchNorm statistics of 256 z"

@@ -461,6 +461,13 @@ class BatchResult:
     seconds: float
     iterations_run: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # int (B,) per image
     stopped_early: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # bool (B,) per image
+    latents: np.ndarray | None = None  # float32 (B, K, nz): the best z of every restart
+
+    @property
+    def best_latents(self) -> np.ndarray:
+        """float32 (B, nz): the best restart's z for each image."""
+        assert self.latents is not None
+        return self.latents[np.arange(len(self.best)), self.best]
 
     @property
     def best_fills(self) -> np.ndarray:
@@ -500,6 +507,7 @@ def search_batch(
         time.perf_counter() - start,
         search.iterations_run.copy(),
         search.stopped_early.copy(),
+        search.best_z.float().cpu().numpy().reshape(b, k, -1),
     )
 
 
