@@ -57,10 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from inpaint_gui.core.engines.base import Fill
+    from inpaint_gui.core.engines.gan.resample import from_model, to_model
     from inpaint_gui.core.engines.gan.search import search_batch
     from inpaint_gui.core.engines.gan.settings import SearchSettings
     from inpaint_gui.core.engines.gan.weights import load_model
-    from inpaint_gui.core.image.resample import from_model, to_model
     from inpaint_gui.core.pipeline import apply_patch, seat
     from inpaint_gui.lab import levers
     from inpaint_gui.lab.evaluate import load_eval_images
