@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from inpaint_gui.core.engines import Engines
-from inpaint_gui.core.engines.gan import facecheck
+from inpaint_gui.core.engines.gan import facecheck, planning
 from inpaint_gui.core.engines.gan.engine import FaceEngine
 from inpaint_gui.core.engines.gan.framing import PHOTO_NEAR, Frame, overlap, photo_framing, with_photo
 from inpaint_gui.core.engines.gan.settings import SearchSettings
@@ -117,3 +117,31 @@ def test_a_hole_the_prior_cannot_frame_as_a_whole_face_goes_to_the_scene_engine(
     )
     regions = plan(image, mask, settings, Engines(face=FaceEngine(model)))
     assert [r.engine for r in regions] == ["face"]
+
+
+def test_the_engine_choice_and_the_plan_share_one_framing_proposal(model, monkeypatch):
+    """The engine choice asks for the framer's framing, then the plan does: one proposal, unless
+    the pixels changed."""
+    image, mask = square_photo(96), np.zeros((96, 96), bool)
+    mask[40:60, 40:60] = True
+    calls = []
+
+    class Counting:
+        def refine(self, image, mask, windows):
+            calls.append(len(windows))
+            return [(0, 0, 90)] * len(windows)
+
+    monkeypatch.setattr(FaceEngine, "framer", lambda self: Counting())
+    monkeypatch.setattr(
+        facecheck.LoadedCheck, "probabilities", lambda self, image, mask, windows: np.full(len(windows), 0.9)
+    )
+    settings = InpaintSettings(CommonSettings(device="cpu"), {"face": FAST})
+    regions = plan(image, mask, settings, Engines(face=FaceEngine(model)))
+    assert [r.engine for r in regions] == ["face"] and len(calls) == 1
+    engine = FaceEngine(model)
+    box, base = (40, 60, 40, 60), regions[0].plan.window
+    first = planning._framings(engine, image, mask, box, base)
+    assert planning._framings(engine, image, mask, box, base) is first and len(calls) == 2
+    mask[45, 45] = False  # the same array, other pixels: proposed again
+    planning._framings(engine, image, mask, box, base)
+    assert len(calls) == 3

@@ -59,6 +59,7 @@ class FaceEngine(Engine):
         self._models: dict[str, Any] = {}  # name or path -> LoadedModel
         self._check = None  # the face check (facecheck.py), loaded on first use
         self._framer = None  # the framer (framer.py), loaded on first use; False: not installed
+        self._proposed = None  # planning._framings' last answer: the engine choice and the plan ask in a row
         self.default: str | None = None
         if model is not None:
             self.load(model)

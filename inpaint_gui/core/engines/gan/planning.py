@@ -11,6 +11,8 @@ a face framed as the models were trained.
 
 from __future__ import annotations
 
+import hashlib
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -89,7 +91,9 @@ def plan(
                 raise MaskError(too_large_message(mask, box))
             checked = tuple(f.window for f in coarse)
             proposed, refined = (
-                _framings(engine, image, mask, box, (x, y, size)) if settings.framing_prior else (None, False)
+                _framings(engine, image, mask, box, (x, y, size), settings.photo_framing)
+                if settings.framing_prior
+                else (None, False)
             )
             if proposed:
                 res = engine.model_for(settings, sorted(f.window[2] for f in proposed)[len(proposed) // 2]).resolution
@@ -113,9 +117,23 @@ def plan(
     return regions
 
 
-def _framings(engine, image: np.ndarray, mask: np.ndarray, box, base: Window) -> tuple[list[Frame] | None, bool]:
+def _framings(
+    engine, image: np.ndarray, mask: np.ndarray, box, base: Window, photo: bool = True
+) -> tuple[list[Frame] | None, bool]:
     """The framings to search, proposed by the face check over a fine grid (see
-    ``framing.prior_framings``); None when the check is not installed (the coarse grid then)."""
+    ``framing.prior_framings``); None when the check is not installed (the coarse grid then).
+    The engine keeps its last answer: the engine choice (``at_the_framing``) and the plan ask
+    for the same hole in a row, and the check and framer cost a second each on one thread."""
+    key = (tuple(box), tuple(base), photo, _fingerprint(image, mask, base))
+    last = getattr(engine, "_proposed", None)
+    if last is not None and last[0]() is image and last[1]() is mask and last[2] == key:
+        return last[3]
+    result = _propose(engine, image, mask, box, base, photo)
+    engine._proposed = (weakref.ref(image), weakref.ref(mask), key, result)
+    return result
+
+
+def _propose(engine, image, mask, box, base: Window, photo: bool) -> tuple[list[Frame] | None, bool]:
     check = engine.face_check(required=False)
     if check is None:
         return None, False
@@ -127,8 +145,20 @@ def _framings(engine, image: np.ndarray, mask: np.ndarray, box, base: Window) ->
     from inpaint_gui.core.engines.gan.framer import consensus
 
     landed = framer.refine(image, mask, [f.window for f in proposed])
-    refined = with_photo(photo_framing(mask, box), refined_framings(mask, box, [consensus(landed), *landed]))
+    refined = refined_framings(mask, box, [consensus(landed), *landed])
+    if photo:
+        refined = with_photo(photo_framing(mask, box), refined)
     return (refined, True) if refined else (proposed, False)
+
+
+def _fingerprint(image: np.ndarray, mask: np.ndarray, window: Window) -> str:
+    """A digest of the photo and the mask inside ``window`` (a kept answer is for these pixels)."""
+    x, y, size = window
+    x0, y0 = max(x, 0), max(y, 0)
+    h = hashlib.blake2b(digest_size=16)
+    h.update(np.ascontiguousarray(image[y0 : y + size, x0 : x + size]).tobytes())
+    h.update(np.packbits(mask[y0 : y + size, x0 : x + size]).tobytes())
+    return h.hexdigest()
 
 
 def face_framing(engine, image: np.ndarray, mask: np.ndarray, window: Window) -> Window | None:

@@ -134,6 +134,7 @@ class SearchSettings:
     cuda_graph: bool = True  # on CUDA, replay each step as one captured CUDA graph
     grey: bool = False  # the photo is greyscale: the contextual loss compares luminance
     framing_prior: bool = True  # the face check proposes the framings (off: the coarse grid; see framing.py)
+    photo_framing: bool = True  # an aligned crop is searched in the photo itself (framing.with_photo; off: as before)
 
     def validate(self) -> SearchSettings:
         """``self`` if every setting is in range (SettingsError, a ValueError, otherwise)."""
