@@ -21,7 +21,7 @@ from inpaint_gui.core.pipeline import InpaintSettings, fill_batch, seat_batch
 from inpaint_gui.lab.masks import make_mask
 from inpaint_gui.lab.metrics import all_metrics
 
-SEARCH_METHODS = ("full", "paste", "lam0", "plain", "importance", "default", "context")
+SEARCH_METHODS = ("full", "paste", "lam0", "plain", "importance", "default", "context", "previous")
 BASELINE_METHODS = ("harmonic", "tv", "nn")
 FEEDFORWARD_METHODS = ("ce", "pggan")  # one pass of a trained network (core/engines/feedforward)
 METHODS = SEARCH_METHODS + BASELINE_METHODS + FEEDFORWARD_METHODS
@@ -29,6 +29,7 @@ METHOD_LABELS = {
     "full": "latent search + Poisson, whole-image window (ours; the oracle framing)",
     "paste": "latent search, pasted (no Poisson)",
     "default": "the app's default: framing search + Poisson",
+    "previous": "the default before issue 23: framing search without the photo's own square, 300 iterations",
     "context": "fixed window: the hole plus half its extent",
     "lam0": "no perceptual term (lambda = 0)",
     "plain": "plain weighting (W = M)",
@@ -75,6 +76,9 @@ def load_search_model(engines, settings: InpaintSettings, device):
     return engines[SEARCH_ENGINE].load(None if model == "auto" else model, device=device)
 
 
+PREVIOUS_DEFAULTS = {"photo_framing": False}  # the face settings before issue 23 (the "previous" method)
+
+
 def search_variant(method: str, settings: InpaintSettings) -> InpaintSettings:
     """The settings a latent-search method uses: the face engine, a search variant, a blend,
     and the framing (``default``: the app's framing search; ``context``: today's fixed window)."""
@@ -82,6 +86,8 @@ def search_variant(method: str, settings: InpaintSettings) -> InpaintSettings:
     common = replace(settings.common, engine=SEARCH_ENGINE, blend="paste" if method == "paste" else "poisson")
     if method == "default":
         face = replace(face, framing="auto")
+    elif method == "previous":
+        face = replace(face, framing="auto", **PREVIOUS_DEFAULTS)
     elif method == "context":
         face = replace(face, framing="fixed")
     elif method in ("full", "paste"):
@@ -214,12 +220,12 @@ def evaluate(
                 variant = search_variant(method, settings)
                 face = variant.of(SEARCH_ENGINE)
                 whole = method in WHOLE_IMAGE
-                key = (face.lam, face.weighting, face.framing, whole)
+                key = (face, whole)
                 if key not in fills_cache:  # "full" and "paste" share one search
                     fills, runs = [], []
                     for start in range(0, len(images), batch):
                         say(
-                            f"{kind}: search {key} images {start + 1}-{min(start + batch, len(images))} of {len(images)}"
+                            f"{kind}: search ({method}) images {start + 1}-{min(start + batch, len(images))} of {len(images)}"
                         )
                         chunk = slice(start, start + batch)
                         windows = [(0, 0, size)] * len(images[chunk]) if whole else None
