@@ -28,6 +28,8 @@ def test_run_writes_the_result_and_a_summary(files):
         "--model",
         d / "tiny",
         *FAST,
+        "--iterations",
+        "40",  # past the framing search's first cut (framing.MIN_ROUND)
         "--json",
         "--candidates",
         d / "cands",
@@ -35,7 +37,7 @@ def test_run_writes_the_result_and_a_summary(files):
     assert r.returncode == 0, r.stderr
     summary = json.loads(r.stdout)
     region = summary["regions"][0]
-    assert region["iterations"] == 15 and region["model"] == "tiny" and region["engine"] == "face"
+    assert region["iterations"] == 40 and region["model"] == "tiny" and region["engine"] == "face"
     # the framing search: every framing tried with its normalised loss (where the framer landed the check's
     # proposals); the finalist's restarts are the candidates
     tried = region["framings"]

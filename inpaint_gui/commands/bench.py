@@ -205,7 +205,44 @@ def main(args: argparse.Namespace) -> int:
                 report["run"]["model_128_over_64"] = round(fixed["search_seconds"] / small["search_seconds"], 2)
             if "wall_seconds" in small and "wall_seconds" in ours:  # the app before the framing search
                 report["run"]["defaults_over_fixed_celeba64"] = round(ours["wall_seconds"] / small["wall_seconds"], 2)
+        previous = bench.end_to_end_run(repo, common + list(bench.PREVIOUS_DEFAULTS))
+        report["run"]["previous_defaults"] = previous
+        if "wall_seconds" in previous and "wall_seconds" in ours:
+            report["run"]["defaults_over_previous"] = round(ours["wall_seconds"] / previous["wall_seconds"], 3)
+            report["run"]["search_defaults_over_previous"] = round(
+                ours["search_seconds"] / previous["search_seconds"], 3
+            )
+        if not args.model:  # a 128 window: the sample's face cropped as the priors were trained, central hole
+            import tempfile
+
+            with tempfile.TemporaryDirectory() as tmp:
+                face = bench.face_window_photo(repo, Path(tmp))
+                w_ours = bench.end_to_end_run(repo, common, photo=face)
+                w_prev = bench.end_to_end_run(repo, common + list(bench.PREVIOUS_DEFAULTS), photo=face)
+            report["run"]["window128"] = {"defaults": w_ours, "previous_defaults": w_prev}
+            if "wall_seconds" in w_ours and "wall_seconds" in w_prev:
+                report["run"]["window128"]["defaults_over_previous"] = round(
+                    w_ours["wall_seconds"] / w_prev["wall_seconds"], 3
+                )
+                report["run"]["window128"]["search_defaults_over_previous"] = round(
+                    w_ours["search_seconds"] / w_prev["search_seconds"], 3
+                )
         say(f"\nEnd-to-end run on the bundled sample at the defaults (framing search): {ours}")
+        say(f"The defaults before issue 23 ({' '.join(bench.PREVIOUS_DEFAULTS)}): {previous}")
+        if "defaults_over_previous" in report["run"]:
+            say(
+                f"Time to result: the defaults take {report['run']['defaults_over_previous']}x the previous defaults' "
+                f"wall time ({report['run']['search_defaults_over_previous']}x their search time)"
+            )
+        if "window128" in report["run"]:
+            w = report["run"]["window128"]
+            say(f"A 128 window (the sample's face, aligned, central 64x64 hole): defaults {w['defaults']}")
+            say(f"  previous defaults {w['previous_defaults']}")
+            if "defaults_over_previous" in w:
+                say(
+                    f"  the defaults take {w['defaults_over_previous']}x the previous defaults' wall time "
+                    f"({w['search_defaults_over_previous']}x their search time)"
+                )
         say(f"The same with one fixed window (--framing fixed, the default before the framing search): {fixed}")
         say(f"The paper's recipe on the fixed window ({' '.join(bench.PAPER_RECIPE)}): {paper}")
         if "low_band_over_alone" in report["run"]:

@@ -29,7 +29,7 @@ METHOD_LABELS = {
     "full": "latent search + Poisson, whole-image window (ours; the oracle framing)",
     "paste": "latent search, pasted (no Poisson)",
     "default": "the app's default: framing search + Poisson",
-    "previous": "the default before issue 23: framing search without the photo's own square, 300 iterations",
+    "previous": "the default before issue 23: no photo framing, 4 restarts, at most 300 iterations",
     "context": "fixed window: the hole plus half its extent",
     "lam0": "no perceptual term (lambda = 0)",
     "plain": "plain weighting (W = M)",
@@ -76,7 +76,8 @@ def load_search_model(engines, settings: InpaintSettings, device):
     return engines[SEARCH_ENGINE].load(None if model == "auto" else model, device=device)
 
 
-PREVIOUS_DEFAULTS = {"photo_framing": False}  # the face settings before issue 23 (the "previous" method)
+# the face settings before issue 23 (the "previous" method): no photo framing, 4 restarts, at most 300 iterations
+PREVIOUS_DEFAULTS = {"photo_framing": False, "restarts": 4, "iterations": 300}
 
 
 def search_variant(method: str, settings: InpaintSettings) -> InpaintSettings:

@@ -224,3 +224,18 @@ def test_the_engine_searches_the_framings_the_check_ranks_highest(model, monkeyp
     monkeypatch.setattr(FaceEngine, "face_check", lambda self, required=True: None)  # no check installed
     (coarse,) = plan(image, mask, settings, Engines(face=engine))
     assert [f.window for f in coarse.plan.framings] == list(coarse.plan.checked)
+
+
+def test_a_short_search_cuts_no_framing_before_the_loss_can_rank_them(model):
+    """With 50 iterations (the default) the first cut still comes after 32: on the bundled sample
+    a cut after 5 (the rounds scaled to the budget) or 20 iterations dropped the better framing."""
+    from inpaint_gui.core.engines.gan.framing import MIN_ROUND, ROUNDS
+
+    image = photo()
+    mask = np.zeros(image.shape[:2], bool)
+    mask[50:70, 60:90] = True
+    frames = candidate_windows(mask, (50, 70, 60, 90))[:3]
+    short = SearchSettings(iterations=50, restarts=2, lr=0.05, stop_patience=0)
+    result = list(framing_search(model, [Problem(image, mask, frames)], short, final_keep=1))[-1]
+    assert MIN_ROUND == ROUNDS[0] == 32
+    assert sorted(result.iterations_run[0]) == [32, 32, 50] and len(result.survivors[0]) == 1

@@ -2,6 +2,7 @@
 
 import copy
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -125,7 +126,7 @@ def test_bench_run_sets_the_defaults_against_the_fixed_window_and_the_paper_reci
     run = json.loads(capsys.readouterr().out)["run"]
     ours, fixed, paper = run["defaults"], run["fixed_window"], run["paper_recipe"]
     assert "error" not in ours and "error" not in fixed and "error" not in paper, run
-    assert ours["iterations"] <= 300 and ours["restarts"] == 4 and paper["iterations"] == 1500
+    assert ours["iterations"] <= 50 and ours["restarts"] == 2 and paper["iterations"] == 1500
     assert ours["framings"] > 1 and fixed["framings"] == 1
     assert run["framing_over_fixed"] == pytest.approx(ours["wall_seconds"] / fixed["wall_seconds"], abs=0.01)
     assert run["paper_over_fixed"] == pytest.approx(paper["wall_seconds"] / fixed["wall_seconds"], abs=0.01)
@@ -133,6 +134,9 @@ def test_bench_run_sets_the_defaults_against_the_fixed_window_and_the_paper_reci
     assert "error" not in alone and alone["model"] == ours["model"]
     assert run["low_band_over_alone"] == pytest.approx(ours["wall_seconds"] / alone["wall_seconds"], abs=0.01)
     assert ours["device"] == "CPU (1 thread)" and ours["peak_rss_mib"] > 0
+    previous = run["previous_defaults"]  # the defaults before issue 23, in the same run
+    assert "error" not in previous and previous["restarts"] == 4 and ours["iterations"] <= previous["iterations"] <= 300
+    assert run["defaults_over_previous"] == pytest.approx(ours["wall_seconds"] / previous["wall_seconds"], abs=0.01)
 
 
 def test_bench_large_times_run_on_a_large_photo(capsys):
@@ -168,3 +172,14 @@ def test_measured_run_reports_the_childs_own_peak():
     assert r["returncode"] == 0 and r["stdout"].strip() == str(20 << 20)
     assert 20 < r["peak_rss_mib"] < 200, r
     del held
+
+
+def test_the_128_window_is_the_samples_face_framed_as_trained_with_its_centre_missing(tmp_path):
+    from PIL import Image
+
+    from inpaint_gui.lab.bench import face_window_photo
+
+    repo = Path(__file__).resolve().parents[2]
+    photo, mask = face_window_photo(repo, tmp_path)
+    image, hole = np.asarray(Image.open(photo)), np.asarray(Image.open(mask)) >= 128
+    assert image.shape == (128, 128, 3) and hole.sum() == 64 * 64 and hole[32:96, 32:96].all()

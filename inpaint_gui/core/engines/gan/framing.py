@@ -61,7 +61,8 @@ KEEP = 1 / 3  # share of the framings each cut keeps
 FINAL_KEEP = 2  # framings that run to convergence
 GREY_LEVELS = 127.5  # model units [-1, 1] -> grey levels
 DETAIL_SIGMA = 1.0  # the context's detail: its mean deviation from a Gaussian blur of this sigma (model pixels)
-FULL_BUDGET = 300  # ROUNDS are for searches of this many iterations; shorter ones scale them down
+FULL_BUDGET = 300  # ROUNDS are for searches of this many iterations; shorter ones scale them down ...
+MIN_ROUND = 32  # ... but never below this: the loss ranks framings poorly before (on the sample)
 # The face check's framing prior: a finer grid, ranked by the check, the best few searched
 PRIOR_SCALES = tuple(float(v) for v in np.geomspace(2.1, 5.0, 10).round(3))  # 10% apart
 PRIOR_SHIFTS = tuple(float(v) for v in np.linspace(-0.2, 0.2, 9).round(3))  # 5% of the side apart
@@ -334,9 +335,9 @@ def framing_search(
 ) -> Iterator[FramingStep | FramingResult]:
     """Successive halving over framings; yields progress steps for problem 0, then the result."""
     start = time.perf_counter()
-    budget = settings.iterations / FULL_BUDGET  # a shorter search cuts sooner, so the halving completes
+    budget = settings.iterations / FULL_BUDGET  # a shorter search cuts sooner (never before MIN_ROUND)
     if budget < 1:
-        rounds = [max(1, int(round(r * budget))) for r in rounds]
+        rounds = [max(min(MIN_ROUND, r), int(round(r * budget))) for r in rounds]
     smalls, holes, outs, owner = _inputs(model, problems)
     search = Search(model, smalls, holes, settings, outs)
     n = len(owner)

@@ -16,11 +16,11 @@ best K of ``init_samples * K`` random draws by their initial loss; the learning 
 follow a cosine schedule; an image stops early once its best loss has not improved by more
 than ``stop_tolerance`` (relative) for ``stop_patience`` iterations.
 
-Defaults, tuned on validation faces (``tools/tune.py``, README "Tuning"): Adam at lr = 0.1 from
-the best K of 16 * K draws, K = 4 restarts, at most 300 iterations, stopping once the best loss
-has improved by less than 1% in 50 iterations (most searches stop after 250-300). On 32 val faces
-with a central block this was as good as 8 restarts and 1500 iterations (+0.39 +- 0.19 dB PSNR)
-at 2.4x less compute. Re-measure them for a new model.
+Defaults, tuned on validation faces (``tools/tune.py``, docs/experiments.md): Adam at lr = 0.1
+from the best K of 16 * K draws, K = 2 restarts, at most 50 iterations (the stopping rule, 1% in
+50 iterations, only matters for longer searches). On 48 val faces a search of 50 iterations was
+within 0.15 dB of 300 (64x64, central block; 128x128 parts: 0.1 dB), and 2 restarts within
+0.05 dB of 4, at a sixth to a tenth of the compute (issue 23). Re-measure them for a new model.
 
 Speed (see ``search_nets`` and ``bench``): BatchNorm folded into the convolutions,
 channels-last layout, a hand-written Adam whose state can shrink when images of a batch stop,

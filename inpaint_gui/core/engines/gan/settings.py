@@ -46,15 +46,15 @@ class SearchSettings:
         label="Low band from celeba64",
     )
     iterations: int = setting(
-        300,
-        "the most Adam steps on z an image gets (the paper runs 1500; the search usually stops sooner)",
+        50,
+        "the most Adam steps on z an image gets (the paper runs 1500; the fill is settled within 50-100)",
         minimum=0,
         maximum=1_000_000_000,
         step=100,
         label="Iterations",
     )
     restarts: int = setting(
-        4, "latent vectors optimised together; the best is kept", minimum=1, maximum=MAX_RESTARTS, label="Restarts"
+        2, "latent vectors optimised together; the best is kept", minimum=1, maximum=MAX_RESTARTS, label="Restarts"
     )
     lam: float = setting(
         0.003,
