@@ -219,7 +219,7 @@ def test_every_engine_is_registered_once_through_the_entry_points():
     from inpaint_gui.core.engines import GROUP, registry
 
     declared = {ep.name: ep.value for ep in entry_points(group=GROUP) if ep.dist.name == "inpaint-gui"}
-    assert set(declared) == {"face", "scene", "ce"} <= set(registry())
+    assert set(declared) == {"face", "scene", "ce", "pggan"} <= set(registry())
     for name, cls in registry().items():
         assert cls.info.name == name and cls.info.settings is not None
     text = (PACKAGE.parent / "pyproject.toml").read_text()

@@ -64,7 +64,9 @@ def test_without_the_plugin_there_is_no_blur_engine(files):
 def test_the_plugin_is_an_engine_choice_with_its_flags(plugin_env):
     r = cli(plugin_env, "run", "--help")
     assert r.returncode == 0, r.stderr
-    assert "{auto,scene,face,ce,blur}" in r.stdout  # the built-in engines first (by their turn in auto), then plugins
+    assert (
+        "{auto,scene,face,ce,pggan,blur}" in r.stdout
+    )  # the built-in engines first (by their turn in auto), then plugins
     assert "blur engine: Blur (a plugin)" in r.stdout
     # it declares the scene engine's settings: a flag per engine; --patch-size stays the scene engine's
     for flag in ("--blur-patch-size", "--scene-patch-size", "--patch-size"):

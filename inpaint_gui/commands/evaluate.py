@@ -51,7 +51,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help=f"comma-separated, from {','.join(METHODS)} (--photos: from {','.join(scene_methods())})",
     )
     p.add_argument("--train-images", type=Path, default=None, help="training folder for the 'nn' method")
-    p.add_argument("--pggan-model", default="pggan128", help="network of the 'pggan' method (name or folder)")
     p.add_argument("--n", type=int, default=None, help="number of images (default: all)")
     p.add_argument("--skip", type=int, default=0, help="skip the first SKIP images by name")
     p.add_argument(
@@ -116,7 +115,7 @@ def main(args: argparse.Namespace) -> int:
     size = args.size or model.config.resolution  # the images' side; windows are resized to the model's
     if size < 8:
         raise InpaintError(f"--size must be at least 8, got {size}")
-    networks = load_networks(methods, settings, args.pggan_model, size, device)
+    networks = load_networks(methods, settings, size, device)
     names, images = load_eval_images(args.images, size, args.n, args.skip)
     irregular = load_mask_folder(args.irregular_masks) if "irregular" in kinds else None
     train = None

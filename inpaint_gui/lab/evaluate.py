@@ -59,15 +59,17 @@ def check_network_masks(methods, kinds) -> None:
         )
 
 
-def load_networks(methods, settings: InpaintSettings, pggan_model: str, resolution: int, device) -> dict:
+def load_networks(methods, settings: InpaintSettings, resolution: int, device) -> dict:
     """The feed-forward networks the methods among ``methods`` use (method -> loaded network):
-    the ``ce`` engine's model setting (``--ce-model``; auto: ce128) and ``pggan_model``, checked
-    for their resolution."""
+    the ``ce`` and ``pggan`` engines' model settings (``--ce-model``, ``--pggan-model``; auto:
+    the shipped ce128 and pggan128), checked for their resolution."""
     from inpaint_gui.core.engines.feedforward.weights import load_net
 
-    ce_model = settings.of("ce").model if "ce" in settings.engines else "auto"
-    names = {"ce": "ce128" if ce_model == "auto" else ce_model, "pggan": pggan_model}
-    return {m: load_net(names[m], arch=m, resolution=resolution, device=device) for m in names if m in methods}
+    def name(method: str) -> str:
+        model = settings.of(method).model
+        return f"{method}128" if model == "auto" else model
+
+    return {m: load_net(name(m), arch=m, resolution=resolution, device=device) for m in ("ce", "pggan") if m in methods}
 
 
 def load_search_model(engines, settings: InpaintSettings, device):

@@ -87,7 +87,7 @@ def test_settings_the_dock_does_not_show_are_kept(qtbot):
     qtbot.addWidget(panel)
     seen = []
     panel.changed.connect(seen.append)
-    panel.editor("face", "restarts").setValue(2)
+    panel.editor("face", "restarts").setValue(3)
     assert seen[-1].of("face").preview_every == 1 and seen[-1].of("face").init_samples == 3
 
 

@@ -1,15 +1,20 @@
-"""The Context Encoder as a fill engine: one pass of the network per group of holes.
+"""The papers' feed-forward networks as fill engines: one pass of a network per group of holes.
+
+Two engines share this module: ``ce``, the Context Encoder (it fills a hole inside a 64x64 block
+of its 128x128 window), and ``pggan``, PGGAN (it fills any hole of the window).
 
 Plan: for each group of nearby holes (the face engine's ``windows.auto_windows``, the hole plus
 ``CONTEXT`` of its extent on every side), the window in which the face engine's check and framer
-frame the face as CelebA crops are framed (``planning.face_framing``; the network was trained on
-such crops), or that context window when there is no such framing or the hole does not fit the
-64x64 block in it; a hole the block cannot hold is a one-line MaskError. Run: the window area-resized to 128, one pass, one
-candidate (milliseconds on one CPU thread). Finish: the network's own pixels over its block,
-resized back to the window, for the pipeline's Poisson seat (their gradients guide it).
+frame the face as CelebA crops are framed (``planning.face_framing``; the networks were trained
+on such crops), or that context window when there is no such framing or the network cannot
+fill the hole in it; a hole the network cannot fill is a one-line MaskError. Run: the window
+area-resized to 128, one pass (milliseconds on one CPU thread); PGGAN also fills the mirrored
+window, a second candidate. Finish: the network's own pixels, resized back to the window, for
+the pipeline's Poisson seat (their gradients guide it).
 
-This module imports no torch; the network loads on the first plan or run. Not in ``auto`` yet:
-when ``auto`` should prefer it is a measurement still to make (issue 24).
+This module imports no torch; the network loads on the first plan or run. Neither engine is in
+``auto`` on its own: the face engine runs the network first and keeps its fill as a candidate
+(``gan/running.py``), which is how ``auto`` offers both (README, "The feed-forward networks").
 """
 
 from __future__ import annotations
@@ -26,8 +31,6 @@ from inpaint_gui.core.engines.base import Candidate, Engine, EngineInfo, Fill, R
 from inpaint_gui.core.errors import MaskError
 from inpaint_gui.core.settings import setting
 
-ARCH = "ce"
-DEFAULT_MODEL = "ce128"  # the shipped Context Encoder
 CONTEXT = 0.6  # context on each side of the hole, as a share of its extent (the hole spans < 1/2 of the window)
 
 
@@ -35,23 +38,30 @@ CONTEXT = 0.6  # context on each side of the hole, as a share of its extent (the
 class ContextEncoderSettings:
     model: str = setting(
         "auto",
-        f"the Context Encoder: a name in weights/ or a model folder (auto: {DEFAULT_MODEL}, the shipped one)",
+        "the Context Encoder: a name in weights/ or a model folder (auto: ce128, the shipped one)",
         metavar="NAME",
         label="Model",
     )
 
 
-class ContextEncoderEngine(Engine):
-    """Fills each group of holes with one pass of a Context Encoder (Pathak et al. 2016)."""
-
-    info = EngineInfo(
-        name=ARCH,
-        title="Context Encoder (feed-forward)",
-        settings=ContextEncoderSettings,
-        summary="one pass of a network trained on faces: a fill in milliseconds, softer than the search's",
-        placed_window=True,
-        models=True,
+@dataclass(frozen=True)
+class PGGANSettings:
+    model: str = setting(
+        "auto",
+        "the PGGAN: a name in weights/ or a model folder (auto: pggan128, the shipped one)",
+        metavar="NAME",
+        label="Model",
     )
+    mirrored: bool = setting(
+        True, "also fill the mirrored window: a second candidate (twice the milliseconds)", label="Mirrored candidate"
+    )
+
+
+class FeedForwardEngine(Engine):
+    """Fills each group of holes with one pass of a feed-forward network (``arch``)."""
+
+    arch = ""  # the model cards' architecture type this engine loads
+    default_model = ""  # the shipped model "auto" names
 
     def __init__(self) -> None:
         self._nets: dict[str, Any] = {}
@@ -61,7 +71,7 @@ class ContextEncoderEngine(Engine):
     # -- models ----------------------------------------------------------------------------------
     @classmethod
     def models(cls) -> list[str]:
-        """The installed model folders that hold a Context Encoder."""
+        """The installed model folders that hold this engine's architecture."""
         import json
 
         from inpaint_gui.core.engines.gan.weights import CARD_NAME, weights_dirs  # one weights/ for every engine
@@ -73,7 +83,7 @@ class ContextEncoderEngine(Engine):
                     arch = json.loads(card.read_text(encoding="utf-8")).get("architecture", {}).get("type")
                 except (OSError, ValueError, AttributeError):
                     continue
-                if arch == ARCH:
+                if arch == cls.arch:
                     names.add(card.parent.name)
         return sorted(names)
 
@@ -81,15 +91,15 @@ class ContextEncoderEngine(Engine):
         from inpaint_gui.core.devices import apply_compute_threads
         from inpaint_gui.core.engines.feedforward.weights import load_net
 
-        name = str(spec) if spec not in (None, "", "auto") else DEFAULT_MODEL
-        net = load_net(name, arch=ARCH, resolution=128, device=device)
+        name = str(spec) if spec not in (None, "", "auto") else self.default_model
+        net = load_net(name, arch=self.arch, resolution=128, device=device)
         apply_compute_threads()
         self._nets[name] = net
         self.default = name
         return net
 
-    def net(self, settings: ContextEncoderSettings) -> Any:
-        name = DEFAULT_MODEL if settings.model == "auto" else settings.model
+    def net(self, settings) -> Any:
+        name = self.default_model if settings.model == "auto" else settings.model
         return self._nets[name] if name in self._nets else self.load(name)
 
     # -- the protocol --------------------------------------------------------------------------------
@@ -101,28 +111,25 @@ class ContextEncoderEngine(Engine):
             raise MaskError(f"the window {x},{y},{size} contains no hole pixel: place it over the hole")
 
     def plan(self, image, mask, settings, common, window=None, *, exclude=None) -> list[Region]:
-        from inpaint_gui.core.engines.feedforward.fill import plan_block
-        from inpaint_gui.core.engines.gan.resample import to_model
+        from inpaint_gui.core.engines.feedforward.fill import unfillable, window_input
         from inpaint_gui.core.engines.gan.windows import auto_windows
 
         net = self.net(settings)
-        res, block = net.resolution, net.config.block
+        res = net.resolution
         if window is not None:
             self.check_window(window, mask)
             windows = [tuple(int(v) for v in window)]
         else:
             windows = [
-                self._framed(image, mask, w, res, block)
+                self._framed(image, mask, w, net)
                 for w in auto_windows(mask, context=CONTEXT, min_size=min(res, *mask.shape))
             ]
         regions = []
         for x, y, size in windows:
-            _small, missing = to_model(image, mask, (x, y, size), res)
-            if plan_block(missing, block) is None:
-                raise MaskError(
-                    f"the hole at {x},{y} is too large for the Context Encoder: at most half the side of its "
-                    f"window ({size} px here); use another engine or a larger window"
-                )
+            _small, missing = window_input(image, mask, (x, y, size), res)
+            why = unfillable(net, missing)
+            if why is not None:
+                raise MaskError(f"the hole at {x},{y} in the window of {size} px: {why}")
             hole = mask[y : y + size, x : x + size].copy()
             regions.append(
                 Region(
@@ -136,45 +143,49 @@ class ContextEncoderEngine(Engine):
             )
         return regions
 
-    def _framed(self, image, mask, window, res: int, block: int):
+    def _framed(self, image, mask, window, net):
         """The face engine's framing of the face around the hole (the network was trained on
-        CelebA crops, like the priors), when there is one and the hole fits the block in it;
-        else ``window``."""
-        from inpaint_gui.core.engines.feedforward.fill import plan_block
+        CelebA crops, like the priors), when there is one and the network can fill the hole in
+        it; else ``window``."""
+        from inpaint_gui.core.engines.feedforward.fill import unfillable, window_input
         from inpaint_gui.core.engines.gan import planning
         from inpaint_gui.core.engines.gan.engine import FaceEngine
-        from inpaint_gui.core.engines.gan.resample import to_model
 
         if self._face is None:
             self._face = FaceEngine()  # its face check and framer only
         framed = planning.face_framing(self._face, image, mask, window)
         if framed is None:
             return window
-        _small, missing = to_model(image, mask, framed, res)
-        return framed if plan_block(missing, block) is not None and missing.any() else window
+        _small, missing = window_input(image, mask, framed, net.resolution)
+        return framed if missing.any() and unfillable(net, missing) is None else window
 
     def run(self, image, mask, region, settings, common, cancel: threading.Event | None = None) -> Iterator[Step]:
-        from inpaint_gui.core.engines.feedforward.fill import predict_windows
-        from inpaint_gui.core.engines.gan.resample import to_model
+        from inpaint_gui.core.engines.feedforward.fill import predict_windows, window_input
 
         start = time.perf_counter()
         net = self.net(settings)
         x, y, size = region.plan
-        small, missing = to_model(image, mask, (x, y, size), net.resolution)
-        pixels = predict_windows(net, small[None], missing[None])[0]  # float32 (S, S, 3) in [0, 255]
-        thumb = np.clip(np.rint(np.where(missing[..., None], pixels, small)), 0, 255).astype(np.uint8)
-        candidate = Candidate(0, "one pass", 0.0, thumb, ((x, y, size), pixels))
+        small, missing = window_input(image, mask, (x, y, size), net.resolution)
+        passes = [("one pass", False)] + ([("mirrored", True)] if getattr(settings, "mirrored", False) else [])
+        smalls = np.stack([small[:, ::-1] if flip else small for _, flip in passes])  # (P, S, S, 3)
+        holes = np.stack([missing[:, ::-1] if flip else missing for _, flip in passes])  # (P, S, S)
+        out = predict_windows(net, smalls, holes)  # float32 (P, S, S, 3) in [0, 255]
+        candidates = []
+        for k, (label, flip) in enumerate(passes):
+            pixels = np.ascontiguousarray(out[k, :, ::-1] if flip else out[k])  # (S, S, 3)
+            thumb = np.clip(np.rint(np.where(missing[..., None], pixels, small)), 0, 255).astype(np.uint8)
+            candidates.append(Candidate(k, label, 0.0, thumb, ((x, y, size), pixels)))
         yield Step(
             1,
             1,
-            np.zeros(1),
+            np.zeros(len(candidates)),
             0,
             time.perf_counter() - start,
-            thumbnails=thumb[None],
+            thumbnails=np.stack([c.thumbnail for c in candidates]),
             stage=region.label,
             window=(x, y, size),
             done=True,
-            candidates=[candidate],
+            candidates=candidates,
             info={"model": net.name, "window": [x, y, size]},
         )
 
@@ -183,3 +194,33 @@ class ContextEncoderEngine(Engine):
 
         (x, y, size), pixels = candidate.payload
         return Fill((x, y, x + size, y + size), from_model(pixels, size))
+
+
+class ContextEncoderEngine(FeedForwardEngine):
+    """One pass of a Context Encoder (Pathak et al. 2016): a hole inside a 64x64 block."""
+
+    arch = "ce"
+    default_model = "ce128"
+    info = EngineInfo(
+        name="ce",
+        title="Context Encoder (feed-forward)",
+        settings=ContextEncoderSettings,
+        summary="one pass of a network trained on faces: a fill in milliseconds, softer than the search's",
+        placed_window=True,
+        models=True,
+    )
+
+
+class PGGANEngine(FeedForwardEngine):
+    """One pass of PGGAN (Demir & Unal 2018): any hole of the 128x128 window."""
+
+    arch = "pggan"
+    default_model = "pggan128"
+    info = EngineInfo(
+        name="pggan",
+        title="PGGAN (feed-forward)",
+        settings=PGGANSettings,
+        summary="one pass of a dilated residual network trained on faces: any hole of the window, in milliseconds",
+        placed_window=True,
+        models=True,
+    )

@@ -34,6 +34,51 @@ def plan_block(mask: np.ndarray, block: int) -> tuple[int, int] | None:
     return y, x
 
 
+def window_input(image: np.ndarray, mask: np.ndarray, window, resolution: int) -> tuple[np.ndarray, np.ndarray]:
+    """The window (x, y, size), which may hang past the photo (a face framing), resized to
+    ``resolution``: uint8 (S, S, 3) and its hole bool (S, S). Past the border the photo's edge
+    pixels are repeated and count as known (the networks were trained on whole crops).
+
+    Down-sizing is ``to_model``'s (area; a pixel is missing if any source pixel is). Up-sizing
+    (a 64 px photo for a 128 network) maps each pixel to the source pixel under its centre, so a
+    32 px hole stays 64 px (bilinear reads would widen it past the Context Encoder's block); the
+    hole's pixels hold the known pixels' mean colour before the resize, so none bleeds in."""
+    from inpaint_gui.core.engines.gan.resample import area_resize, to_model
+    from inpaint_gui.core.image.colour import round_u8
+
+    x, y, size = (int(v) for v in window)
+    h, w = mask.shape
+    pad = max(0, -x, -y, x + size - w, y + size - h)
+    if pad:
+        image = np.pad(image, ((pad, pad), (pad, pad), (0, 0)), mode="edge")
+        mask = np.pad(mask, pad, constant_values=False)
+    x, y = x + pad, y + pad
+    if size >= resolution:
+        return to_model(image, mask, (x, y, size), resolution)
+    win = image[y : y + size, x : x + size].astype(np.float64)  # (size, size, 3)
+    hole_win = mask[y : y + size, x : x + size]
+    mean = win[~hole_win].mean(axis=0) if (~hole_win).any() else np.full(3, 128.0)
+    win[hole_win] = mean
+    small = area_resize(win, resolution)  # (S, S, 3) float64
+    centres = ((np.arange(resolution) + 0.5) * size / resolution).astype(np.int64)  # (S,)
+    hole = hole_win[np.ix_(centres, centres)]  # (S, S)
+    small[hole] = mean
+    return round_u8(small), hole
+
+
+def unfillable(net: LoadedNet, missing: np.ndarray) -> str | None:
+    """Why ``net`` cannot fill the hole ``missing`` (S, S) bool of a window at its resolution, or
+    None: the Context Encoder's hole must fit its block; any network needs known pixels."""
+    if missing.all():
+        return "the window is all hole: there is nothing to condition on (paint a smaller hole)"
+    if net.arch == "ce" and plan_block(missing, net.config.block) is None:
+        return (
+            f"too large for the Context Encoder: at most {net.config.block / net.resolution:.0%} of the "
+            f"window's side (use another engine or a larger window)"
+        )
+    return None
+
+
 def to_tensor(images: np.ndarray, device: torch.device) -> torch.Tensor:
     """uint8 (N, S, S, 3) -> float32 (N, 3, S, S) in [-1, 1]."""
     return torch.from_numpy(np.ascontiguousarray(images)).to(device).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)

@@ -1,0 +1,72 @@
+"""PGGAN as an engine (``--engine pggan``), with a tiny untrained network at the engine's 128."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from inpaint_gui.core.engines import Engines, engine_class
+from inpaint_gui.core.engines.feedforward import pggan
+from inpaint_gui.core.errors import MaskError, WeightsError
+from inpaint_gui.core.pipeline import CommonSettings, InpaintSettings, inpaint, plan
+from inpaint_gui.lab.dataset import ImageSet
+from inpaint_gui.lab.train_ff import FFSettings, FFTrainer
+from tests.core.test_ce_engine import photo
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    images = np.stack([photo(128, 128, seed) for seed in range(4)])
+    config = pggan.PGGANConfig(resolution=128, ngf=4, n_blocks=2, ndf=4)
+    t = FFTrainer("pggan", config, ImageSet(images, 0, None, None), FFSettings(batch=2, epochs=1), torch.device("cpu"))
+    torch.manual_seed(0)
+    with torch.no_grad():  # untrained, the network paints flat grey: random weights paint structure
+        for p in t.generator.parameters():
+            p.normal_(0, 0.3)
+    return t.export(tmp_path_factory.mktemp("w") / "pg")
+
+
+def settings(folder, mirrored=True, **common):
+    return InpaintSettings(
+        CommonSettings(engine="pggan", device="cpu", **common),
+        {"pggan": engine_class("pggan").info.settings(model=str(folder), mirrored=mirrored)},
+    )
+
+
+def test_pggan_fills_any_hole_of_its_window_with_a_mirrored_candidate(folder):
+    image = photo()
+    mask = np.zeros(image.shape[:2], bool)
+    mask[30:120, 40:60] = True  # taller than the Context Encoder's block would allow in its window
+    mask[70:80, 60:110] = True
+    result = inpaint(image, mask, settings(folder), Engines())
+    (r,) = result.regions
+    assert r.region.engine == "pggan" and [c.label for c in r.final.candidates] == ["one pass", "mirrored"]
+    np.testing.assert_array_equal(result.image[~mask], image[~mask])
+    assert not np.array_equal(result.image[mask], image[mask])
+    one, mirrored = (c.payload[1] for c in r.final.candidates)
+    assert not np.allclose(one, mirrored)  # the mirrored pass is another fill, flipped back
+    (alone,) = inpaint(image, mask, settings(folder, mirrored=False), Engines()).regions
+    assert [c.label for c in alone.final.candidates] == ["one pass"]
+    np.testing.assert_allclose(alone.final.candidates[0].payload[1], one, atol=1e-3)
+
+
+def test_an_all_hole_window_and_the_wrong_architecture_are_one_line(folder):
+    image = photo()
+    mask = np.zeros(image.shape[:2], bool)
+    mask[20:100, 20:100] = True
+    with pytest.raises(MaskError, match="nothing to condition on") as info:
+        plan(image, mask, settings(folder), Engines(), window=(30, 30, 60))
+    assert "\n" not in str(info.value)
+    wrong = InpaintSettings(
+        CommonSettings(engine="pggan"), {"pggan": engine_class("pggan").info.settings(model="ce128")}
+    )
+    with pytest.raises(WeightsError) as info:
+        plan(image, mask, wrong, Engines())
+    assert "\n" not in str(info.value) and "ce" in str(info.value)
+
+
+def test_the_engine_declares_what_it_can_do():
+    info = engine_class("pggan").info
+    assert info.models and info.placed_window and not info.uses_exclude and info.auto is None
+    assert "mirrored" in info.settings.__dataclass_fields__
