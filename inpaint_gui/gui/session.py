@@ -363,7 +363,8 @@ class InpaintSession(QObject):
         c = self.flow.choose(index)
         if c is None:
             return
-        self.status.emit(f"Candidate {c.label or index + 1}: loss {c.loss:.5g}", 4000)
+        loss = f"loss {c.loss:.5g}" if np.isfinite(c.loss) else "no loss (a network's one pass)"
+        self.status.emit(f"Candidate {c.label or index + 1}: {loss}", 4000)
         if index in self._previews:
             self.canvas.set_preview(*self._previews[index])
         else:

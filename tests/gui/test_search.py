@@ -275,5 +275,30 @@ def test_the_frame_moves_to_the_framing_the_search_chose(ready, qtbot):
     result = blocker.args[0]
     chosen = tuple(result.info["chosen"])
     assert w.canvas.model_window == chosen and not w.canvas.window_user_placed
-    assert all(c.label.startswith("framing ") for c in result.candidates)
+    assert all(c.label.startswith("framing ") for c in result.candidates[:-1])  # the last: ce128's one pass
     assert result.candidates[result.best].label.startswith(f"framing {chosen[0]},{chosen[1]},{chosen[2]}")
+
+
+def test_the_networks_fill_is_the_first_preview_and_stays_a_candidate(ready, qtbot, monkeypatch):
+    """Before the search's first iteration the canvas shows ce128's fill (issue 24); after the
+    run it is the last candidate, and the search's fill stays the default choice."""
+    import inpaint_gui.gui.compute as compute
+
+    monkeypatch.setattr(compute, "PREVIEW_INTERVAL", 0.0)
+    w = ready
+    c = w.canvas
+    c.set_tool("window")
+    drag(c.viewport(), [view_point(c, 34, 24), view_point(c, 82, 72)])  # 48 px around the 16 px hole
+    settle(qtbot, w)
+    seen = []
+    w.session.update_shown.connect(lambda u: seen.append((u.iteration, u.info.get("network"), w.canvas.preview)))
+    with final_update(qtbot, w) as blocker:
+        start(w)
+    result = blocker.args[0]
+    first_iteration, network, preview = seen[0]
+    assert first_iteration == 0 and network == "ce128" and preview is not None
+    assert all(n is None for _, n, _ in seen[1:-1])  # then the search's previews
+    assert [x.label for x in result.candidates][-1] == "ce128 · one pass" and result.best < len(result.candidates) - 1
+    w.candidates.setCurrentRow(len(result.candidates) - 1)  # choose it: previewed in the canvas
+    qtbot.waitUntil(lambda: w.session.flow.selected == len(result.candidates) - 1, timeout=5000)
+    assert "no loss" in w.statusBar().currentMessage()

@@ -59,6 +59,7 @@ class FaceEngine(Engine):
         self._models: dict[str, Any] = {}  # name or path -> LoadedModel
         self._check = None  # the face check (facecheck.py), loaded on first use
         self._framer = None  # the framer (framer.py), loaded on first use; False: not installed
+        self._nets: dict[str, Any] = {}  # feed-forward networks by name (network.py), loaded on first use
         self._proposed = None  # planning._framings' last answer: the engine choice and the plan ask in a row
         self.default: str | None = None
         if model is not None:
@@ -130,6 +131,27 @@ class FaceEngine(Engine):
         except WeightsError:
             return False
         return True
+
+    def network_for(self, settings: SearchSettings) -> str | None:
+        """The feed-forward network ``settings.network`` names, when it is installed (or loaded)."""
+        from inpaint_gui.core.engines.gan.network import network_name
+
+        name = network_name(settings.network)
+        if name is None or name in self._nets:
+            return name
+        return name if self.has_model(name) else None
+
+    def network(self, name: str) -> Any:
+        """A feed-forward network (``feedforward.weights.LoadedNet``) by name or folder, loaded
+        on first use on the device of the priors."""
+        if name not in self._nets:
+            from inpaint_gui.core.engines.feedforward.weights import load_net
+
+            device = (
+                next(iter(self._models.values())).generator.parameters().__next__().device if self._models else "cpu"
+            )
+            self._nets[name] = load_net(name, resolution=128, device=device)
+        return self._nets[name]
 
     def _adopt(self, name: str) -> Any:
         keep = self.default

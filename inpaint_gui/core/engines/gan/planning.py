@@ -51,6 +51,8 @@ class FacePlan:
     placed: bool = False  # the window is the one the user placed
     final_keep: int = FINAL_KEEP  # framings that run to convergence (REFINED_FINAL_KEEP for the framer's)
     low_band: str | None = None  # the model whose search gives the fill's low band (twoband.py), or None
+    network: str | None = None  # the feed-forward network shown first and kept as a candidate (network.py)
+    network_band: bool = False  # the low band from the network's pass where it can fill the hole
 
 
 def plan_windows(
@@ -108,10 +110,20 @@ def plan(
         region_hole = np.zeros((rect[3] - rect[1], rect[2] - rect[0]), bool)
         region_hole[y - rect[1] : y - rect[1] + size, x - rect[0] : x - rect[0] + size] = hole
         where = f"window {x},{y},{size}" if not frames else f"{len(frames)} framings around {x},{y},{size}"
+        net = engine.network_for(settings)
+        network_band = net is not None and settings.low_band in ("auto", "network")
         base = low_band_model(settings, model.resolution, engine.has_model)
-        label = f"{model.name}{f' over {base}' if base else ''} · {where}"
+        label = f"{model.name}{f' over {net if network_band else base}' if network_band or base else ''} · {where}"
         face_plan = FacePlan(
-            (x, y, size), model.name, frames, checked, placed=window is not None, final_keep=keep, low_band=base
+            (x, y, size),
+            model.name,
+            frames,
+            checked,
+            placed=window is not None,
+            final_keep=keep,
+            low_band=base,
+            network=net,
+            network_band=network_band,
         )
         regions.append(Region(engine.info.name, rect, region_hole, label, face_plan, window=(x, y, size)))
     return regions

@@ -20,6 +20,7 @@ import numpy as np
 
 from inpaint_gui.core.engines.base import Candidate, Fill, Region, Step
 from inpaint_gui.core.engines.gan.framing import GREY_LEVELS, Frame, FramingResult, Problem, framing_search
+from inpaint_gui.core.engines.gan.network import network_fills, network_low_band
 from inpaint_gui.core.engines.gan.planning import FacePlan
 from inpaint_gui.core.engines.gan.resample import from_model, to_model
 from inpaint_gui.core.engines.gan.search import context_weights, latent_search, search_batch
@@ -53,10 +54,27 @@ def run(
         steps = _run_framings(image, mask, region, plan, model, search, holes, cancel)
     else:
         steps = _run_window(image, mask, region, plan, model, search, holes, cancel)
-    if plan.low_band is None:
+    if plan.network is not None:
+        first = plan.framings[0].window if plan.framings else plan.window
+        (fill,) = network_fills(engine.network(plan.network), image, mask, [first])
+        if fill is not None:  # the first preview: the network's fill, before the search's first iteration
+            thumb = fill.thumbnail(model.resolution, image, mask)
+            yield Step(
+                0,
+                search.iterations,
+                np.zeros(1),
+                0,
+                0.0,
+                thumbnails=thumb[None],
+                composite=_composer(holes.window(first), first, thumb),
+                stage=f"{fill.name} · one pass; searching",
+                window=first,
+                info={"model": model.name, "window": list(first), "network": fill.name},
+            )
+    if plan.low_band is None and plan.network is None:
         yield from steps
     else:
-        yield from _with_low_band(engine, steps, image, mask, plan, model, search, holes, cancel)
+        yield from _with_bands(engine, steps, image, mask, plan, model, search, holes, cancel)
 
 
 def _run_window(image, mask, region, plan: FacePlan, model, search, holes, cancel) -> Iterator[Step]:
@@ -99,35 +117,68 @@ def _run_window(image, mask, region, plan: FacePlan, model, search, holes, cance
         yield step
 
 
-def _with_low_band(engine, steps, image, mask, plan: FacePlan, model, search, holes, cancel) -> Iterator[Step]:
-    """``steps``, with the final candidates' low band replaced by ``plan.low_band``'s fills
-    of the same windows (twoband.py); cancelled there, the final step as it was, cancelled."""
+def _with_bands(engine, steps, image, mask, plan: FacePlan, model, search, holes, cancel) -> Iterator[Step]:
+    """``steps``, with the final candidates' low band replaced: by the network's pass of the same
+    window (``plan.network_band``, where it can fill the hole), else by ``plan.low_band``'s
+    search (twoband.py); the network's fill of the chosen window joins the candidates, last.
+    Cancelled in the prior's search: the final step as it was, cancelled."""
     for step in steps:
         if not step.done or step.cancelled:
             yield step
             continue
-        base_model = engine.model(plan.low_band)
-        windows = {w: i for i, w in enumerate(dict.fromkeys(c.payload[0] for c in step.candidates))}
-        yield replace(step, done=False, candidates=[], stage=f"low band: {base_model.name}")
         start = time.perf_counter()
-        bases = base_fills(base_model, [(image, mask, w) for w in windows], model.resolution, search, cancel)
-        elapsed = step.elapsed + time.perf_counter() - start  # the run's seconds include the low band's
-        if cancel is not None and cancel.is_set():
-            yield replace(step, cancelled=True, elapsed=elapsed)
-            return
+        windows = list(dict.fromkeys(c.payload[0] for c in step.candidates))
+        nets: dict = {}
+        if plan.network is not None:
+            found = network_fills(engine.network(plan.network), image, mask, windows)
+            nets = {w: f for w, f in zip(windows, found) if f is not None}
+        by_network = set(nets) if plan.network_band else set()
+        rest = [w for w in windows if w not in by_network]
+        bases: dict = {}
+        info = dict(step.info)
+        if plan.low_band is not None and rest:
+            base_model = engine.model(plan.low_band)
+            yield replace(step, done=False, candidates=[], stage=f"low band: {base_model.name}")
+            fills = base_fills(base_model, [(image, mask, w) for w in rest], model.resolution, search, cancel)
+            if cancel is not None and cancel.is_set():
+                yield replace(step, cancelled=True, elapsed=step.elapsed + time.perf_counter() - start)
+                return
+            bases = dict(zip(rest, fills))
+            info["low_band"] = base_model.name
+        if by_network:
+            info["low_band"] = plan.network
         candidates = []
         for c in step.candidates:
-            win = c.payload[0]
-            fill = two_band(c.payload[1], bases[windows[win]])  # (S, S, 3)
+            win, detail = c.payload
+            if win in by_network:
+                fill = network_low_band(detail, nets[win])
+            elif win in bases:
+                fill = two_band(detail, bases[win])  # (S, S, 3)
+            else:
+                fill = detail
             candidates.append(replace(c, thumbnail=fill, payload=(win, fill)))
         best = candidates[step.best]
+        chosen = best.payload[0]
+        if chosen in nets:  # the network's own fill of the chosen window, a candidate beside the search's
+            net_fill = nets[chosen]
+            candidates.append(
+                Candidate(
+                    len(candidates),
+                    f"{net_fill.name} · one pass",
+                    float("nan"),
+                    net_fill.thumbnail(model.resolution, image, mask),
+                    (chosen, net_fill.pixels),
+                )
+            )
+            info["network"] = net_fill.name
         yield replace(
             step,
-            elapsed=elapsed,
+            elapsed=step.elapsed + time.perf_counter() - start,  # the run's seconds include the bands'
             thumbnails=np.stack([c.thumbnail for c in candidates]),
-            composite=_composer(holes.window(best.payload[0]), best.payload[0], best.payload[1]),
+            composite=_composer(holes.window(chosen), chosen, best.payload[1]),
             candidates=candidates,
-            info={**step.info, "low_band": base_model.name},
+            losses=np.append(step.losses, np.nan) if len(candidates) > len(step.candidates) else step.losses,
+            info=info,
         )
 
 
@@ -252,7 +303,14 @@ def fill_batch(
                 best = int(np.argmin(result.total[i][0]))
                 found[b] = (plans[b].framings[result.survivors[i][0]].window, result.fills[i][0, best])
                 runs[b] = result.iterations_run[i].max()
-        banded = [b for b, pl in enumerate(plans) if pl.model == name and pl.low_band]
+        mine = [b for b, pl in enumerate(plans) if pl.model == name]
+        by_network = set()
+        for b in (b for b in mine if plans[b].network_band):
+            (net_fill,) = network_fills(engine.network(plans[b].network), images[b], masks[b], [found[b][0]])
+            if net_fill is not None:
+                found[b] = (found[b][0], network_low_band(found[b][1], net_fill))
+                by_network.add(b)
+        banded = [b for b in mine if plans[b].low_band and b not in by_network]
         if banded:
             items = [(images[b], masks[b], found[b][0]) for b in banded]
             bases = base_fills(engine.model(plans[banded[0]].low_band), items, model.resolution, search)

@@ -16,7 +16,7 @@ from inpaint_gui.core.settings import check, setting
 PRECISIONS = ("float32", "tf32", "bfloat16")
 WEIGHTINGS = ("plain", "importance")
 LR_SCHEDULES = ("constant", "cosine")
-LOW_BANDS = ("auto", "off")
+LOW_BANDS = ("auto", "network", "prior", "off")
 BETA2 = 0.999  # Adam's second-moment decay (torch's default)
 MAX_RESTARTS = 512  # a hard cap; memory bounds it further (see ``memory.check_memory``)
 
@@ -40,10 +40,18 @@ class SearchSettings:
     )
     low_band: str = setting(
         "auto",
-        "a 128x128 model's fill keeps its detail over the low frequencies of celeba64's search of the same "
-        "window (auto: when celeba64 is installed; off: the model's fill alone)",
+        "the fill's low frequencies: network (the feed-forward network's one pass of the same window, see "
+        "--network), prior (celeba64's search of it, for 128x128 models), auto (the network where it can "
+        "fill the hole, else the prior), off (the search's fill alone)",
         choices=LOW_BANDS,
-        label="Low band from celeba64",
+        label="Low band",
+    )
+    network: str = setting(
+        "auto",
+        "a feed-forward network shown before the search starts, kept as a candidate and giving the low band: "
+        "a name in weights/ or a model folder (auto: ce128; none: no network)",
+        metavar="NAME",
+        label="Network",
     )
     iterations: int = setting(
         50,

@@ -28,10 +28,10 @@ BASE_MODELS = {128: "celeba64"}  # a model resolution -> the model whose search 
 
 
 def low_band_model(settings, resolution: int, installed) -> str | None:
-    """The model that gives a ``resolution`` model's low band under ``settings`` (its
-    ``low_band``), or None: "off", no base model for that resolution, or it is not installed
-    (``installed(name) -> bool``)."""
-    if settings.low_band == "off":
+    """The model whose search gives a ``resolution`` model's low band under ``settings`` (its
+    ``low_band``: "prior", or "auto" where the network cannot fill the hole), or None: "off" or
+    "network", no base model for that resolution, or it is not installed (``installed(name) -> bool``)."""
+    if settings.low_band not in ("auto", "prior"):
         return None
     name = BASE_MODELS.get(int(resolution))
     return name if name is not None and installed(name) else None

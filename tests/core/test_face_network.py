@@ -1,0 +1,105 @@
+"""The face engine's feed-forward companion (gan/network.py): the network's fill is the first
+preview, a candidate beside the search's, and the low band under the search's detail."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from scipy.ndimage import gaussian_filter
+
+from inpaint_gui.core.engines import Engines
+from inpaint_gui.core.engines.gan.engine import FaceEngine
+from inpaint_gui.core.engines.gan.network import network_fills
+from inpaint_gui.core.engines.gan.settings import SearchSettings
+from inpaint_gui.core.engines.gan.twoband import BAND_SIGMA
+from inpaint_gui.core.pipeline import CommonSettings, InpaintSettings, fill_batch, inpaint, plan, run
+from tests.core.test_framing import photo
+from tests.tiny import tiny_model
+
+FIXED = SearchSettings(iterations=20, restarts=2, lr=0.05, stop_patience=0, framing="fixed")
+
+
+@pytest.fixture(scope="module")
+def engines():
+    return Engines(face=FaceEngine(tiny_model(resolution=32, nz=16, width=8, seed=0)))
+
+
+WINDOW = (40, 28, 64)  # the hole spans 24 of 64 px: inside the Context Encoder's block at 128
+
+
+def holed(h=120, w=160):
+    image = photo(h, w)
+    mask = np.zeros(image.shape[:2], bool)
+    mask[50:70, 60:84] = True
+    return image, mask
+
+
+def settings(**face):
+    return InpaintSettings(CommonSettings(device="cpu", engine="face"), {"face": replace(FIXED, **face)})
+
+
+def test_the_network_is_the_first_preview_and_the_last_candidate(engines):
+    image, mask = holed()
+    (region,) = plan(image, mask, settings(), engines, window=WINDOW)
+    assert region.plan.network == "ce128" and region.plan.network_band and " over ce128 " in region.label
+    steps = list(run(image, mask, region, settings(), engines))
+    first = steps[0]
+    assert first.iteration == 0 and not first.done and first.info["network"] == "ce128"  # before any search step
+    assert first.composite is not None and first.window == region.plan.window
+    final = steps[-1]
+    *searched, network = final.candidates
+    assert [c.label for c in searched] == ["restart 1", "restart 2"] and network.label == "ce128 · one pass"
+    assert np.isnan(network.loss) and final.best < len(searched)  # the search's fill stays the default choice
+    assert final.info["low_band"] == "ce128"
+
+
+def test_the_low_band_is_the_networks_and_the_detail_the_searchs(engines):
+    image, mask = holed()
+    (alone,) = inpaint(image, mask, settings(low_band="off", network="none"), engines, window=WINDOW).regions
+    (banded,) = inpaint(image, mask, settings(low_band="network"), engines, window=WINDOW).regions
+    assert [c.label for c in alone.final.candidates] == ["restart 1", "restart 2"]
+    win, detail = alone.final.candidates[0].payload
+    (net_fill,) = network_fills(engines["face"].network("ce128"), image, mask, [win])
+    got = banded.final.candidates[0].payload[1].astype(np.float32)
+
+    def low(x, s=BAND_SIGMA * 32 / 128):
+        return gaussian_filter(np.asarray(x, np.float32), (s, s, 0), mode="nearest")
+
+    # same seed, same search: the banded fill's detail is the search's, its low band the network's
+    assert np.abs(low(got) - low(net_fill.at(32))).mean() < np.abs(low(detail) - low(net_fill.at(32))).mean() / 2
+    high = got - low(got)
+    assert np.abs(high - (detail - low(detail))).mean() < 2.0
+
+
+def test_no_network_leaves_the_search_as_before(engines):
+    image, mask = holed()
+    (region,) = plan(image, mask, settings(network="none"), engines)
+    assert region.plan.network is None and not region.plan.network_band
+    steps = list(run(image, mask, region, settings(network="none", low_band="off"), engines))
+    assert steps[0].iteration > 0 and [c.label for c in steps[-1].candidates] == ["restart 1", "restart 2"]
+
+
+def test_eval_batches_take_the_network_band_too(engines):
+    image, mask = holed()
+    fills, _ = fill_batch(image[None], mask[None], settings(), engines, windows=[WINDOW])
+    (r,) = inpaint(image, mask, settings(), engines, window=WINDOW).regions
+    from inpaint_gui.core.engines.gan.resample import from_model
+
+    win, fill = r.final.candidates[r.final.best].payload
+    np.testing.assert_allclose(fills[0].pixels, from_model(fill, win[2]), atol=1.0)
+
+
+def test_a_cancelled_search_keeps_its_fills_without_the_network(engines):
+    import threading
+
+    image, mask = holed()
+    long = settings(iterations=500)
+    (region,) = plan(image, mask, long, engines, window=WINDOW)
+    cancel = threading.Event()
+    steps = []
+    for step in run(image, mask, region, long, engines, cancel):
+        steps.append(step)
+        if step.iteration >= 3:
+            cancel.set()
+    assert steps[-1].cancelled and steps[-1].candidates
+    assert all(c.label.startswith("restart") for c in steps[-1].candidates)
