@@ -78,8 +78,9 @@ def load_search_model(engines, settings: InpaintSettings, device):
     return engines[SEARCH_ENGINE].load(None if model == "auto" else model, device=device)
 
 
-# the face settings before issue 23 (the "previous" method): no photo framing, 4 restarts, at most 300 iterations
-PREVIOUS_DEFAULTS = {"photo_framing": False, "restarts": 4, "iterations": 300}
+# the face settings before issue 23 (the "previous" method): no photo framing, 4 restarts, at most 300
+# iterations, celeba64's search as the low band, no feed-forward network
+PREVIOUS_DEFAULTS = {"photo_framing": False, "restarts": 4, "iterations": 300, "low_band": "prior", "network": "none"}
 
 
 def search_variant(method: str, settings: InpaintSettings) -> InpaintSettings:
