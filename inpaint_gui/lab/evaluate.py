@@ -29,7 +29,7 @@ METHOD_LABELS = {
     "full": "latent search + Poisson, whole-image window (ours; the oracle framing)",
     "paste": "latent search, pasted (no Poisson)",
     "default": "the app's default: framing search + Poisson",
-    "previous": "the default before issue 23: no photo framing, 4 restarts, at most 300 iterations",
+    "previous": "the default before issue 23: no photo framing, 4 restarts, at most 300 iterations, celeba64 band",
     "context": "fixed window: the hole plus half its extent",
     "lam0": "no perceptual term (lambda = 0)",
     "plain": "plain weighting (W = M)",
