@@ -11,7 +11,16 @@
         celeba128's detail over celeba64's low band; the whole face is the window for all (the
         framing the priors were trained on)
 
-Both print the settings and seconds of every fill; the same seed gives the same figure.
+    python tools/figures.py defaults --faces ../shared/data/celeba-faces-128/val --out resources/defaults_center.png
+        the same 8 faces, central 64x64 hole, every fill planned as the app plans it (framing
+        search): truth, masked, the face engine's default before issue 23, the Context Encoder,
+        PGGAN (when installed), and today's default (the search's detail over the network's
+        low band)
+
+    python tools/figures.py sample --out resources/sample_fills.png
+        the bundled sample's hole: before issue 23, the network's one pass, today's default
+
+All print the settings and seconds of every fill; the same seed gives the same figure.
 """
 
 from __future__ import annotations
@@ -119,6 +128,68 @@ def models(faces: Path, out: Path, skip: int = 250, n: int = 8) -> None:
     Image.fromarray(_labelled_row(columns, list(rows))).save(out)
 
 
+PREVIOUS = {"photo_framing": False, "restarts": 4, "iterations": 300, "low_band": "prior", "network": "none"}
+
+
+def _fill_runs():
+    """(label, engine, face settings) of the defaults figures: before issue 23, the networks, today."""
+    from inpaint_gui.core.engines import names
+
+    runs = [("before (issue 23)", "face", PREVIOUS), ("ce128, one pass", "ce", {})]
+    if "pggan" in names():
+        from inpaint_gui.core.engines import engine_class
+
+        if "pggan128" in engine_class("pggan").models():
+            runs.append(("pggan128, one pass", "pggan", {}))
+    runs.append(("today: default", "face", {}))
+    return runs
+
+
+def defaults(faces: Path, out: Path, skip: int = 250, n: int = 8) -> None:
+    from inpaint_gui.core.engines import Engines
+    from inpaint_gui.core.pipeline import fill_batch, seat_batch
+    from inpaint_gui.lab.evaluate import load_eval_images
+    from inpaint_gui.lab.masks import center_mask
+
+    _, images = load_eval_images(faces, 128, n, skip)
+    masks = np.stack([center_mask(128)] * len(images))
+    damaged = images.copy()
+    damaged[masks] = 0
+    engines = Engines()
+    rows = {"truth": images, "masked": np.stack([_holes_shown(i, m) for i, m in zip(images, masks)])}
+    for label, engine, face in _fill_runs():
+        t0 = time.perf_counter()
+        fills, _ = fill_batch(damaged, masks, _settings(engine, **face), engines)
+        rows[label] = seat_batch(damaged, masks, fills, "poisson")
+        print(f"{label}: {(time.perf_counter() - t0) / len(images):.2f} s per face", file=sys.stderr)
+    columns = [
+        np.concatenate([np.pad(f, ((0, PAD), (0, 0), (0, 0)), constant_values=255) for f in r]) for r in rows.values()
+    ]
+    Image.fromarray(_labelled_row(columns, list(rows))).save(out)
+
+
+def sample(out: Path) -> None:
+    from inpaint_gui.core.engines import Engines
+    from inpaint_gui.core.image.io import load_mask, load_photo
+    from inpaint_gui.core.pipeline import inpaint
+
+    photo = load_photo(REPO / "resources" / "astronaut.png").image
+    mask = load_mask(REPO / "resources" / "astronaut_mask.png", photo.shape[:2])
+    engines = Engines()
+    columns, labels = [_holes_shown(photo, mask)], ["the hole"]
+    for label, engine, face in _fill_runs():
+        t0 = time.perf_counter()
+        result = inpaint(photo, mask, _settings(engine, **face), engines)
+        print(f"{label}: {time.perf_counter() - t0:.1f} s, {result.regions[0].region.label}", file=sys.stderr)
+        columns.append(result.image)
+        labels.append(label)
+    ys, xs = np.nonzero(mask)
+    side = int(max(ys.max() - ys.min(), xs.max() - xs.min())) + 60
+    y0 = int(np.clip((ys.min() + ys.max() - side) // 2, 0, photo.shape[0] - side))
+    x0 = int(np.clip((xs.min() + xs.max() - side) // 2, 0, photo.shape[1] - side))
+    Image.fromarray(_labelled_row([c[y0 : y0 + side, x0 : x0 + side] for c in columns], labels)).save(out)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="what", required=True)
@@ -129,6 +200,13 @@ def main(argv: list[str] | None = None) -> int:
     m.add_argument("--out", type=Path, default=REPO / "resources" / "models_center.png")
     m.add_argument("--threads", type=int, default=None)
     f.add_argument("--threads", type=int, default=None)
+    d = sub.add_parser("defaults")
+    d.add_argument("--faces", type=Path, required=True)
+    d.add_argument("--out", type=Path, default=REPO / "resources" / "defaults_center.png")
+    d.add_argument("--threads", type=int, default=None)
+    s = sub.add_parser("sample")
+    s.add_argument("--out", type=Path, default=REPO / "resources" / "sample_fills.png")
+    s.add_argument("--threads", type=int, default=None)
     args = p.parse_args(argv)
     if args.threads:
         import torch
@@ -136,6 +214,10 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     if args.what == "framing":
         framing(args.out)
+    elif args.what == "defaults":
+        defaults(args.faces, args.out)
+    elif args.what == "sample":
+        sample(args.out)
     else:
         models(args.faces, args.out)
     print(f"wrote {args.out}", file=sys.stderr)
