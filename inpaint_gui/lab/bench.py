@@ -222,9 +222,23 @@ PAPER_RECIPE = ("--iterations", "1500", "--lr", "0.01", "--init-samples", "1", "
 
 
 SAMPLE_FRAMING = (132, 25, 181)  # the bundled sample's face as the priors were trained (found by hand)
-# the face engine's defaults before issue 23, as run flags (the photo framing it added is internal: on the
-# sample it changes nothing, on the aligned 128 window it searches the photo instead of a window beside it)
-PREVIOUS_DEFAULTS = ("--iterations", "300", "--restarts", "4")
+
+
+def _previous_flags() -> tuple[str, ...]:
+    """The face engine's defaults before issue 23 (eval's ``previous`` method) as run flags; the
+    photo framing it added is internal (no flag): on the sample it changes nothing, on the
+    aligned 128 window it searches the photo instead of a window beside it."""
+    from inpaint_gui.lab import evaluate
+
+    return tuple(
+        v
+        for k, value in evaluate.PREVIOUS_DEFAULTS.items()
+        if k != "photo_framing"
+        for v in (f"--{k.replace('_', '-')}", str(value))
+    )
+
+
+PREVIOUS_DEFAULTS = _previous_flags()
 
 
 def face_window_photo(repo: Path, folder: Path, size: int = 128) -> tuple[Path, Path]:
