@@ -100,7 +100,10 @@ def framing(out: Path) -> None:
     Image.fromarray(_labelled_row(crops, labels)).save(out)
 
 
-def models(faces: Path, out: Path, skip: int = 250, n: int = 8) -> None:
+def _face_grid(faces: Path, out: Path, runs: dict, whole: bool, skip: int = 250, n: int = 8) -> None:
+    """Val faces ``skip + 1`` .. ``skip + n`` at 128 with the central 64x64 hole: truth, masked,
+    and one column per run (label -> settings), each fill seated with the Poisson blend; the
+    whole face is every fill's window when ``whole``, else the engine plans as the app does."""
     from inpaint_gui.core.engines import Engines
     from inpaint_gui.core.pipeline import fill_batch, seat_batch
     from inpaint_gui.lab.evaluate import load_eval_images
@@ -112,20 +115,25 @@ def models(faces: Path, out: Path, skip: int = 250, n: int = 8) -> None:
     damaged[masks] = 0
     engines = Engines()
     rows = {"truth": images, "masked": np.stack([_holes_shown(i, m) for i, m in zip(images, masks)])}
-    runs = {
-        "celeba64 (enlarged)": _settings(model="celeba64"),
-        "celeba128 alone": _settings(model="celeba128", low_band="off"),
-        "celeba128 over celeba64": _settings(model="celeba128"),
-    }
     for label, settings in runs.items():
         t0 = time.perf_counter()
-        fills, _ = fill_batch(damaged, masks, settings, engines, [(0, 0, 128)] * len(images))
+        fills, _ = fill_batch(damaged, masks, settings, engines, [(0, 0, 128)] * len(images) if whole else None)
         rows[label] = seat_batch(damaged, masks, fills, "poisson")
-        print(f"{label}: {(time.perf_counter() - t0) / len(images):.1f} s per face", file=sys.stderr)
+        print(f"{label}: {(time.perf_counter() - t0) / len(images):.2f} s per face", file=sys.stderr)
     columns = [
         np.concatenate([np.pad(f, ((0, PAD), (0, 0), (0, 0)), constant_values=255) for f in r]) for r in rows.values()
     ]
     Image.fromarray(_labelled_row(columns, list(rows))).save(out)
+
+
+def models(faces: Path, out: Path) -> None:
+    prior = {"low_band": "prior", "network": "none"}  # the figure of the two priors, before the network band
+    runs = {
+        "celeba64 (enlarged)": _settings(model="celeba64", **prior),
+        "celeba128 alone": _settings(model="celeba128", low_band="off", network="none"),
+        "celeba128 over celeba64": _settings(model="celeba128", **prior),
+    }
+    _face_grid(faces, out, runs, whole=True)
 
 
 PREVIOUS = {"photo_framing": False, "restarts": 4, "iterations": 300, "low_band": "prior", "network": "none"}
@@ -145,27 +153,8 @@ def _fill_runs():
     return runs
 
 
-def defaults(faces: Path, out: Path, skip: int = 250, n: int = 8) -> None:
-    from inpaint_gui.core.engines import Engines
-    from inpaint_gui.core.pipeline import fill_batch, seat_batch
-    from inpaint_gui.lab.evaluate import load_eval_images
-    from inpaint_gui.lab.masks import center_mask
-
-    _, images = load_eval_images(faces, 128, n, skip)
-    masks = np.stack([center_mask(128)] * len(images))
-    damaged = images.copy()
-    damaged[masks] = 0
-    engines = Engines()
-    rows = {"truth": images, "masked": np.stack([_holes_shown(i, m) for i, m in zip(images, masks)])}
-    for label, engine, face in _fill_runs():
-        t0 = time.perf_counter()
-        fills, _ = fill_batch(damaged, masks, _settings(engine, **face), engines)
-        rows[label] = seat_batch(damaged, masks, fills, "poisson")
-        print(f"{label}: {(time.perf_counter() - t0) / len(images):.2f} s per face", file=sys.stderr)
-    columns = [
-        np.concatenate([np.pad(f, ((0, PAD), (0, 0), (0, 0)), constant_values=255) for f in r]) for r in rows.values()
-    ]
-    Image.fromarray(_labelled_row(columns, list(rows))).save(out)
+def defaults(faces: Path, out: Path) -> None:
+    _face_grid(faces, out, {label: _settings(engine, **face) for label, engine, face in _fill_runs()}, whole=False)
 
 
 def sample(out: Path) -> None:
