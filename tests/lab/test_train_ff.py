@@ -226,6 +226,40 @@ def test_damaged_folders_are_one_line_errors(tmp_path):
     assert "sha256 mismatch" in one_line(e)
 
 
+def test_network_folders_get_the_priors_file_checks(tmp_path):
+    """The checks shared with the DCGAN priors (modelfiles.py): empty files, non-finite and
+    integer weights are refused in one line, even when the card's hash matches."""
+    from inpaint_gui.core.paths import sha256_file
+
+    folder = trainer("ce").export(tmp_path / "m")
+    card_path, g = folder / "model.json", folder / "generator.pt"
+    good = g.read_bytes()
+    state = torch.load(g, weights_only=True)
+    key = next(k for k, v in state.items() if v.is_floating_point() and v.numel() > 1)
+
+    def resign():
+        card = json.loads(card_path.read_text())
+        card["files"]["generator"].update(sha256=sha256_file(g), bytes=g.stat().st_size)
+        card_path.write_text(json.dumps(card))
+
+    def broken(write, needle):
+        write()
+        resign()
+        with pytest.raises(WeightsError) as e:
+            load_net(folder, arch="ce")
+        assert "generator.pt" in one_line(e) and needle in one_line(e)
+
+    broken(lambda: g.write_bytes(b""), "empty (0 bytes)")
+    nan = {k: v.clone() for k, v in state.items()}
+    nan[key].view(-1)[0] = float("nan")
+    broken(lambda: torch.save(nan, g), f"tensor {key} holds 1 NaN")
+    ints = {k: v.round().long() if v.is_floating_point() else v for k, v in state.items()}
+    broken(lambda: torch.save(ints, g), "floating-point")
+    g.write_bytes(good)
+    resign()
+    assert load_net(folder, arch="ce").arch == "ce"  # the untouched file loads again
+
+
 def test_train_command_exports_and_resumes_a_tiny_network(tmp_path):
     from tests.cli_helpers import cli_here as cli
     from tests.cli_helpers import one_error_line

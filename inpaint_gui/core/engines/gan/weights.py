@@ -17,20 +17,19 @@ Every problem is a :class:`WeightsError` whose one-line message names the file.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn as nn
 
+from inpaint_gui.core.engines import modelfiles
 from inpaint_gui.core.engines.gan.models import DCGANConfig, Discriminator, Generator
+from inpaint_gui.core.engines.modelfiles import CARD_NAME
 from inpaint_gui.core.errors import WeightsError
-from inpaint_gui.core.paths import sha256_file
+from inpaint_gui.core.paths import sha256_file as sha256_file  # looked up here by other modules
 
-CARD_NAME = "model.json"
 FORMAT_VERSION = 1
 DEFAULT_MODEL = "celeba64"
 WEIGHTS_ENV = "INPAINT_GUI_WEIGHTS"
@@ -199,111 +198,8 @@ def validate_card(card: object, path: Path) -> dict:
 
 
 def read_card(folder: Path) -> dict:
-    path = folder / CARD_NAME
-    try:
-        card = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise WeightsError(f"{path}: cannot read the model card ({exc.__class__.__name__}: {_one_line(exc)})") from None
-    return validate_card(card, path)
-
-
-def _one_line(exc: BaseException) -> str:
-    """The first non-empty line of ``exc``'s message, or its type when it has none."""
-    for line in str(exc).splitlines():
-        if line.strip():
-            return " ".join(line.split())
-    return type(exc).__name__
-
-
-def _verified_file(folder: Path, card: dict, role: str, required: bool = True) -> Path | None:
-    """The file the card lists for ``role``, after checking it exists, its size and its sha256."""
-    entry = card["files"].get(role)
-    if entry is None:
-        if required:
-            raise WeightsError(f"{folder / CARD_NAME}: lists no {role} file")
-        return None
-    path = folder / entry["path"]
-    if not path.is_file():
-        raise WeightsError(f"{path}: missing (the model card lists it as the {role})")
-    size = path.stat().st_size
-    if size == 0:
-        raise WeightsError(f"{path}: the file is empty (0 bytes); reinstall or re-export the model")
-    expected = entry.get("bytes")
-    digest = sha256_file(path)
-    if digest != entry["sha256"].lower():
-        sizes = (
-            f"; it is {size:,} bytes, the model card says {expected:,}"
-            if expected is not None and size != expected
-            else ""
-        )
-        raise WeightsError(
-            f"{path}: sha256 mismatch (file is corrupt, incomplete or was changed{sizes}): "
-            f"{digest[:12]}... != {entry['sha256'][:12]}..."
-        )
-    if expected is not None and size != expected:
-        raise WeightsError(
-            f"{path}: the file is {size:,} bytes but the model card says {expected:,} (the card is wrong)"
-        )
-    return path
-
-
-def _read_state(path: Path) -> dict[str, torch.Tensor]:
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # pickle errors, truncated zip, refused globals
-        raise WeightsError(f"{path}: cannot load weights safely ({exc.__class__.__name__}: {_one_line(exc)})") from None
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise WeightsError(f"{path}: not a state dict of tensors")
-    return state
-
-
-def _load_state(module: nn.Module, state: dict[str, torch.Tensor], path: Path) -> None:
-    own = module.state_dict()
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
-    if missing or unexpected:
-        raise WeightsError(
-            f"{path}: keys do not match the architecture (missing {missing[:3]}, unexpected {unexpected[:3]})"
-        )
-    for key, tensor in own.items():
-        if tuple(state[key].shape) != tuple(tensor.shape):
-            raise WeightsError(
-                f"{path}: {key} has shape {tuple(state[key].shape)}, the architecture needs {tuple(tensor.shape)}"
-            )
-    for key, tensor in own.items():
-        if tensor.is_floating_point() and not state[key].is_floating_point():
-            raise WeightsError(
-                f"{path}: tensor {key} holds {str(state[key].dtype).replace('torch.', '')} values, "
-                f"the architecture needs floating-point ones"
-            )
-    for key, tensor in state.items():
-        if tensor.is_floating_point() or tensor.is_complex():
-            bad = int((~torch.isfinite(tensor)).sum())
-            if bad:
-                raise WeightsError(
-                    f"{path}: tensor {key} holds {bad:,} NaN or infinite values (of {tensor.numel():,}); "
-                    f"the model is broken (training diverged?)"
-                )
-    module.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()}, strict=True)
-
-
-def _check_size_fits(config: DCGANConfig, g_path: Path, d_path: Path) -> None:
-    """WeightsError, before the networks are built, when the card's architecture needs more
-    values than the weight files can hold (2 bytes each at the least, float16): a card edited
-    to ``ngf: 1000000000`` must not try to allocate terabytes."""
-    for build, path in ((Generator, g_path), (Discriminator, d_path)):
-        size = path.stat().st_size
-        try:
-            with torch.device("meta"):  # shapes only, no memory
-                values = sum(t.numel() for t in build(config).state_dict().values())
-        except (RuntimeError, OverflowError, MemoryError):  # too large even to describe
-            values = None
-        if values is None or 2 * values > size:
-            need = "more values than can be counted" if values is None else f"{values:,} values"
-            raise WeightsError(
-                f"{path}: the architecture in {CARD_NAME} needs {need} but the file is {size:,} bytes "
-                f"(the model card does not match its weights)"
-            )
+    """The parsed card of ``folder`` after :func:`validate_card`."""
+    return validate_card(modelfiles.read_card_json(folder), folder / CARD_NAME)
 
 
 def _load_mean_face(path: Path) -> np.ndarray:
@@ -314,7 +210,7 @@ def _load_mean_face(path: Path) -> np.ndarray:
             return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
     except Exception as exc:  # not an image, truncated, corrupt data
         raise WeightsError(
-            f"{path}: cannot read the mean face image ({exc.__class__.__name__}: {_one_line(exc)})"
+            f"{path}: cannot read the mean face image ({exc.__class__.__name__}: {modelfiles.one_line(exc)})"
         ) from None
 
 
@@ -326,15 +222,16 @@ def load_model(name_or_path: str | Path = DEFAULT_MODEL, device: torch.device | 
         config = DCGANConfig.from_dict(card["architecture"])
     except (TypeError, ValueError, KeyError) as exc:
         raise WeightsError(f"{folder / CARD_NAME}: bad architecture ({exc})") from None
-    g_path = _verified_file(folder, card, "generator")
-    d_path = _verified_file(folder, card, "discriminator")
-    g_state, d_state = _read_state(g_path), _read_state(d_path)
-    _check_size_fits(config, g_path, d_path)
+    g_path = modelfiles.verified_file(folder, card, "generator")
+    d_path = modelfiles.verified_file(folder, card, "discriminator")
+    g_state, d_state = modelfiles.read_state(g_path), modelfiles.read_state(d_path)
+    modelfiles.check_size_fits(lambda: Generator(config), g_path)
+    modelfiles.check_size_fits(lambda: Discriminator(config), d_path)
     g, d = Generator(config), Discriminator(config)
-    _load_state(g, g_state, g_path)
-    _load_state(d, d_state, d_path)
+    modelfiles.load_state(g, g_state, g_path)
+    modelfiles.load_state(d, d_state, d_path)
     mean_face = None
-    mf_path = _verified_file(folder, card, "mean_face", required=False)
+    mf_path = modelfiles.verified_file(folder, card, "mean_face", required=False)
     if mf_path is not None:
         mean_face = _load_mean_face(mf_path)
     model = LoadedModel(card.get("name", folder.name), folder, config, g, d, card, mean_face)
@@ -360,25 +257,6 @@ def save_model(
 ) -> Path:
     """Write a model folder that ``load_model`` reads: state dicts, extra files, and the card
     with the architecture and every file's sha256 filled in. ``half`` stores fp16 tensors."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    files: dict[str, dict] = {}
-    for role, net in (("generator", generator), ("discriminator", discriminator)):
-        state = {
-            k: (v.half() if half and v.is_floating_point() else v).detach().cpu().clone()
-            for k, v in net.state_dict().items()
-        }
-        path = folder / f"{role}.pt"
-        torch.save(state, path)
-        files[role] = {"path": path.name}
-    for role, src in (extra_files or {}).items():
-        files[role] = {"path": Path(src).name}
-    for entry in files.values():
-        entry["sha256"] = sha256_file(folder / entry["path"])
-        entry["bytes"] = (folder / entry["path"]).stat().st_size
-    card = dict(card)
-    card["format_version"] = FORMAT_VERSION
-    card["architecture"] = {"type": "dcgan", **generator.config.to_dict()}
-    card["files"] = files
-    (folder / CARD_NAME).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
-    return folder
+    card = {**card, "format_version": FORMAT_VERSION, "architecture": {"type": "dcgan", **generator.config.to_dict()}}
+    nets = {"generator": generator, "discriminator": discriminator}
+    return modelfiles.write_folder(folder, nets, card, extra_files, half=half)
