@@ -81,9 +81,7 @@ class Trainer:
         self.generator, self.discriminator = build_models(config, seed=settings.seed)
         self.generator.to(device)
         self.discriminator.to(device)
-        betas = (settings.beta1, 0.999)
-        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=settings.lr, betas=betas)
-        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=settings.lr, betas=betas)
+        self.opt_g, self.opt_d = adam_pair(self.generator, self.discriminator, settings)
         self.noise = torch.Generator(device="cpu").manual_seed(settings.seed + 1)
         self.fixed_z = torch.rand(64, config.nz, generator=torch.Generator().manual_seed(1234)) * 2 - 1  # (64, nz)
         self.state = TrainState()
@@ -151,10 +149,7 @@ class Trainer:
             "version": CHECKPOINT_VERSION,
             "config": self.config.to_dict(),
             "settings": asdict(self.settings),
-            "generator": self.generator.state_dict(),
-            "discriminator": self.discriminator.state_dict(),
-            "opt_g": self.opt_g.state_dict(),
-            "opt_d": self.opt_d.state_dict(),
+            **networks_state(self),
             "noise_rng": self.noise.get_state(),
             "state": {**asdict(self.state), "history": [list(h) for h in self.state.history]},
         }
@@ -166,10 +161,7 @@ class Trainer:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
         if ckpt.get("version") != CHECKPOINT_VERSION or DCGANConfig.from_dict(ckpt["config"]) != self.config:
             raise ValueError(f"{path}: checkpoint is for another architecture or format")
-        self.generator.load_state_dict(ckpt["generator"])
-        self.discriminator.load_state_dict(ckpt["discriminator"])
-        self.opt_g.load_state_dict(ckpt["opt_g"])
-        self.opt_d.load_state_dict(ckpt["opt_d"])
+        load_networks_state(self, ckpt)
         self.noise.set_state(ckpt["noise_rng"])
         st = dict(ckpt["state"])
         st["history"] = [tuple(h) for h in st["history"]]
@@ -183,21 +175,57 @@ class Trainer:
         on_checkpoint: Callable[[Trainer], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
     ) -> TrainState:
-        t0 = time.perf_counter()
-        base_seconds = self.state.seconds
         s = self.settings
-        while self.state.step < self.total_steps:
-            if should_stop is not None and should_stop():
-                break
-            self.train_step()
-            self.state.seconds = base_seconds + time.perf_counter() - t0
-            if on_step:
-                on_step(self)
-            if on_sample and self.state.step % s.sample_every == 0:
-                on_sample(self)
-            if on_checkpoint and self.state.step % s.checkpoint_every == 0:
-                on_checkpoint(self)
+        run_steps(self, on_step, [(s.sample_every, on_sample), (s.checkpoint_every, on_checkpoint)], should_stop)
         return self.state
+
+
+def adam_pair(generator: torch.nn.Module, discriminator: torch.nn.Module, settings) -> tuple:
+    """Adam for each network (``settings.lr``, betas ``(settings.beta1, 0.999)``): (opt_g, opt_d)."""
+    betas = (settings.beta1, 0.999)
+    opt_g = torch.optim.Adam(generator.parameters(), lr=settings.lr, betas=betas)
+    opt_d = torch.optim.Adam(discriminator.parameters(), lr=settings.lr, betas=betas)
+    return opt_g, opt_d
+
+
+def networks_state(trainer) -> dict:
+    """The checkpoint entries of a trainer's two networks and their optimisers."""
+    return {
+        "generator": trainer.generator.state_dict(),
+        "discriminator": trainer.discriminator.state_dict(),
+        "opt_g": trainer.opt_g.state_dict(),
+        "opt_d": trainer.opt_d.state_dict(),
+    }
+
+
+def load_networks_state(trainer, ckpt: dict) -> None:
+    """Restore what :func:`networks_state` saved in ``ckpt``."""
+    trainer.generator.load_state_dict(ckpt["generator"])
+    trainer.discriminator.load_state_dict(ckpt["discriminator"])
+    trainer.opt_g.load_state_dict(ckpt["opt_g"])
+    trainer.opt_d.load_state_dict(ckpt["opt_d"])
+
+
+def run_steps(
+    trainer,
+    on_step: Callable | None,
+    every: list[tuple[int, Callable | None]],
+    should_stop: Callable[[], bool] | None,
+) -> None:
+    """``trainer.train_step()`` until ``trainer.total_steps`` or ``should_stop()``: after each
+    step the wall time is added to ``trainer.state.seconds`` (summed over resumed runs), then
+    ``on_step(trainer)``, then each ``hook(trainer)`` of ``every`` whose step count divides the step."""
+    t0, base_seconds = time.perf_counter(), trainer.state.seconds
+    while trainer.state.step < trainer.total_steps:
+        if should_stop is not None and should_stop():
+            break
+        trainer.train_step()
+        trainer.state.seconds = base_seconds + time.perf_counter() - t0
+        if on_step:
+            on_step(trainer)
+        for steps, hook in every:
+            if hook and trainer.state.step % steps == 0:
+                hook(trainer)
 
 
 def warm_start(trainer: Trainer, generator_state: dict, discriminator_state: dict) -> list[str]:

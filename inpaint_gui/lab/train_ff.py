@@ -18,7 +18,6 @@ tuning faces (val 1-64: central block and ``parts``) are measured for the card's
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -32,7 +31,15 @@ from inpaint_gui.core.engines.feedforward.fill import fill_windows
 from inpaint_gui.core.engines.feedforward.weights import ARCHS, LoadedNet, load_net, save_net
 from inpaint_gui.lab.dataset import ImageSet
 from inpaint_gui.lab.ff_holes import CE_MIX, PGGAN_MIX, HoleSampler
-from inpaint_gui.lab.train import hardware_description, save_atomically, to_model_tensor
+from inpaint_gui.lab.train import (
+    adam_pair,
+    hardware_description,
+    load_networks_state,
+    networks_state,
+    run_steps,
+    save_atomically,
+    to_model_tensor,
+)
 
 CHECKPOINT_VERSION = 1
 LOSS_WEIGHTS = {"ce": {"l1": 0.999, "adv": 0.001}, "pggan": {"l1": 0.995, "global": 0.0025, "patch": 0.0025}}
@@ -95,9 +102,7 @@ class FFTrainer:
         self.generator, self.discriminator = module.build(config, seed=settings.seed)
         self.generator.to(device)
         self.discriminator.to(device)
-        betas = (settings.beta1, 0.999)
-        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=settings.lr, betas=betas)
-        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=settings.lr, betas=betas)
+        self.opt_g, self.opt_d = adam_pair(self.generator, self.discriminator, settings)
         self.holes = HoleSampler(arch, config.resolution, settings.seed, irregular_files)
         self.weights = LOSS_WEIGHTS[arch]
         self.state = FFState()
@@ -260,10 +265,7 @@ class FFTrainer:
             "arch": self.arch,
             "config": self.config.to_dict(),
             "settings": asdict(self.settings),
-            "generator": self.generator.state_dict(),
-            "discriminator": self.discriminator.state_dict(),
-            "opt_g": self.opt_g.state_dict(),
-            "opt_d": self.opt_d.state_dict(),
+            **networks_state(self),
             "state": asdict(self.state),
         }
 
@@ -276,10 +278,7 @@ class FFTrainer:
             raise ValueError(f"{path}: not a {self.arch} checkpoint of this format")
         if type(self.config).from_dict(ckpt["config"]) != self.config:
             raise ValueError(f"{path}: the checkpoint's network is {ckpt['config']}, not {self.config.to_dict()}")
-        self.generator.load_state_dict(ckpt["generator"])
-        self.discriminator.load_state_dict(ckpt["discriminator"])
-        self.opt_g.load_state_dict(ckpt["opt_g"])
-        self.opt_d.load_state_dict(ckpt["opt_d"])
+        load_networks_state(self, ckpt)
         self.state = FFState(**ckpt["state"])
 
     def load_export(self, folder: Path) -> None:
@@ -335,16 +334,7 @@ class FFTrainer:
         on_export: Callable[[FFTrainer], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
     ) -> FFState:
-        t0, base = time.perf_counter(), self.state.seconds
-        while self.state.step < self.total_steps:
-            if should_stop is not None and should_stop():
-                break
-            self.train_step()
-            self.state.seconds = base + time.perf_counter() - t0
-            if on_step:
-                on_step(self)
-            if on_export and self.state.step % self.settings.export_every == 0:
-                on_export(self)
+        run_steps(self, on_step, [(self.settings.export_every, on_export)], should_stop)
         return self.state
 
 
