@@ -103,3 +103,13 @@ def test_a_cancelled_search_keeps_its_fills_without_the_network(engines):
             cancel.set()
     assert steps[-1].cancelled and steps[-1].candidates
     assert all(c.label.startswith("restart") for c in steps[-1].candidates)
+
+
+def test_a_network_that_is_not_installed_or_not_a_network_is_one_line(engines):
+    from inpaint_gui.core.errors import WeightsError
+
+    image, mask = holed()
+    for name, words in (("nosuch", "unknown model 'nosuch'"), ("celeba64", "DCGAN prior")):
+        with pytest.raises(WeightsError, match=words) as info:
+            plan(image, mask, settings(network=name), engines, window=WINDOW)
+        assert "\n" not in str(info.value)

@@ -133,13 +133,18 @@ class FaceEngine(Engine):
         return True
 
     def network_for(self, settings: SearchSettings) -> str | None:
-        """The feed-forward network ``settings.network`` names, when it is installed (or loaded)."""
+        """The feed-forward network ``settings.network`` names: with "auto" the shipped one when
+        it is installed (else None), with a name or folder that one (a one-line WeightsError
+        when it is not installed or not a feed-forward network), None with "none"."""
         from inpaint_gui.core.engines.gan.network import network_name
 
         name = network_name(settings.network)
         if name is None or name in self._nets:
             return name
-        return name if self.has_model(name) else None
+        if settings.network == "auto":
+            return name if self.has_model(name) else None
+        self.network(name)  # loaded and verified now: a wrong name fails before any work
+        return name
 
     def network(self, name: str) -> Any:
         """A feed-forward network (``feedforward.weights.LoadedNet``) by name or folder, loaded
