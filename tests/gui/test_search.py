@@ -44,6 +44,8 @@ def test_run_streams_previews_and_finishes_with_candidates(ready, qtbot, monkeyp
 
     monkeypatch.setattr(compute, "PREVIEW_INTERVAL", 0.0)  # every step the engine yields reaches the GUI
     w = ready
+    configure(w, seed=1, iterations=40, restarts=3, preview_every=1, network="none")  # the search's steps only
+    settle(qtbot, w)
     image_before = w.doc.image.copy()
     seen = []
     w.session.update_shown.connect(
