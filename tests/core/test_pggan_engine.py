@@ -41,11 +41,14 @@ def test_pggan_fills_any_hole_of_its_window_with_a_mirrored_candidate(folder):
     mask[70:80, 60:110] = True
     result = inpaint(image, mask, settings(folder), Engines())
     (r,) = result.regions
-    assert r.region.engine == "pggan" and [c.label for c in r.final.candidates] == ["one pass", "mirrored"]
+    labels = [c.label for c in r.final.candidates]
+    assert r.region.engine == "pggan" and labels == ["averaged with its mirror", "one pass", "mirrored"]
     np.testing.assert_array_equal(result.image[~mask], image[~mask])
     assert not np.array_equal(result.image[mask], image[mask])
-    one, mirrored = (c.payload[1] for c in r.final.candidates)
+    averaged, one, mirrored = (c.payload[1] for c in r.final.candidates)
     assert not np.allclose(one, mirrored)  # the mirrored pass is another fill, flipped back
+    np.testing.assert_allclose(averaged, (one + mirrored) / 2, atol=1e-4)
+    assert r.final.best == 0 and np.isnan(r.final.candidates[0].loss)
     (alone,) = inpaint(image, mask, settings(folder, mirrored=False), Engines()).regions
     assert [c.label for c in alone.final.candidates] == ["one pass"]
     np.testing.assert_allclose(alone.final.candidates[0].payload[1], one, atol=1e-3)
