@@ -38,7 +38,7 @@ METHOD_LABELS = {
     "tv": "total-variation inpainting",
     "nn": "nearest training face (pasted)",
     "ce": "Context Encoder, one pass (Pathak et al.)",
-    "pggan": "PGGAN, one pass (Demir & Unal)",
+    "pggan": "PGGAN, a pass averaged with its mirror's (Demir & Unal; --no-mirrored: one pass)",
 }
 METRIC_KEYS = ("l1", "psnr", "ssim", "l1_hole", "psnr_hole", "ssim_hole", "sharpness")
 
@@ -244,7 +244,10 @@ def evaluate(
                 if not networks or method not in networks:
                     raise ValueError(f"the {method} method needs its network (networks[{method!r}])")
                 say(f"{kind}: {method}")
-                outputs = feedforward_outputs(networks[method], corrupted, masks, settings.common.blend, batch)
+                mirrored = bool(getattr(settings.of(method), "mirrored", False))  # what --engine pggan offers first
+                outputs = feedforward_outputs(
+                    networks[method], corrupted, masks, settings.common.blend, batch, mirrored
+                )
             elif method == "nn":
                 if train_images is None:
                     raise ValueError("the nn method needs training images (--train-images)")
@@ -260,17 +263,21 @@ def evaluate(
     return result
 
 
-def feedforward_outputs(net, images: np.ndarray, masks: np.ndarray, blend: str, batch: int = 64) -> np.ndarray:
+def feedforward_outputs(
+    net, images: np.ndarray, masks: np.ndarray, blend: str, batch: int = 64, mirrored: bool = False
+) -> np.ndarray:
     """The network's fills of whole windows (N, S, S, 3), seated in the holes by ``blend``
     (Poisson, as the search's fills are, guided by the network's own pixels around the hole
-    where it makes them; or pasted)."""
+    where it makes them; or pasted). ``mirrored``: the average of each window's pass and its
+    mirror image's, the first candidate of ``--engine pggan``."""
     from inpaint_gui.core.engines.base import Fill
-    from inpaint_gui.core.engines.feedforward.fill import predict_windows
+    from inpaint_gui.core.engines.feedforward.fill import predict_mirrored, predict_windows
 
     size = images.shape[1]
     fills = []
     for start in range(0, len(images), batch):
-        chunk = predict_windows(net, images[start : start + batch], masks[start : start + batch])
+        part = images[start : start + batch], masks[start : start + batch]
+        chunk = sum(predict_mirrored(net, *part)) / 2 if mirrored else predict_windows(net, *part)
         fills += [Fill((0, 0, size, size), f) for f in chunk]
     return seat_batch(images, masks, fills, blend)
 

@@ -73,3 +73,21 @@ def test_the_engine_declares_what_it_can_do():
     info = engine_class("pggan").info
     assert info.models and info.placed_window and not info.uses_exclude and info.auto is None
     assert "mirrored" in info.settings.__dataclass_fields__
+
+
+def test_eval_scores_what_the_engine_offers_first(folder):
+    """eval's pggan method: the average of the pass and its mirror's, as --engine pggan's first
+    candidate (and one pass with --no-mirrored)."""
+    from inpaint_gui.core.engines.feedforward.fill import predict_mirrored, predict_windows
+    from inpaint_gui.core.engines.feedforward.weights import load_net
+    from inpaint_gui.lab.evaluate import feedforward_outputs
+
+    net = load_net(folder, arch="pggan", resolution=128)
+    images = np.stack([photo(128, 128, seed) for seed in (5, 6)])
+    masks = np.zeros(images.shape[:3], bool)
+    masks[:, 40:90, 30:70] = True
+    one, mirrored = predict_mirrored(net, images, masks)
+    np.testing.assert_allclose(one, predict_windows(net, images, masks), atol=1e-4)
+    paste = feedforward_outputs(net, images, masks, "paste", mirrored=True)
+    np.testing.assert_array_equal(paste[masks], np.rint((one + mirrored) / 2)[masks].astype(np.uint8))
+    assert not np.array_equal(paste, feedforward_outputs(net, images, masks, "paste"))

@@ -162,21 +162,18 @@ class FeedForwardEngine(Engine):
         return framed if missing.any() and unfillable(net, missing) is None else window
 
     def run(self, image, mask, region, settings, common, cancel: threading.Event | None = None) -> Iterator[Step]:
-        from inpaint_gui.core.engines.feedforward.fill import predict_windows, window_input
+        from inpaint_gui.core.engines.feedforward.fill import predict_mirrored, predict_windows, window_input
 
         start = time.perf_counter()
         net = self.net(settings)
         x, y, size = region.plan
         small, missing = window_input(image, mask, (x, y, size), net.resolution)
-        passes = [("one pass", False)] + ([("mirrored", True)] if getattr(settings, "mirrored", False) else [])
-        smalls = np.stack([small[:, ::-1] if flip else small for _, flip in passes])  # (P, S, S, 3)
-        holes = np.stack([missing[:, ::-1] if flip else missing for _, flip in passes])  # (P, S, S)
-        out = predict_windows(net, smalls, holes)  # float32 (P, S, S, 3) in [0, 255]
-        fills = [
-            (label, np.ascontiguousarray(out[k, :, ::-1] if flip else out[k])) for k, (label, flip) in enumerate(passes)
-        ]
-        if len(fills) > 1:  # the pass and its mirror averaged: +0.3 dB on val faces (docs/feedforward.md), first
-            fills.insert(0, ("averaged with its mirror", (fills[0][1] + fills[1][1]) / 2))
+        if getattr(settings, "mirrored", False):
+            one, mirrored = (f[0] for f in predict_mirrored(net, small[None], missing[None]))  # (S, S, 3) each
+            # the average first: +0.3 dB on val faces (docs/feedforward.md, "PGGAN's candidates")
+            fills = [("averaged with its mirror", (one + mirrored) / 2), ("one pass", one), ("mirrored", mirrored)]
+        else:
+            fills = [("one pass", predict_windows(net, small[None], missing[None])[0])]
         candidates = []
         for k, (label, pixels) in enumerate(fills):  # pixels: float32 (S, S, 3)
             thumb = np.clip(np.rint(np.where(missing[..., None], pixels, small)), 0, 255).astype(np.uint8)

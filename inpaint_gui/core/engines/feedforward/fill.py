@@ -113,6 +113,17 @@ def predict_windows(net: LoadedNet, images: np.ndarray, masks: np.ndarray) -> np
     return _to_pixels(out)  # (N, S, S, 3)
 
 
+def predict_mirrored(net: LoadedNet, images: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`predict_windows` of the windows and of their mirror images (flipped back): two
+    fills, float32 (N, S, S, 3) each, in one batch. Their average is PGGAN's first candidate."""
+    images, masks = np.asarray(images), np.asarray(masks, bool)
+    both = predict_windows(
+        net, np.concatenate([images, images[:, :, ::-1]]), np.concatenate([masks, masks[:, :, ::-1]])
+    )
+    n = len(images)
+    return both[:n], np.ascontiguousarray(both[n:, :, ::-1])
+
+
 def _to_pixels(x: torch.Tensor) -> np.ndarray:
     """float (N, 3, h, w) in [-1, 1] -> float32 (N, h, w, 3) in [0, 255]."""
     return x.float().clamp(-1, 1).add(1).mul(127.5).permute(0, 2, 3, 1).cpu().numpy()
