@@ -200,7 +200,7 @@ def evaluate(
     irregular_files: list[Path] | None = None,
     train_images: np.ndarray | None = None,
     batch: int = 64,
-    n_figure: int = 6,
+    n_figure: int = 8,  # the same 8 faces as tools/figures.py (val 251-258 with --skip 250)
     on_progress: Callable[[str], None] | None = None,
     result: EvalResult | None = None,
     networks: dict | None = None,
