@@ -73,6 +73,22 @@ def test_the_engine_declares_what_it_can_do():
     info = engine_class("pggan").info
     assert info.models and info.placed_window and not info.uses_exclude and info.auto is None
     assert "mirrored" in info.settings.__dataclass_fields__
+    assert engine_class("pggan").models() == ["pggan128"] and "pggan128" not in engine_class("face").models()
+
+
+def test_the_shipped_pggan_fills_the_sample_in_the_face_framing():
+    from pathlib import Path
+
+    from inpaint_gui.core.image.io import load_mask, load_photo
+
+    resources = Path(__file__).resolve().parents[2] / "resources"
+    image = load_photo(resources / "astronaut.png").image
+    mask = load_mask(resources / "astronaut_mask.png", image.shape[:2])
+    result = inpaint(image, mask, InpaintSettings(CommonSettings(engine="pggan", device="cpu")), Engines())
+    (r,) = result.regions
+    assert r.final.info["model"] == "pggan128" and len(r.final.candidates) == 3
+    np.testing.assert_array_equal(result.image[~mask], image[~mask])
+    assert np.abs(result.image[mask].astype(int) - image[mask].astype(int)).mean() > 5  # filled
 
 
 def test_eval_scores_what_the_engine_offers_first(folder):
