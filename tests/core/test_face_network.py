@@ -113,3 +113,27 @@ def test_a_network_that_is_not_installed_or_not_a_network_is_one_line(engines):
         with pytest.raises(WeightsError, match=words) as info:
             plan(image, mask, settings(network=name), engines, window=WINDOW)
         assert "\n" not in str(info.value)
+
+
+def test_the_searchs_previews_are_shown_over_the_networks_low_band(engines):
+    """While the search runs the canvas shows its fill as it will be: the prior's detail over
+    the network's colours, not the prior's raw G(z)."""
+    image, mask = holed()
+    s = settings(preview_every=1)
+    (region,) = plan(image, mask, s, engines, window=WINDOW)
+    (net_fill,) = network_fills(engines["face"].network("ce128"), image, mask, [WINDOW])
+    alone = settings(preview_every=1, network="none", low_band="off")
+    (raw_region,) = plan(image, mask, alone, engines, window=WINDOW)
+    raw = list(run(image, mask, raw_region, alone, engines))
+    banded = list(run(image, mask, region, s, engines))
+    raw_mid = [st for st in raw if not st.done and st.thumbnails is not None]
+    mid = [st for st in banded[1:] if not st.done and st.thumbnails is not None]
+    assert len(mid) == len(raw_mid) >= 5
+
+    def low(x, s=BAND_SIGMA * 32 / 128):
+        return gaussian_filter(np.asarray(x, np.float32), (s, s, 0), mode="nearest")
+
+    target = low(net_fill.at(32))
+    for a, b in zip(mid, raw_mid):  # the same search (same seed): banded previews, raw ones
+        assert np.abs(low(a.thumbnails[a.best]) - target).mean() < np.abs(low(b.thumbnails[b.best]) - target).mean() / 2
+        assert a.composite is not None and a.window == WINDOW

@@ -54,9 +54,10 @@ def run(
         steps = _run_framings(image, mask, region, plan, model, search, holes, cancel)
     else:
         steps = _run_window(image, mask, region, plan, model, search, holes, cancel)
+    nets = _NetworkFills(engine, plan, image, mask)
     if plan.network is not None:
         first = plan.framings[0].window if plan.framings else plan.window
-        (fill,) = network_fills(engine.network(plan.network), image, mask, [first])
+        fill = nets.get(first)
         if fill is not None:  # the first preview: the network's fill, before the search's first iteration
             thumb = fill.thumbnail(model.resolution, image, mask)
             yield Step(
@@ -71,10 +72,43 @@ def run(
                 window=first,
                 info={"model": model.name, "window": list(first), "network": fill.name},
             )
+    if plan.network_band:
+        steps = _banded_previews(steps, nets, holes)
     if plan.low_band is None and plan.network is None:
         yield from steps
     else:
-        yield from _with_bands(engine, steps, image, mask, plan, model, search, holes, cancel)
+        yield from _with_bands(engine, steps, image, mask, plan, model, search, holes, cancel, nets)
+
+
+class _NetworkFills:
+    """The network's fill of each window a run shows, made on first use (None: it cannot fill
+    the hole there, or the plan has no network)."""
+
+    def __init__(self, engine, plan: FacePlan, image: np.ndarray, mask: np.ndarray):
+        self.net = engine.network(plan.network) if plan.network is not None else None
+        self.image, self.mask = image, mask
+        self.fills: dict = {}
+
+    def get(self, window: Window):
+        if self.net is None:
+            return None
+        if window not in self.fills:
+            (self.fills[window],) = network_fills(self.net, self.image, self.mask, [window])
+        return self.fills[window]
+
+
+def _banded_previews(steps, nets: _NetworkFills, holes) -> Iterator[Step]:
+    """The search's previews over the network's low band, as the final fill will be (a
+    millisecond a thumbnail; the network's pass once per framing shown): what the canvas shows
+    while the search runs is the fill's look, not the prior's raw colours."""
+    for step in steps:
+        fill = nets.get(tuple(step.window)) if step.window is not None else None
+        if step.done or step.thumbnails is None or fill is None:
+            yield step
+            continue
+        thumbs = np.stack([network_low_band(t, fill) for t in step.thumbnails])  # (K, S, S, 3)
+        win = tuple(step.window)
+        yield replace(step, thumbnails=thumbs, composite=_composer(holes.window(win), win, thumbs[step.best]))
 
 
 def _run_window(image, mask, region, plan: FacePlan, model, search, holes, cancel) -> Iterator[Step]:
@@ -117,9 +151,9 @@ def _run_window(image, mask, region, plan: FacePlan, model, search, holes, cance
         yield step
 
 
-def _with_bands(engine, steps, image, mask, plan: FacePlan, model, search, holes, cancel) -> Iterator[Step]:
+def _with_bands(engine, steps, image, mask, plan: FacePlan, model, search, holes, cancel, nets) -> Iterator[Step]:
     """``steps``, with the final candidates' low band replaced: by the network's pass of the same
-    window (``plan.network_band``, where it can fill the hole), else by ``plan.low_band``'s
+    window (``nets``; ``plan.network_band``, where it can fill the hole), else by ``plan.low_band``'s
     search (twoband.py); the network's fill of the chosen window joins the candidates, last.
     Cancelled in the prior's search: the final step as it was, cancelled."""
     for step in steps:
@@ -128,11 +162,9 @@ def _with_bands(engine, steps, image, mask, plan: FacePlan, model, search, holes
             continue
         start = time.perf_counter()
         windows = list(dict.fromkeys(c.payload[0] for c in step.candidates))
-        nets: dict = {}
-        if plan.network is not None:
-            found = network_fills(engine.network(plan.network), image, mask, windows)
-            nets = {w: f for w, f in zip(windows, found) if f is not None}
-        by_network = set(nets) if plan.network_band else set()
+        made = {w: nets.get(w) for w in windows}  # the network's fills (cached since the previews)
+        made = {w: f for w, f in made.items() if f is not None}
+        by_network = set(made) if plan.network_band else set()
         rest = [w for w in windows if w not in by_network]
         bases: dict = {}
         info = dict(step.info)
@@ -151,7 +183,7 @@ def _with_bands(engine, steps, image, mask, plan: FacePlan, model, search, holes
         for c in step.candidates:
             win, detail = c.payload
             if win in by_network:
-                fill = network_low_band(detail, nets[win])
+                fill = network_low_band(detail, made[win])
             elif win in bases:
                 fill = two_band(detail, bases[win])  # (S, S, 3)
             else:
@@ -159,8 +191,8 @@ def _with_bands(engine, steps, image, mask, plan: FacePlan, model, search, holes
             candidates.append(replace(c, thumbnail=fill, payload=(win, fill)))
         best = candidates[step.best]
         chosen = best.payload[0]
-        if chosen in nets:  # the network's own fill of the chosen window, a candidate beside the search's
-            net_fill = nets[chosen]
+        if chosen in made:  # the network's own fill of the chosen window, a candidate beside the search's
+            net_fill = made[chosen]
             candidates.append(
                 Candidate(
                     len(candidates),
