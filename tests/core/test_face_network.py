@@ -9,7 +9,7 @@ from scipy.ndimage import gaussian_filter
 
 from inpaint_gui.core.engines import Engines
 from inpaint_gui.core.engines.gan.engine import FaceEngine
-from inpaint_gui.core.engines.gan.network import network_fills
+from inpaint_gui.core.engines.gan.network import network_fill
 from inpaint_gui.core.engines.gan.settings import SearchSettings
 from inpaint_gui.core.engines.gan.twoband import BAND_SIGMA
 from inpaint_gui.core.pipeline import CommonSettings, InpaintSettings, fill_batch, inpaint, plan, run
@@ -59,7 +59,7 @@ def test_the_low_band_is_the_networks_and_the_detail_the_searchs(engines):
     (banded,) = inpaint(image, mask, settings(low_band="network"), engines, window=WINDOW).regions
     assert [c.label for c in alone.final.candidates] == ["restart 1", "restart 2"]
     win, detail = alone.final.candidates[0].payload
-    (net_fill,) = network_fills(engines["face"].network("ce128"), image, mask, [win])
+    net_fill = network_fill(engines["face"].network("ce128"), image, mask, win)
     got = banded.final.candidates[0].payload[1].astype(np.float32)
 
     def low(x, s=BAND_SIGMA * 32 / 128):
@@ -121,7 +121,7 @@ def test_the_searchs_previews_are_shown_over_the_networks_low_band(engines):
     image, mask = holed()
     s = settings(preview_every=1)
     (region,) = plan(image, mask, s, engines, window=WINDOW)
-    (net_fill,) = network_fills(engines["face"].network("ce128"), image, mask, [WINDOW])
+    net_fill = network_fill(engines["face"].network("ce128"), image, mask, WINDOW)
     alone = settings(preview_every=1, network="none", low_band="off")
     (raw_region,) = plan(image, mask, alone, engines, window=WINDOW)
     raw = list(run(image, mask, raw_region, alone, engines))

@@ -74,20 +74,9 @@ class FeedForwardEngine(Engine):
     @classmethod
     def models(cls) -> list[str]:
         """The installed model folders that hold this engine's architecture."""
-        import json
+        from inpaint_gui.core.engines.gan.weights import available_models  # one weights/ for every engine
 
-        from inpaint_gui.core.engines.gan.weights import CARD_NAME, weights_dirs  # one weights/ for every engine
-
-        names = set()
-        for d in weights_dirs():
-            for card in d.glob(f"*/{CARD_NAME}") if d.is_dir() else []:
-                try:
-                    arch = json.loads(card.read_text(encoding="utf-8")).get("architecture", {}).get("type")
-                except (OSError, ValueError, AttributeError):
-                    continue
-                if arch == cls.arch:
-                    names.add(card.parent.name)
-        return sorted(names)
+        return available_models(cls.arch)
 
     def load(self, spec: Any = None, device: str = "cpu") -> Any:
         from inpaint_gui.core.devices import apply_compute_threads
@@ -106,11 +95,9 @@ class FeedForwardEngine(Engine):
 
     # -- the protocol --------------------------------------------------------------------------------
     def check_window(self, window: Sequence[int], mask: np.ndarray) -> None:
-        from inpaint_gui.core.engines.gan.windows import validate_window
+        from inpaint_gui.core.engines.gan.windows import check_placed_window
 
-        x, y, size = validate_window(window, mask.shape)
-        if not mask[y : y + size, x : x + size].any():
-            raise MaskError(f"the window {x},{y},{size} contains no hole pixel: place it over the hole")
+        check_placed_window(window, mask)
 
     def plan(self, image, mask, settings, common, window=None, *, exclude=None) -> list[Region]:
         from inpaint_gui.core.engines.feedforward.fill import unfillable, window_input

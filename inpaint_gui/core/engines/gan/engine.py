@@ -24,7 +24,7 @@ import numpy as np
 
 from inpaint_gui.core.engines.base import Candidate, Engine, EngineInfo, Fill, Region, Step, Suitability
 from inpaint_gui.core.engines.gan.settings import SearchSettings
-from inpaint_gui.core.errors import MaskError, WeightsError
+from inpaint_gui.core.errors import WeightsError
 
 log = logging.getLogger(__name__)
 
@@ -69,18 +69,9 @@ class FaceEngine(Engine):
     @classmethod
     def models(cls) -> list[str]:
         """The installed DCGAN priors (weights/ also holds other engines' networks)."""
-        import json
+        from inpaint_gui.core.engines.gan.weights import available_models
 
-        from inpaint_gui.core.engines.gan.weights import CARD_NAME, available_models, find_model
-
-        def is_prior(name: str) -> bool:
-            try:
-                card = json.loads((find_model(name) / CARD_NAME).read_text(encoding="utf-8"))
-                return card.get("architecture", {}).get("type", "dcgan") == "dcgan"
-            except (OSError, ValueError, AttributeError, WeightsError):
-                return False
-
-        return [name for name in available_models() if is_prior(name)]
+        return available_models("dcgan")
 
     def load(self, spec: Any = None, device: str = "cpu") -> Any:
         """Load a model by name or folder (None: the default), or adopt a loaded one; it becomes
@@ -194,11 +185,9 @@ class FaceEngine(Engine):
     # -- the protocol ------------------------------------------------------------------------------
     def check_window(self, window: Sequence[int], mask: np.ndarray) -> None:
         """A placed window fits the photo and holds hole pixels (before any model loads)."""
-        from inpaint_gui.core.engines.gan.windows import validate_window
+        from inpaint_gui.core.engines.gan.windows import check_placed_window
 
-        x, y, size = validate_window(window, mask.shape)
-        if not mask[y : y + size, x : x + size].any():
-            raise MaskError(f"the window {x},{y},{size} contains no hole pixel: place it over the hole")
+        check_placed_window(window, mask)
 
     def plan(
         self,

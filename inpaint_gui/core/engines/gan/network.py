@@ -58,21 +58,14 @@ def network_name(setting: str) -> str | None:
     return DEFAULT_NETWORK if setting == "auto" else setting
 
 
-def network_fills(net, image: np.ndarray, mask: np.ndarray, windows: list[Window]) -> list[NetworkFill | None]:
-    """One pass of ``net`` (a feedforward ``LoadedNet``) over each window, batched; None for a
-    window whose hole the network cannot fill (the Context Encoder's block)."""
-    inputs = [window_input(image, mask, w, net.resolution) for w in windows]
-    ok = [i for i, (_small, hole) in enumerate(inputs) if hole.any() and unfillable(net, hole) is None]
-    out: list[NetworkFill | None] = [None] * len(windows)
-    if ok:
-        pixels = predict_windows(
-            net,
-            np.stack([inputs[i][0] for i in ok]),  # (N, R, R, 3)
-            np.stack([inputs[i][1] for i in ok]),  # (N, R, R)
-        )
-        for j, i in enumerate(ok):
-            out[i] = NetworkFill(tuple(windows[i]), pixels[j], net.name)
-    return out
+def network_fill(net, image: np.ndarray, mask: np.ndarray, window: Window) -> NetworkFill | None:
+    """One pass of ``net`` (a feedforward ``LoadedNet``) over ``window``; None when the network
+    cannot fill the hole there (the Context Encoder's block) or it holds none."""
+    small, hole = window_input(image, mask, window, net.resolution)
+    if not hole.any() or unfillable(net, hole) is not None:
+        return None
+    pixels = predict_windows(net, small[None], hole[None])[0]  # (R, R, 3)
+    return NetworkFill(tuple(window), pixels, net.name)
 
 
 def network_low_band(detail: np.ndarray, fill: NetworkFill) -> np.ndarray:

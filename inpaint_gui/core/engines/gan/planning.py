@@ -35,7 +35,7 @@ from inpaint_gui.core.engines.gan.framing import (
 from inpaint_gui.core.engines.gan.resample import known_small
 from inpaint_gui.core.engines.gan.settings import SearchSettings
 from inpaint_gui.core.engines.gan.twoband import low_band_model
-from inpaint_gui.core.engines.gan.windows import Window, auto_windows, validate_window
+from inpaint_gui.core.engines.gan.windows import Window, auto_windows, check_placed_window
 from inpaint_gui.core.errors import MaskError
 
 DEFAULT_CONTEXT = 0.5  # context on each side of the hole, as a share of the hole's extent
@@ -60,10 +60,7 @@ def plan_windows(
 ) -> list[Window]:
     """The user's window (validated) or one automatic window per group of nearby holes."""
     if window is not None:
-        x, y, size = validate_window(window, mask.shape)
-        if not mask[y : y + size, x : x + size].any():
-            raise MaskError(f"the window {x},{y},{size} contains no hole pixel: place it over the hole")
-        return [(x, y, size)]
+        return [check_placed_window(window, mask)]
     return auto_windows(mask, context=context, min_size=min(resolution, *mask.shape))
 
 

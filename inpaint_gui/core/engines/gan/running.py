@@ -20,7 +20,7 @@ import numpy as np
 
 from inpaint_gui.core.engines.base import Candidate, Fill, Region, Step
 from inpaint_gui.core.engines.gan.framing import GREY_LEVELS, Frame, FramingResult, Problem, framing_search
-from inpaint_gui.core.engines.gan.network import network_fills, network_low_band
+from inpaint_gui.core.engines.gan.network import network_fill, network_low_band
 from inpaint_gui.core.engines.gan.planning import FacePlan
 from inpaint_gui.core.engines.gan.resample import from_model, to_model
 from inpaint_gui.core.engines.gan.search import context_weights, latent_search, search_batch
@@ -93,7 +93,7 @@ class _NetworkFills:
         if self.net is None:
             return None
         if window not in self.fills:
-            (self.fills[window],) = network_fills(self.net, self.image, self.mask, [window])
+            self.fills[window] = network_fill(self.net, self.image, self.mask, window)
         return self.fills[window]
 
 
@@ -338,7 +338,7 @@ def fill_batch(
         mine = [b for b, pl in enumerate(plans) if pl.model == name]
         by_network = set()
         for b in (b for b in mine if plans[b].network_band):
-            (net_fill,) = network_fills(engine.network(plans[b].network), images[b], masks[b], [found[b][0]])
+            net_fill = network_fill(engine.network(plans[b].network), images[b], masks[b], found[b][0])
             if net_fill is not None:
                 found[b] = (found[b][0], network_low_band(found[b][1], net_fill))
                 by_network.add(b)

@@ -17,6 +17,7 @@ Every problem is a :class:`WeightsError` whose one-line message names the file.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,12 +82,24 @@ def weights_dirs() -> list[Path]:
     return unique
 
 
-def available_models() -> list[str]:
+def available_models(arch: str | None = None) -> list[str]:
+    """The model folders in ``weights_dirs()``; with ``arch``, only those whose card names that
+    architecture type (a card without one is a DCGAN prior's: "dcgan")."""
     names = set()
     for d in weights_dirs():
         if d.is_dir():
             names.update(p.parent.name for p in d.glob(f"*/{CARD_NAME}"))
-    return sorted(names)
+    if arch is None:
+        return sorted(names)
+
+    def of_arch(name: str) -> bool:
+        try:
+            card = json.loads((find_model(name) / CARD_NAME).read_text(encoding="utf-8"))
+            return card.get("architecture", {}).get("type", "dcgan") == arch
+        except (OSError, ValueError, AttributeError, WeightsError):
+            return False
+
+    return [name for name in sorted(names) if of_arch(name)]
 
 
 def find_model(name_or_path: str | Path) -> Path:

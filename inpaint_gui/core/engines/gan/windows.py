@@ -89,6 +89,14 @@ def validate_window(window: Sequence[int], image_shape: Sequence[int]) -> Window
     return x, y, size
 
 
+def check_placed_window(window: Sequence[int], mask: np.ndarray) -> Window:
+    """A window the user placed: :func:`validate_window`, and it must hold hole pixels."""
+    x, y, size = validate_window(window, mask.shape)
+    if not mask[y : y + size, x : x + size].any():
+        raise MaskError(f"the window {x},{y},{size} contains no hole pixel: place it over the hole")
+    return x, y, size
+
+
 def check_mask(mask: np.ndarray, image_shape: Sequence[int] | None = None) -> np.ndarray:
     mask = np.asarray(mask)
     if mask.ndim != 2:
