@@ -42,8 +42,8 @@ def test_run_writes_the_result_and_a_summary(files):
     # proposals); the finalist's restarts are the candidates
     tried = region["framings"]
     assert 2 <= len(tried) <= REFINED_KEEP and region["chosen"] in [f["window"] for f in tried] and region["fit"] > 0
-    assert len(region["losses"]) == 2 * REFINED_FINAL_KEEP + 1  # two restarts each, then ce128's pass (no loss)
-    assert region["losses"][-1] is None and region["network"] == "ce128"
+    assert len(region["losses"]) == 2 * REFINED_FINAL_KEEP + 1  # two restarts each, then the networks' pass (no loss)
+    assert region["losses"][-1] is None and region["network"] == "ce128+pggan128"
     out = np.asarray(Image.open(d / "out.png"))
     assert np.array_equal(out[~mask], image[~mask]) and not np.array_equal(out[mask], image[mask])
     assert sorted(p.name for p in (d / "cands").iterdir()) == sorted(
@@ -69,8 +69,8 @@ def test_run_with_a_fixed_window_reports_its_losses(files):
     )
     assert r.returncode == 0, r.stderr
     region = json.loads(r.stdout)["regions"][0]
-    assert "framings" not in region and len(region["losses"]) == 3 and len(region["contextual"]) == 2  # + ce128's
-    assert region["label"].startswith("tiny over ce128 ")
+    assert "framings" not in region and len(region["losses"]) == 3 and len(region["contextual"]) == 2  # + the networks'
+    assert region["label"].startswith("tiny over ce128+pggan128 ")
 
 
 def test_run_paste_jpeg_and_window(files):

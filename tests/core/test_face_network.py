@@ -41,16 +41,17 @@ def settings(**face):
 def test_the_network_is_the_first_preview_and_the_last_candidate(engines):
     image, mask = holed()
     (region,) = plan(image, mask, settings(), engines, window=WINDOW)
-    assert region.plan.network == "ce128" and region.plan.network_band and " over ce128 " in region.label
+    both = "ce128+pggan128"  # "auto": the shipped networks, their fills averaged
+    assert region.plan.network == both and region.plan.network_band and f" over {both} " in region.label
     steps = list(run(image, mask, region, settings(), engines))
     first = steps[0]
-    assert first.iteration == 0 and not first.done and first.info["network"] == "ce128"  # before any search step
+    assert first.iteration == 0 and not first.done and first.info["network"] == both  # before any search step
     assert first.composite is not None and first.window == region.plan.window
     final = steps[-1]
     *searched, network = final.candidates
-    assert [c.label for c in searched] == ["restart 1", "restart 2"] and network.label == "ce128 · one pass"
+    assert [c.label for c in searched] == ["restart 1", "restart 2"] and network.label == f"{both} · one pass"
     assert np.isnan(network.loss) and final.best < len(searched)  # the search's fill stays the default choice
-    assert final.info["low_band"] == "ce128"
+    assert final.info["low_band"] == both
 
 
 def test_the_low_band_is_the_networks_and_the_detail_the_searchs(engines):
@@ -59,7 +60,7 @@ def test_the_low_band_is_the_networks_and_the_detail_the_searchs(engines):
     (banded,) = inpaint(image, mask, settings(low_band="network"), engines, window=WINDOW).regions
     assert [c.label for c in alone.final.candidates] == ["restart 1", "restart 2"]
     win, detail = alone.final.candidates[0].payload
-    net_fill = network_fill(engines["face"].network("ce128"), image, mask, win)
+    net_fill = network_fill(engines["face"].networks("ce128+pggan128"), image, mask, win)
     got = banded.final.candidates[0].payload[1].astype(np.float32)
 
     def low(x, s=BAND_SIGMA * 32 / 128):
@@ -105,11 +106,47 @@ def test_a_cancelled_search_keeps_its_fills_without_the_network(engines):
     assert all(c.label.startswith("restart") for c in steps[-1].candidates)
 
 
+def test_the_networks_fill_is_the_mean_of_each_networks_pass_and_its_mirror(engines):
+    from inpaint_gui.core.engines.feedforward.fill import predict_windows, window_input
+
+    image, mask = holed()
+    ce, pggan = engines["face"].networks("ce128+pggan128")
+    small, hole = window_input(image, mask, WINDOW, 128)
+    passes = [
+        predict_windows(net, np.stack([small, small[:, ::-1]]), np.stack([hole, hole[:, ::-1]])) for net in (ce, pggan)
+    ]
+    expected = np.mean([p[0] for p in passes] + [p[1][:, ::-1] for p in passes], axis=0)  # (128, 128, 3)
+    both = network_fill([ce, pggan], image, mask, WINDOW)
+    assert both.name == "ce128+pggan128"
+    np.testing.assert_allclose(both.pixels, expected, atol=1e-3)
+    alone = network_fill([ce], image, mask, WINDOW)
+    assert alone.name == "ce128" and np.abs(alone.pixels - both.pixels)[hole].mean() > 1.0
+
+
+def test_a_hole_past_the_context_encoders_block_is_filled_by_pggan_alone(engines):
+    image = photo(120, 160)
+    mask = np.zeros(image.shape[:2], bool)
+    mask[30:100, 45:125] = True  # 80 px of a 96 px window: past the Context Encoder's 64 px block at 128
+    win = (32, 12, 96)
+    fill = network_fill(engines["face"].networks("ce128+pggan128"), image, mask, win)
+    assert fill is not None and fill.name == "pggan128"
+    assert network_fill(engines["face"].networks("ce128"), image, mask, win) is None
+
+
+def test_network_settings_name_one_network_or_several():
+    from inpaint_gui.core.engines.gan.network import DEFAULT_NETWORKS, network_names
+
+    assert network_names("auto") == DEFAULT_NETWORKS == ("ce128", "pggan128")
+    assert network_names("none") == ()
+    assert network_names("pggan128") == ("pggan128",)
+    assert network_names(" ce128 + pggan128 +ce128") == ("ce128", "pggan128")
+
+
 def test_a_network_that_is_not_installed_or_not_a_network_is_one_line(engines):
     from inpaint_gui.core.errors import WeightsError
 
     image, mask = holed()
-    for name, words in (("nosuch", "unknown model 'nosuch'"), ("celeba64", "DCGAN prior")):
+    for name, words in (("nosuch", "unknown model 'nosuch'"), ("celeba64", "DCGAN prior"), ("ce128+nosuch", "nosuch")):
         with pytest.raises(WeightsError, match=words) as info:
             plan(image, mask, settings(network=name), engines, window=WINDOW)
         assert "\n" not in str(info.value)
@@ -121,7 +158,7 @@ def test_the_searchs_previews_are_shown_over_the_networks_low_band(engines):
     image, mask = holed()
     s = settings(preview_every=1)
     (region,) = plan(image, mask, s, engines, window=WINDOW)
-    net_fill = network_fill(engines["face"].network("ce128"), image, mask, WINDOW)
+    net_fill = network_fill(engines["face"].networks("ce128+pggan128"), image, mask, WINDOW)
     alone = settings(preview_every=1, network="none", low_band="off")
     (raw_region,) = plan(image, mask, alone, engines, window=WINDOW)
     raw = list(run(image, mask, raw_region, alone, engines))

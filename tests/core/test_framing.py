@@ -121,7 +121,7 @@ def test_the_face_engine_searches_framings_by_default_and_reports_them(model, mo
     assert chosen["loss"] == pytest.approx(info["fit"]) and chosen["score"] == min(f["score"] for f in finalists)
     assert all(f["score"] == pytest.approx(f["loss"] / f["detail"]) for f in info["framings"])
     *searched, network = final.candidates  # the search's, then the feed-forward network's (network.py)
-    assert all(c.label.startswith("framing ") for c in searched) and network.label == "ce128 · one pass"
+    assert all(c.label.startswith("framing ") for c in searched) and network.label == "ce128+pggan128 · one pass"
     assert np.array_equal(result.image[~mask], image[~mask]) and not np.array_equal(result.image[mask], image[mask])
 
 

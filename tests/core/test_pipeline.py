@@ -87,8 +87,8 @@ def test_inpaint_end_to_end(engines):
     x, y, size = result.regions[0].region.plan.window
     assert x <= 50 and y <= 35 and x + size >= 75 and y + size >= 55  # the window holds the hole
     final = result.regions[0].final
-    *searched, network = final.candidates  # two restarts, then ce128's one pass (gan/network.py)
-    assert len(searched) == 2 and network.label == "ce128 · one pass"
+    *searched, network = final.candidates  # two restarts, then the networks' fill (gan/network.py)
+    assert len(searched) == 2 and network.label == "ce128+pggan128 · one pass"
     assert final.candidates[final.best].loss == pytest.approx(np.nanmin(final.losses))
 
 

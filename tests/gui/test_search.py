@@ -277,12 +277,12 @@ def test_the_frame_moves_to_the_framing_the_search_chose(ready, qtbot):
     result = blocker.args[0]
     chosen = tuple(result.info["chosen"])
     assert w.canvas.model_window == chosen and not w.canvas.window_user_placed
-    assert all(c.label.startswith("framing ") for c in result.candidates[:-1])  # the last: ce128's one pass
+    assert all(c.label.startswith("framing ") for c in result.candidates[:-1])  # the last: the networks' fill
     assert result.candidates[result.best].label.startswith(f"framing {chosen[0]},{chosen[1]},{chosen[2]}")
 
 
 def test_the_networks_fill_is_the_first_preview_and_stays_a_candidate(ready, qtbot, monkeypatch):
-    """Before the search's first iteration the canvas shows ce128's fill (issue 24); after the
+    """Before the search's first iteration the canvas shows the networks' fill (issue 24); after the
     run it is the last candidate, and the search's fill stays the default choice."""
     import inpaint_gui.gui.compute as compute
 
@@ -298,9 +298,11 @@ def test_the_networks_fill_is_the_first_preview_and_stays_a_candidate(ready, qtb
         start(w)
     result = blocker.args[0]
     first_iteration, network, preview = seen[0]
-    assert first_iteration == 0 and network == "ce128" and preview is not None
+    assert first_iteration == 0 and network == "ce128+pggan128" and preview is not None
     assert all(n is None for _, n, _ in seen[1:-1])  # then the search's previews
-    assert [x.label for x in result.candidates][-1] == "ce128 · one pass" and result.best < len(result.candidates) - 1
+    assert [x.label for x in result.candidates][-1] == "ce128+pggan128 · one pass" and result.best < len(
+        result.candidates
+    ) - 1
     w.candidates.setCurrentRow(len(result.candidates) - 1)  # choose it: previewed in the canvas
     qtbot.waitUntil(lambda: w.session.flow.selected == len(result.candidates) - 1, timeout=5000)
     assert "no loss" in w.statusBar().currentMessage()

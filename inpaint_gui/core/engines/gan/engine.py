@@ -124,18 +124,24 @@ class FaceEngine(Engine):
         return True
 
     def network_for(self, settings: SearchSettings) -> str | None:
-        """The feed-forward network ``settings.network`` names: with "auto" the shipped one when
-        it is installed (else None), with a name or folder that one (a one-line WeightsError
-        when it is not installed or not a feed-forward network), None with "none"."""
-        from inpaint_gui.core.engines.gan.network import network_name
+        """The feed-forward network(s) ``settings.network`` names, joined by "+": with "auto"
+        the shipped ones that are installed (None if neither is), with names or a folder those
+        (a one-line WeightsError when one is not installed or not a feed-forward network), None
+        with "none"."""
+        from inpaint_gui.core.engines.gan.network import JOIN, network_names
 
-        name = network_name(settings.network)
-        if name is None or name in self._nets:
-            return name
+        names = network_names(settings.network)
         if settings.network == "auto":
-            return name if self.has_model(name) else None
-        self.network(name)  # loaded and verified now: a wrong name fails before any work
-        return name
+            names = tuple(n for n in names if n in self._nets or self.has_model(n))
+        for name in names:
+            self.network(name)  # loaded and verified now: a wrong name fails before any work
+        return JOIN.join(names) or None
+
+    def networks(self, label: str) -> list[Any]:
+        """The networks a plan's ``network`` label names (``network_for``'s answer), loaded."""
+        from inpaint_gui.core.engines.gan.network import network_names
+
+        return [self.network(name) for name in network_names(label)]
 
     def network(self, name: str) -> Any:
         """A feed-forward network (``feedforward.weights.LoadedNet``) by name or folder, loaded

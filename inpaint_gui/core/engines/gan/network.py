@@ -1,9 +1,13 @@
-"""The face engine's feed-forward companion: a network's one pass before and under the search.
+"""The face engine's feed-forward companion: the networks' pass before and under the search.
 
-A Context Encoder (or PGGAN) trained on the same faces fills a window in milliseconds where the
-latent search takes a second or more; their errors differ: the network's fill fits the context
+A Context Encoder and a PGGAN trained on the same faces fill a window in milliseconds where the
+latent search takes a second or more; their errors differ: a network's fill fits the context
 closely but is soft, the prior's is sharp but its features land less well (docs/feedforward.md).
-The face engine uses the network three ways:
+The face engine's "network" is one network or several (``ce128+pggan128``, the default): each
+fills the window and its mirror image, and the fill is the mean of every pass of every network
+that can fill the hole there (the two networks' errors differ too: on tuning faces their mean
+as the low band was +0.29 dB over ce128's alone on face-part holes and level on central ones,
+docs/experiments.md). The face engine uses the network's fill three ways:
 
 - **first preview**: before the search's first iteration the canvas shows the network's fill of
   the first framing (the framer's consensus, or the window);
@@ -18,16 +22,18 @@ the network sees the photo's edge repeated there (``feedforward.fill.window_inpu
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from inpaint_gui.core.engines.feedforward.fill import predict_windows, unfillable, window_input
+from inpaint_gui.core.engines.feedforward.fill import predict_mirrored, unfillable, window_input
 from inpaint_gui.core.engines.gan.resample import from_model
 from inpaint_gui.core.engines.gan.twoband import BAND_SIGMA, two_band
 from inpaint_gui.core.engines.gan.windows import Window
 
-DEFAULT_NETWORK = "ce128"  # "auto": the shipped Context Encoder
+DEFAULT_NETWORKS = ("ce128", "pggan128")  # "auto": the shipped Context Encoder and PGGAN, those installed
+JOIN = "+"  # a network setting naming several: their fills are averaged
 
 
 @dataclass
@@ -51,21 +57,35 @@ class NetworkFill:
         return np.clip(np.rint(np.where(hole[..., None], fill, small)), 0, 255).astype(np.uint8)
 
 
-def network_name(setting: str) -> str | None:
-    """The network a ``network`` setting names: "auto" -> ``DEFAULT_NETWORK``, "none" -> None."""
+def network_names(setting: str) -> tuple[str, ...]:
+    """The networks a ``network`` setting names: "auto" -> ``DEFAULT_NETWORKS``, "none" -> (),
+    "a+b" -> ("a", "b"), anything else -> (itself,) (a name in weights/ or a folder)."""
     if setting == "none":
-        return None
-    return DEFAULT_NETWORK if setting == "auto" else setting
+        return ()
+    if setting == "auto":
+        return DEFAULT_NETWORKS
+    return tuple(dict.fromkeys(part.strip() for part in setting.split(JOIN) if part.strip()))
 
 
-def network_fill(net, image: np.ndarray, mask: np.ndarray, window: Window) -> NetworkFill | None:
-    """One pass of ``net`` (a feedforward ``LoadedNet``) over ``window``; None when the network
-    cannot fill the hole there (the Context Encoder's block) or it holds none."""
-    small, hole = window_input(image, mask, window, net.resolution)
-    if not hole.any() or unfillable(net, hole) is not None:
+def network_fill(nets: Sequence, image: np.ndarray, mask: np.ndarray, window: Window) -> NetworkFill | None:
+    """The networks' fill of ``window``: every network in ``nets`` (feedforward ``LoadedNet``s)
+    that can fill the hole there fills the window and its mirror image, and the fill is the mean
+    of those passes, at the first such network's resolution. None when none can (the Context
+    Encoder's block) or the window holds no hole."""
+    passes, names = [], []
+    for net in nets:
+        small, hole = window_input(image, mask, window, net.resolution)
+        if not hole.any() or unfillable(net, hole) is not None:
+            continue
+        one, mirrored = predict_mirrored(net, small[None], hole[None])  # (1, R, R, 3) each
+        fill = (one[0] + mirrored[0]) / 2  # (R, R, 3)
+        r = passes[0].shape[0] if passes else fill.shape[0]
+        passes.append(fill if fill.shape[0] == r else from_model(fill, r))
+        names.append(net.name)
+    if not passes:
         return None
-    pixels = predict_windows(net, small[None], hole[None])[0]  # (R, R, 3)
-    return NetworkFill(tuple(window), pixels, net.name)
+    pixels = np.mean(passes, axis=0, dtype=np.float32)  # (R, R, 3)
+    return NetworkFill(tuple(window), pixels, JOIN.join(names))
 
 
 def network_low_band(detail: np.ndarray, fill: NetworkFill) -> np.ndarray:

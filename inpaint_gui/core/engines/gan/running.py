@@ -85,15 +85,15 @@ class _NetworkFills:
     the hole there, or the plan has no network)."""
 
     def __init__(self, engine, plan: FacePlan, image: np.ndarray, mask: np.ndarray):
-        self.net = engine.network(plan.network) if plan.network is not None else None
+        self.nets = engine.networks(plan.network) if plan.network is not None else []
         self.image, self.mask = image, mask
         self.fills: dict = {}
 
     def get(self, window: Window):
-        if self.net is None:
+        if not self.nets:
             return None
         if window not in self.fills:
-            self.fills[window] = network_fill(self.net, self.image, self.mask, window)
+            self.fills[window] = network_fill(self.nets, self.image, self.mask, window)
         return self.fills[window]
 
 
@@ -338,7 +338,7 @@ def fill_batch(
         mine = [b for b, pl in enumerate(plans) if pl.model == name]
         by_network = set()
         for b in (b for b in mine if plans[b].network_band):
-            net_fill = network_fill(engine.network(plans[b].network), images[b], masks[b], found[b][0])
+            net_fill = network_fill(engine.networks(plans[b].network), images[b], masks[b], found[b][0])
             if net_fill is not None:
                 found[b] = (found[b][0], network_low_band(found[b][1], net_fill))
                 by_network.add(b)

@@ -48,8 +48,9 @@ class SearchSettings:
     )
     network: str = setting(
         "auto",
-        "a feed-forward network shown before the search starts, kept as a candidate and giving the low band: "
-        "a name in weights/ or a model folder (auto: ce128; none: no network)",
+        "the feed-forward network(s) shown before the search starts, kept as a candidate and giving the low "
+        "band: a name in weights/ or a model folder, several joined by + (each fills the window and its "
+        "mirror; the fills are averaged) (auto: ce128+pggan128, those installed; none: no network)",
         metavar="NAME",
         label="Network",
     )
