@@ -226,12 +226,20 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every)
     a.add_argument("--checkpoint", type=Path, default=None, help="written every --checkpoint-every steps")
     a.add_argument("--resume", action="store_true", help="continue from --checkpoint")
+    a.add_argument(
+        "--init",
+        type=Path,
+        default=None,
+        help="continue from an exported encoder folder (its weights; Adam starts afresh, --steps more steps)",
+    )
     a.add_argument("--threads", type=int, default=1)
     a.add_argument("--cache-dir", type=Path, default=None, help="decoded-image cache (default ~/.cache/inpaint-gui)")
     a.add_argument("--out", type=Path, required=True)
     args = a.parse_args(argv)
     if args.resume and (args.checkpoint is None or not args.checkpoint.is_file()):
         a.error("--resume needs an existing --checkpoint")
+    if args.resume and args.init:
+        a.error("--resume and --init exclude each other: a checkpoint holds everything")
     torch.set_num_threads(args.threads)
     say = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
     model = load_model(args.model)
@@ -251,9 +259,22 @@ def main(argv: list[str] | None = None) -> int:
         checkpoint_every=args.checkpoint_every,
     )
     trainer = EncoderTrainer(model, faces, settings, irregular)
+    earlier: dict = {}
     if args.resume:
         trainer.load_checkpoint(args.checkpoint)
         say(f"resumed at step {trainer.state.step}")
+    elif args.init:
+        from inpaint_gui.core.engines.gan.encoder import load_encoder
+
+        exported = load_encoder(model.name, args.init)  # card and sha256 checked, weights_only
+        if exported.net.config != trainer.net.config:
+            raise SystemExit(
+                f"--init {args.init}: its encoder is {exported.net.config}, this run's {trainer.net.config}"
+            )
+        trainer.net.load_state_dict(exported.net.state_dict())
+        trainer.state.commands = list(exported.card.get("commands", []))
+        earlier = {"steps": exported.card["training"]["steps"], "seconds": exported.card["training"]["seconds"]}
+        say(f"continuing from {args.init} ({earlier['steps']} steps)")
     trainer.state.commands.append(
         shlex.join(["python", "-m", "inpaint_gui.lab.train_encoder", *(argv or sys.argv[1:])])
     )
@@ -272,6 +293,7 @@ def main(argv: list[str] | None = None) -> int:
             "irregular_masks": str(args.masks) if args.masks else None,
         },
         "training": {**asdict(settings), "seconds": round(trainer.state.seconds), "threads": args.threads},
+        "continued_from": earlier or None,  # an exported encoder's steps and seconds before this run (--init)
         "loss_history_every_100_steps": trainer.state.history,
         "held_out": {"faces": f"the first {len(val)} of {args.val_faces}", **report},
         "licence": "trained on CelebA crops through a CelebA-trained prior: non-commercial research use only",

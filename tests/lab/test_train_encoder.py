@@ -77,3 +77,23 @@ def test_the_command_writes_an_encoder_the_app_loads_only_as_its_card_says(tmp_p
     (out / "encoder.pt").write_bytes((out / "encoder.pt").read_bytes()[:-8] + b"tampered")
     with pytest.raises(WeightsError, match="sha256"):
         load_encoder("tiny", out)
+
+
+def test_a_run_continues_from_the_encoder_it_exported(tmp_path):
+    prior = save_tiny_model(tmp_path / "tiny")
+    images = write_random_images(tmp_path / "faces", 8, shape=(32, 32), seed=3)
+    args = ["--model", str(prior), "--faces", str(images), "--val-faces", str(images), "--val-n", "4"]
+    args += ["--cache-dir", str(tmp_path / "cache"), "--batch", "4", "--width", "8"]
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert main([*args, "--steps", "2", "--out", str(first)]) == 0
+    assert main([*args, "--steps", "2", "--init", str(first), "--out", str(second)]) == 0
+    a, b = load_encoder("tiny", first), load_encoder("tiny", second)
+    assert b.card["continued_from"]["steps"] == 2 and len(b.card["commands"]) == 2
+    moved = [not torch.equal(v, b.net.state_dict()[k]) for k, v in a.net.state_dict().items()]
+    assert any(moved)
+    fresh = main([*args, "--steps", "0", "--out", str(tmp_path / "fresh")])
+    assert fresh == 0  # the same run without --init starts from a fresh encoder, not the exported one
+    c = load_encoder("tiny", tmp_path / "fresh")
+    assert any(not torch.equal(v, c.net.state_dict()[k]) for k, v in a.net.state_dict().items())
+    with pytest.raises(SystemExit, match="its encoder is"):
+        main([*args, "--width", "16", "--steps", "1", "--init", str(first), "--out", str(tmp_path / "x")])

@@ -60,6 +60,7 @@ class FaceEngine(Engine):
         self._check = None  # the face check (facecheck.py), loaded on first use
         self._framer = None  # the framer (framer.py), loaded on first use; False: not installed
         self._nets: dict[str, Any] = {}  # feed-forward networks by name (network.py), loaded on first use
+        self._encoders: dict[str, Any] = {}  # the priors' learned starts by prior name (encoder.py)
         self._proposed = None  # planning._framings' last answer: the engine choice and the plan ask in a row
         self.default: str | None = None
         if model is not None:
@@ -154,6 +155,33 @@ class FaceEngine(Engine):
             )
             self._nets[name] = load_net(name, resolution=128, device=device)
         return self._nets[name]
+
+    def encoder_for(self, settings: SearchSettings, model_name: str) -> str | None:
+        """The prior whose learned start (``encoder.py``) the search of ``model_name`` takes
+        under ``settings.start``: with "auto" when one is installed, with "encoder" always (a
+        one-line WeightsError when none is), None with "random"."""
+        if settings.start == "random":
+            return None
+        if model_name not in self._encoders:
+            from inpaint_gui.core.engines.gan.encoder import encoder_name, load_encoder
+            from inpaint_gui.core.engines.gan.facecheck import find_card_folder
+
+            try:
+                folder = find_card_folder(encoder_name(model_name), f"{model_name}'s encoder")
+            except WeightsError:  # not installed: a broken one is an error below, whatever the setting
+                if settings.start == "encoder":
+                    raise
+                return None
+            self._encoders[model_name] = load_encoder(model_name, folder)
+        return model_name
+
+    def encoder(self, model_name: str) -> Any:
+        """The learned start of the prior ``model_name`` (``encoder.LoadedEncoder``), loaded on first use."""
+        if model_name not in self._encoders:
+            from inpaint_gui.core.engines.gan.encoder import load_encoder
+
+            self._encoders[model_name] = load_encoder(model_name)
+        return self._encoders[model_name]
 
     def _adopt(self, name: str) -> Any:
         keep = self.default

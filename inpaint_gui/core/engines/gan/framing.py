@@ -332,14 +332,16 @@ def framing_search(
     keep: float = KEEP,
     final_keep: int = FINAL_KEEP,
     relative: bool = True,
+    encoder=None,
 ) -> Iterator[FramingStep | FramingResult]:
-    """Successive halving over framings; yields progress steps for problem 0, then the result."""
+    """Successive halving over framings; yields progress steps for problem 0, then the result.
+    ``encoder`` (optional): each framing's last restart starts at its z (a learned start)."""
     start = time.perf_counter()
     budget = settings.iterations / FULL_BUDGET  # a shorter search cuts sooner (never before MIN_ROUND)
     if budget < 1:
         rounds = [max(min(MIN_ROUND, r), int(round(r * budget))) for r in rounds]
     smalls, holes, outs, owner = _inputs(model, problems)
-    search = Search(model, smalls, holes, settings, outs)
+    search = Search(model, smalls, holes, settings, outs, encoder)
     n = len(owner)
     detail = np.ones(n)
     if relative:  # rank by the loss relative to the context's own detail (see context_detail)

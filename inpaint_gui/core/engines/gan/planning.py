@@ -53,6 +53,7 @@ class FacePlan:
     low_band: str | None = None  # the model whose search gives the fill's low band (twoband.py), or None
     network: str | None = None  # the feed-forward network shown first and kept as a candidate (network.py)
     network_band: bool = False  # the low band from the network's pass where it can fill the hole
+    encoder: str | None = None  # the prior whose learned start (encoder.py) starts the search, or None
 
 
 def plan_windows(
@@ -121,6 +122,7 @@ def plan(
             low_band=base,
             network=net,
             network_band=network_band,
+            encoder=engine.encoder_for(settings, model.name),
         )
         regions.append(Region(engine.info.name, rect, region_hole, label, face_plan, window=(x, y, size)))
     return regions

@@ -50,10 +50,11 @@ def run(
     model = engine.model(plan.model)
     search = search_settings(settings, common, image[region.hole_in(image.shape)[0]])
     holes = _RegionHoles(region, mask)
+    encoder = engine.encoder(plan.encoder) if plan.encoder is not None else None
     if plan.framings:
-        steps = _run_framings(image, mask, region, plan, model, search, holes, cancel)
+        steps = _run_framings(image, mask, region, plan, model, search, holes, cancel, encoder)
     else:
-        steps = _run_window(image, mask, region, plan, model, search, holes, cancel)
+        steps = _run_window(image, mask, region, plan, model, search, holes, cancel, encoder)
     nets = _NetworkFills(engine, plan, image, mask)
     if plan.network is not None:
         first = plan.framings[0].window if plan.framings else plan.window
@@ -111,7 +112,7 @@ def _banded_previews(steps, nets: _NetworkFills, holes) -> Iterator[Step]:
         yield replace(step, thumbnails=thumbs, composite=_composer(holes.window(win), win, thumbs[step.best]))
 
 
-def _run_window(image, mask, region, plan: FacePlan, model, search, holes, cancel) -> Iterator[Step]:
+def _run_window(image, mask, region, plan: FacePlan, model, search, holes, cancel, encoder=None) -> Iterator[Step]:
     win = plan.window
     x, y, size = win
     if mask[y : y + size, x : x + size].all():
@@ -121,7 +122,7 @@ def _run_window(image, mask, region, plan: FacePlan, model, search, holes, cance
     image_small, mask_small = to_model(image, mask, win, model.resolution)
     weight = float(context_weights(mask_small, search.weighting, search.weight_window).sum()) * 3
     window_hole = holes.window(win)
-    for s in latent_search(model, image_small, mask_small, search, cancel):
+    for s in latent_search(model, image_small, mask_small, search, cancel, encoder):
         step = Step(
             s.iteration,
             s.iterations,
@@ -214,11 +215,17 @@ def _with_bands(engine, steps, image, mask, plan: FacePlan, model, search, holes
         )
 
 
-def _run_framings(image, mask, region, plan: FacePlan, model, search, holes, cancel) -> Iterator[Step]:
+def _run_framings(image, mask, region, plan: FacePlan, model, search, holes, cancel, encoder=None) -> Iterator[Step]:
     frames = list(plan.framings)
     problem = Problem(image, mask, frames)
     run = framing_search(
-        model, [problem], search, cancel, preview_seconds=search.preview_seconds, final_keep=plan.final_keep
+        model,
+        [problem],
+        search,
+        cancel,
+        preview_seconds=search.preview_seconds,
+        final_keep=plan.final_keep,
+        encoder=encoder,
     )
     for item in run:
         if not isinstance(item, FramingResult):
@@ -319,10 +326,13 @@ def fill_batch(
     runs = np.zeros(len(images), np.int64)
     for name in dict.fromkeys(pl.model for pl in plans):  # one batched search per model, in plan order
         model = engine.model(name)
+        encoder = next((engine.encoder(pl.encoder) for pl in plans if pl.model == name and pl.encoder), None)
         fixed = [b for b, pl in enumerate(plans) if pl.model == name and not pl.framings]
         if fixed:
             smalls = [to_model(images[b], masks[b], plans[b].window, model.resolution) for b in fixed]
-            result = search_batch(model, np.stack([sm[0] for sm in smalls]), np.stack([sm[1] for sm in smalls]), search)
+            result = search_batch(
+                model, np.stack([sm[0] for sm in smalls]), np.stack([sm[1] for sm in smalls]), search, encoder=encoder
+            )
             for i, b in enumerate(fixed):
                 found[b] = (plans[b].window, result.best_fills[i])
                 runs[b] = result.iterations_run[i]
@@ -330,7 +340,7 @@ def fill_batch(
         if framed:
             problems = [Problem(images[b], masks[b], list(plans[b].framings)) for b in framed]
             keep = min(plans[b].final_keep for b in framed)
-            result = list(framing_search(model, problems, search, final_keep=keep))[-1]
+            result = list(framing_search(model, problems, search, final_keep=keep, encoder=encoder))[-1]
             for i, b in enumerate(framed):
                 best = int(np.argmin(result.total[i][0]))
                 found[b] = (plans[b].framings[result.survivors[i][0]].window, result.fills[i][0, best])

@@ -162,6 +162,7 @@ class Search:
         masks: np.ndarray,
         settings: SearchSettings,
         outside: np.ndarray | None = None,
+        encoder=None,
     ):
         settings.validate()
         if len(images) != len(masks) or len(images) == 0:
@@ -190,6 +191,10 @@ class Search:
         self._weights = torch.from_numpy(w).to(device)[:, None, :, :, None].contiguous()  # (B, 1, S, S, 1)
         start = time.perf_counter()
         z = self._initial_latents(torch.Generator(device="cpu").manual_seed(settings.seed))  # (B*K, nz)
+        if encoder is not None:  # a learned start (encoder.py) in place of each image's last (worst) kept draw
+            holes = np.stack(masks) if outside[0] is None else np.stack(masks) | np.stack(outside)
+            starts = torch.from_numpy(encoder.latents(np.stack(images), holes)).to(device)  # (B, nz)
+            z.view(b, k, nz)[:, -1] = starts.clamp(-1, 1)
         self.init_seconds = time.perf_counter() - start
         # results of retired images (and the starting point of all): full size, by image
         self._best_total_all = torch.full((b, k), float("inf"), device=device)
@@ -401,14 +406,16 @@ def latent_search(
     mask: np.ndarray,
     settings: SearchSettings = SearchSettings(),
     cancel: threading.Event | None = None,
+    encoder=None,
 ) -> Iterator[SearchStep]:
     """Optimise K latents for ``image`` (uint8 (S, S, 3)) with hole ``mask`` (bool (S, S)).
 
     Yields progress steps; the last one (``done=True``) holds previews and latents of the best
     z seen for each restart. Closing the generator or setting ``cancel`` stops it early.
+    ``encoder`` (optional): the last restart starts at its z (a learned start).
     """
     start = time.perf_counter()
-    search = Search(model, image[None], mask[None], settings)
+    search = Search(model, image[None], mask[None], settings, encoder=encoder)
     last_preview = time.perf_counter()
     stopped = False
     try:
@@ -482,6 +489,7 @@ def search_batch(
     settings: SearchSettings = SearchSettings(),
     cancel: threading.Event | None = None,
     outside: np.ndarray | None = None,
+    encoder=None,
 ) -> BatchResult:
     """The same search for B images at once (B x K latents in one batch): for evaluation.
 
@@ -489,10 +497,11 @@ def search_batch(
     init_samples * K draws from the seeded generator, so image 0 starts exactly as
     ``latent_search`` would; every z follows its own trajectory (Adam is element-wise) and
     every image stops by its own rule, whatever the other images are. ``outside`` (bool (B, S,
-    S), optional): pixels beyond the photo's border, neither context nor filled.
+    S), optional): pixels beyond the photo's border, neither context nor filled. ``encoder``
+    (``encoder.LoadedEncoder``, optional): each image's last restart starts at its z (a learned start).
     """
     start = time.perf_counter()
-    search = Search(model, images, masks, settings, outside)
+    search = Search(model, images, masks, settings, outside, encoder)
     while not search.finished and not (cancel is not None and cancel.is_set()):
         search.step()
     fake, contextual, _, total = search.final()

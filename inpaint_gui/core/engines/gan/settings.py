@@ -17,6 +17,7 @@ PRECISIONS = ("float32", "tf32", "bfloat16")
 WEIGHTINGS = ("plain", "importance")
 LR_SCHEDULES = ("constant", "cosine")
 LOW_BANDS = ("auto", "network", "prior", "off")
+STARTS = ("auto", "encoder", "random")
 BETA2 = 0.999  # Adam's second-moment decay (torch's default)
 MAX_RESTARTS = 512  # a hard cap; memory bounds it further (see ``memory.check_memory``)
 
@@ -53,6 +54,14 @@ class SearchSettings:
         "mirror; the fills are averaged) (auto: ce128+pggan128, those installed; none: no network)",
         metavar="NAME",
         label="Network",
+    )
+    start: str = setting(
+        "auto",
+        "where the search starts: encoder (one restart at the prior's learned start, weights/<prior>-encoder, "
+        "the others at the best random draws), random (the best of init-samples x restarts random draws), "
+        "auto (the encoder where the prior has one installed)",
+        choices=STARTS,
+        label="Start",
     )
     iterations: int = setting(
         50,
