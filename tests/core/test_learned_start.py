@@ -114,3 +114,16 @@ def test_an_encoder_asked_for_but_not_installed_is_one_line(installed):
     with pytest.raises(WeightsError, match="tiny's encoder") as info:
         plan(image, mask, settings(start="encoder"), engines)
     assert "\n" not in str(info.value)
+
+
+def test_an_encoder_made_for_another_prior_is_not_taken(installed):
+    torch.manual_seed(0)
+    save_encoder(installed / "tiny-encoder", Encoder(EncoderConfig(32, NZ + 4, 8)), {"name": "tiny-encoder"})
+    image = photo(96, 96)
+    mask = np.zeros(image.shape[:2], bool)
+    mask[40:56, 40:56] = True
+    engines = Engines(face=FaceEngine("tiny"))
+    (auto,) = plan(image, mask, settings(), engines)
+    assert auto.plan.encoder is None
+    with pytest.raises(WeightsError, match="maps 32x32 windows to 20 latents; tiny takes 16"):
+        plan(image, mask, settings(start="encoder"), engines)

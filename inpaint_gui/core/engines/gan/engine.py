@@ -156,24 +156,34 @@ class FaceEngine(Engine):
             self._nets[name] = load_net(name, resolution=128, device=device)
         return self._nets[name]
 
-    def encoder_for(self, settings: SearchSettings, model_name: str) -> str | None:
-        """The prior whose learned start (``encoder.py``) the search of ``model_name`` takes
-        under ``settings.start``: with "auto" when one is installed, with "encoder" always (a
-        one-line WeightsError when none is), None with "random"."""
+    def encoder_for(self, settings: SearchSettings, model) -> str | None:
+        """The prior (its name) whose learned start (``encoder.py``) the search in ``model``
+        takes under ``settings.start``: with "auto" when one made for this prior is installed,
+        with "encoder" always (a one-line WeightsError when none is, or it was made for another
+        latent size or resolution), None with "random"."""
         if settings.start == "random":
             return None
-        if model_name not in self._encoders:
+        name = model.name
+        if name not in self._encoders:
             from inpaint_gui.core.engines.gan.encoder import encoder_name, load_encoder
             from inpaint_gui.core.engines.gan.facecheck import find_card_folder
 
             try:
-                folder = find_card_folder(encoder_name(model_name), f"{model_name}'s encoder")
+                folder = find_card_folder(encoder_name(name), f"{name}'s encoder")
             except WeightsError:  # not installed: a broken one is an error below, whatever the setting
                 if settings.start == "encoder":
                     raise
                 return None
-            self._encoders[model_name] = load_encoder(model_name, folder)
-        return model_name
+            self._encoders[name] = load_encoder(name, folder)
+        config = self._encoders[name].net.config
+        if (config.nz, config.resolution) != (model.config.nz, model.resolution):  # made for another prior
+            if settings.start == "encoder":
+                raise WeightsError(
+                    f"{name}'s encoder maps {config.resolution}x{config.resolution} windows to {config.nz} "
+                    f"latents; {name} takes {model.config.nz} and draws {model.resolution}x{model.resolution}"
+                )
+            return None
+        return name
 
     def encoder(self, model_name: str) -> Any:
         """The learned start of the prior ``model_name`` (``encoder.LoadedEncoder``), loaded on first use."""

@@ -24,7 +24,8 @@ import torch
 import torch.nn as nn
 from PIL import Image
 
-from inpaint_gui.core.engines.gan.weights import sha256_file, weights_dirs
+from inpaint_gui.core.engines.gan import weights
+from inpaint_gui.core.engines.gan.weights import sha256_file
 from inpaint_gui.core.errors import WeightsError
 
 CHECK_NAME = "facecheck"
@@ -138,10 +139,11 @@ class LoadedCheck:
 
 def find_card_folder(name: str, what: str) -> Path:
     """The weights folder ``name`` holding a card (for the small networks shipped beside the priors)."""
-    for d in weights_dirs():
+    dirs = weights.weights_dirs()  # looked up on the module, so a test's (or a plugin's) weights dirs count
+    for d in dirs:
         if (d / name / CARD).is_file():
             return d / name
-    raise WeightsError(f"{what} ({name}/{CARD}) is not installed in any of {', '.join(str(d) for d in weights_dirs())}")
+    raise WeightsError(f"{what} ({name}/{CARD}) is not installed in any of {', '.join(str(d) for d in dirs)}")
 
 
 def load_card_net(folder: Path, weights_file: str, build, what: str) -> tuple[nn.Module, dict]:

@@ -122,7 +122,7 @@ def plan(
             low_band=base,
             network=net,
             network_band=network_band,
-            encoder=engine.encoder_for(settings, model.name),
+            encoder=engine.encoder_for(settings, model),
         )
         regions.append(Region(engine.info.name, rect, region_hole, label, face_plan, window=(x, y, size)))
     return regions
