@@ -80,7 +80,14 @@ def load_search_model(engines, settings: InpaintSettings, device):
 
 # the face settings before issue 23 (the "previous" method): no photo framing, 4 restarts, at most 300
 # iterations, celeba64's search as the low band, no feed-forward network
-PREVIOUS_DEFAULTS = {"photo_framing": False, "restarts": 4, "iterations": 300, "low_band": "prior", "network": "none"}
+PREVIOUS_DEFAULTS = {
+    "photo_framing": False,
+    "restarts": 4,
+    "iterations": 300,
+    "low_band": "prior",
+    "network": "none",
+    "start": "random",
+}
 
 
 def search_variant(method: str, settings: InpaintSettings) -> InpaintSettings:

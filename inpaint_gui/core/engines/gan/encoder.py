@@ -10,8 +10,9 @@ The encoder sees the window at the model's resolution as the face check and the 
 theirs: RGB in [-1, 1] with the hole (and pixels past the photo's border) zeroed, and the hole
 as a fourth channel. It answers z in [-1, 1]^nz (the prior's range).
 
-Not shipped yet: no encoder has been trained (docs/experiments.md); the engine does not use
-one.
+The face engine takes a prior's encoder where one is installed (``start`` "auto"; weights/
+``<prior>-encoder``): the search's last restart starts at its z instead of the last of the kept
+random draws (``search.Search``). Measured in docs/experiments.md ("The learned start").
 """
 
 from __future__ import annotations
