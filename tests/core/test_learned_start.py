@@ -98,9 +98,10 @@ def test_auto_takes_an_installed_encoder_random_does_not(installed):
     (auto,) = plan(image, mask, settings(), engines)
     assert auto.plan.encoder == "tiny"
     steps = list(run(image, mask, auto, settings(), engines))
-    assert steps[-1].done and len(steps[-1].candidates) == 2
+    assert steps[-1].done and len(steps[-1].candidates) == 2 and steps[-1].info["start"] == "tiny-encoder"
     (random,) = plan(image, mask, settings(start="random"), engines)
     assert random.plan.encoder is None
+    assert list(run(image, mask, random, settings(start="random"), engines))[-1].info["start"] == "random draws"
 
 
 def test_an_encoder_asked_for_but_not_installed_is_one_line(installed):
