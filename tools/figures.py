@@ -136,19 +136,26 @@ def models(faces: Path, out: Path) -> None:
     _face_grid(faces, out, runs, whole=True)
 
 
-PREVIOUS = {"photo_framing": False, "restarts": 4, "iterations": 300, "low_band": "prior", "network": "none"}
+def _previous() -> dict:
+    from inpaint_gui.lab.evaluate import PREVIOUS_DEFAULTS  # eval's "previous" method: the defaults before issue 23
+
+    return dict(PREVIOUS_DEFAULTS)
 
 
 def _fill_runs():
-    """(label, engine, face settings) of the defaults figures: before issue 23, the networks, today."""
+    """(label, engine, face settings) of the defaults figures: before issue 23, the networks, each
+    kept lever of issue 23 in turn (the search at 50 iterations over ce128's low band, then over
+    both networks'), today's default (with the learned start)."""
     from inpaint_gui.core.engines import names
 
-    runs = [("before (issue 23)", "face", PREVIOUS), ("ce128, one pass", "ce", {})]
+    runs = [("before (issue 23)", "face", _previous()), ("ce128, one pass", "ce", {})]
     if "pggan" in names():
         from inpaint_gui.core.engines import engine_class
 
         if "pggan128" in engine_class("pggan").models():
             runs.append(("pggan128, one pass", "pggan", {}))
+    runs.append(("over ce128", "face", {"network": "ce128", "start": "random", "iterations": 50}))
+    runs.append(("over both networks", "face", {"start": "random", "iterations": 50}))
     runs.append(("today: default", "face", {}))
     return runs
 

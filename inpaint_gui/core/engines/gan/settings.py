@@ -64,8 +64,9 @@ class SearchSettings:
         label="Start",
     )
     iterations: int = setting(
-        50,
-        "the most Adam steps on z an image gets (the paper runs 1500; the fill is settled within 50-100)",
+        20,
+        "the most Adam steps on z an image gets (the paper runs 1500; from the prior's learned start "
+        "20 fill as well as 50 from random draws, see --start)",
         minimum=0,
         maximum=1_000_000_000,
         step=100,
