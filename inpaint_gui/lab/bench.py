@@ -218,7 +218,18 @@ def search_throughput(
 
 
 # the paper's search, as ``run`` flags: Adam lr 0.01 from plain random draws for 1500 iterations
-PAPER_RECIPE = ("--iterations", "1500", "--lr", "0.01", "--init-samples", "1", "--stop-patience", "0")
+PAPER_RECIPE = (
+    "--iterations",
+    "1500",
+    "--lr",
+    "0.01",
+    "--init-samples",
+    "1",
+    "--stop-patience",
+    "0",
+    "--start",
+    "random",
+)
 
 
 SAMPLE_FRAMING = (132, 25, 181)  # the bundled sample's face as the priors were trained (found by hand)
