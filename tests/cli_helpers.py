@@ -79,15 +79,19 @@ def make_cli_files(d):
     return d, image, mask > 0
 
 
-def _sigint_default() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+_TERMINAL_SIGNALS = tuple(s for s in (signal.SIGINT, getattr(signal, "SIGHUP", None)) if s is not None)
+
+
+def _terminal_signals_default() -> None:
+    for sig in _TERMINAL_SIGNALS:
+        signal.signal(sig, signal.SIG_DFL)
 
 
 def spawn(*args, env=None):
-    # A runner started in the background (`cmd &`, nohup) ignores SIGINT, and so would the
-    # command it spawns (an ignored signal stays ignored across exec, and the CLI respects
-    # that): give the command the SIGINT a terminal would.
-    reset = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    # A runner started in the background (`cmd &`) ignores SIGINT, under nohup SIGHUP too, and
+    # so would the command it spawns (an ignored signal stays ignored across exec, and the CLI
+    # respects that): give the command the SIGINT and SIGHUP a terminal would.
+    reset = any(signal.getsignal(sig) == signal.SIG_IGN for sig in _TERMINAL_SIGNALS)
     return subprocess.Popen(
         [sys.executable, "-m", "inpaint_gui", *map(str, args)],
         stdout=subprocess.PIPE,
@@ -95,7 +99,7 @@ def spawn(*args, env=None):
         text=True,
         env={**os.environ, **(env or {})},
         cwd=REPO,
-        preexec_fn=_sigint_default if reset else None,
+        preexec_fn=_terminal_signals_default if reset else None,
     )
 
 
