@@ -9,7 +9,7 @@ and keeps ``celeba64``'s fill below ``BAND_SIGMA`` and ``celeba128``'s above it:
     fill = blur(G64(z64) enlarged) + (G128(z128) - blur(G128(z128)))
 
 Sigma was tuned on val faces 1-48 (docs/experiments.md, "Two-band fills"): smaller sigmas lose
-sharpness, larger ones PSNR and SSIM. Held out (README, "Two-band fills"): 0.25-0.27 dB over
+sharpness, larger ones PSNR and SSIM. Held out (docs/models.md, "Two-band fills"): 0.25-0.27 dB over
 ``celeba64``, SSIM within 0.004, sharpness 0.81-0.84.
 """
 
