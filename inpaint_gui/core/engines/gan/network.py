@@ -7,7 +7,7 @@ The face engine's "network" is one network or several (``ce128+pggan128``, the d
 fills the window and its mirror image, and the fill is the mean of every pass of every network
 that can fill the hole there (the two networks' errors differ too: on tuning faces their mean
 as the low band was +0.29 dB over ce128's alone on face-part holes and level on central ones,
-docs/experiments.md). The face engine uses the network's fill three ways:
+docs/feedforward.md, "Both networks"). The face engine uses the network's fill three ways:
 
 - **first preview**: before the search's first iteration the canvas shows the network's fill of
   the first framing (the framer's consensus, or the window);

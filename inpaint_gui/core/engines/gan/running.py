@@ -55,7 +55,7 @@ def run(
         steps = _run_framings(image, mask, region, plan, model, search, holes, cancel, encoder)
     else:
         steps = _run_window(image, mask, region, plan, model, search, holes, cancel, encoder)
-    start = f"{encoder.card.get('name', 'encoder')}" if encoder is not None else "random draws"
+    start = encoder.card.get("name", "encoder") if encoder is not None else "random draws"
     steps = (replace(st, info={**st.info, "start": start}) if st.done else st for st in steps)  # the final says it
     nets = _NetworkFills(engine, plan, image, mask)
     if plan.network is not None:

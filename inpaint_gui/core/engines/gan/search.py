@@ -192,8 +192,8 @@ class Search:
         start = time.perf_counter()
         z = self._initial_latents(torch.Generator(device="cpu").manual_seed(settings.seed))  # (B*K, nz)
         if encoder is not None:  # a learned start (encoder.py) in place of each image's last (worst) kept draw
-            holes = np.stack(masks) if outside[0] is None else np.stack(masks) | np.stack(outside)
-            starts = torch.from_numpy(encoder.latents(np.stack(images), holes)).to(device)  # (B, nz)
+            past = None if outside[0] is None else np.stack(outside)
+            starts = torch.from_numpy(encoder.latents(np.stack(images), np.stack(masks), past)).to(device)  # (B, nz)
             z.view(b, k, nz)[:, -1] = starts.clamp(-1, 1)
         self.init_seconds = time.perf_counter() - start
         # results of retired images (and the starting point of all): full size, by image
