@@ -57,7 +57,7 @@ def test_the_network_is_the_first_preview_and_the_last_candidate(engines):
 def test_the_low_band_is_the_networks_and_the_detail_the_searchs(engines):
     image, mask = holed()
     (alone,) = inpaint(image, mask, settings(low_band="off", network="none"), engines, window=WINDOW).regions
-    (banded,) = inpaint(image, mask, settings(low_band="network"), engines, window=WINDOW).regions
+    (banded,) = inpaint(image, mask, settings(low_band="network", sharpen=0.0), engines, window=WINDOW).regions
     assert [c.label for c in alone.final.candidates] == ["restart 1", "restart 2"]
     win, detail = alone.final.candidates[0].payload
     net_fill = network_fill(engines["face"].networks("ce128+pggan128"), image, mask, win)
@@ -70,6 +70,28 @@ def test_the_low_band_is_the_networks_and_the_detail_the_searchs(engines):
     assert np.abs(low(got) - low(net_fill.at(32))).mean() < np.abs(low(detail) - low(net_fill.at(32))).mean() / 2
     high = got - low(got)
     assert np.abs(high - (detail - low(detail))).mean() < 2.0
+
+
+def test_sharpen_adds_the_networks_own_edges_and_nothing_else(engines):
+    """``sharpen`` adds the network's band between Gaussians of 0.75 and 1.5 x the split sigma
+    again: the same search's fill moves by that much of the network's fill and no more."""
+    image, mask = holed()
+    fills = {}
+    for amount in (0.0, 2.0):
+        (r,) = inpaint(image, mask, settings(sharpen=amount), engines, window=WINDOW).regions
+        win, fills[amount] = r.final.candidates[0].payload
+    net = network_fill(engines["face"].networks("ce128+pggan128"), image, mask, win).at(32).astype(np.float32)
+    sigma = BAND_SIGMA * 32 / 128
+
+    def low(x, s):
+        return gaussian_filter(np.asarray(x, np.float32), (s, s, 0), mode="nearest")
+
+    band = low(net, 0.75 * sigma) - low(net, 1.5 * sigma)  # (32, 32, 3): where the network puts edges
+    moved = fills[2.0].astype(np.float32) - fills[0.0]
+    inside = (fills[2.0] > 0) & (fills[2.0] < 255) & (fills[0.0] > 0) & (fills[0.0] < 255)  # not clipped
+    assert np.abs(band).max() > 3  # the network draws edges here, so the test can see them
+    assert np.abs(moved - 2.0 * band)[inside].max() <= 1.0 + 1e-4  # 2x the band, to the rounding
+    assert np.abs(moved).mean() > 0.5
 
 
 def test_no_network_leaves_the_search_as_before(engines):

@@ -42,6 +42,21 @@ def test_two_band_keeps_the_bases_level_and_the_details_texture():
         two_band(detail, detail[:32])
 
 
+def test_sharpen_steepens_the_bases_edges_and_leaves_flat_parts_and_the_finest_detail():
+    x = np.arange(64, dtype=np.float32)
+    edge = 80 + 100 / (1 + np.exp(-(x - 32) / 2.5))  # a soft vertical edge, as an unsure network paints it
+    base = np.repeat(np.repeat(edge[None, :, None], 64, 0), 3, 2)  # (64, 64, 3)
+    checker = 128 + 6 * ((np.indices((64, 64)).sum(0) % 2) * 2 - 1)[..., None].repeat(3, 2).astype(np.float32)
+    plain = two_band(checker, base).astype(np.float64)
+    sharp = two_band(checker, base, sharpen=1.5).astype(np.float64)
+    assert np.array_equal(two_band(checker, base, sharpen=0.0), plain)  # 0: the fill as before
+    step = np.abs(np.diff(sharp.mean((0, 2)))).max(), np.abs(np.diff(plain.mean((0, 2)))).max()
+    assert step[0] > 1.15 * step[1]  # the edge is steeper (11 against 9 grey levels a pixel) ...
+    far = np.r_[0:10, 54:64]
+    assert np.abs(sharp[:, far] - plain[:, far]).max() <= 1  # ... flat parts keep their level ...
+    assert abs(_high(sharp)[8:56, 8:56].std() - _high(plain)[8:56, 8:56].std()) < 0.1 * _high(plain).std()  # ... the checkerboard its contrast
+
+
 def test_the_low_band_model_only_for_a_128_model_with_celeba64_installed():
     auto, off = SearchSettings(), SearchSettings(low_band="off")
     assert low_band_model(auto, 128, lambda name: True) == "celeba64"

@@ -57,7 +57,7 @@ def run(
         steps = _run_window(image, mask, region, plan, model, search, holes, cancel, encoder)
     start = encoder.card.get("name", "encoder") if encoder is not None else "random draws"
     steps = (replace(st, info={**st.info, "start": start}) if st.done else st for st in steps)  # the final says it
-    nets = _NetworkFills(engine, plan, image, mask)
+    nets = _NetworkFills(engine, plan, image, mask, search.sharpen)
     if plan.network is not None:
         first = plan.framings[0].window if plan.framings else plan.window
         fill = nets.get(first)
@@ -87,8 +87,9 @@ class _NetworkFills:
     """The network's fill of each window a run shows, made on first use (None: it cannot fill
     the hole there, or the plan has no network)."""
 
-    def __init__(self, engine, plan: FacePlan, image: np.ndarray, mask: np.ndarray):
+    def __init__(self, engine, plan: FacePlan, image: np.ndarray, mask: np.ndarray, sharpen: float = 0.0):
         self.nets = engine.networks(plan.network) if plan.network is not None else []
+        self.sharpen = sharpen  # the setting: the network's low band's edges at more contrast
         self.image, self.mask = image, mask
         self.fills: dict = {}
 
@@ -109,7 +110,7 @@ def _banded_previews(steps, nets: _NetworkFills, holes) -> Iterator[Step]:
         if step.done or step.thumbnails is None or fill is None:
             yield step
             continue
-        thumbs = np.stack([network_low_band(t, fill) for t in step.thumbnails])  # (K, S, S, 3)
+        thumbs = np.stack([network_low_band(t, fill, nets.sharpen) for t in step.thumbnails])  # (K, S, S, 3)
         win = tuple(step.window)
         yield replace(step, thumbnails=thumbs, composite=_composer(holes.window(win), win, thumbs[step.best]))
 
@@ -186,7 +187,7 @@ def _with_bands(engine, steps, image, mask, plan: FacePlan, model, search, holes
         for c in step.candidates:
             win, detail = c.payload
             if win in by_network:
-                fill = network_low_band(detail, made[win])
+                fill = network_low_band(detail, made[win], search.sharpen)
             elif win in bases:
                 fill = two_band(detail, bases[win])  # (S, S, 3)
             else:
@@ -352,7 +353,7 @@ def fill_batch(
         for b in (b for b in mine if plans[b].network_band):
             net_fill = network_fill(engine.networks(plans[b].network), images[b], masks[b], found[b][0])
             if net_fill is not None:
-                found[b] = (found[b][0], network_low_band(found[b][1], net_fill))
+                found[b] = (found[b][0], network_low_band(found[b][1], net_fill, search.sharpen))
                 by_network.add(b)
         banded = [b for b in mine if plans[b].low_band and b not in by_network]
         if banded:

@@ -55,6 +55,16 @@ class SearchSettings:
         metavar="NAME",
         label="Network",
     )
+    sharpen: float = setting(
+        1.5,
+        "how much more of the network's band between Gaussians of 1.5 and 3 px (at 128) the fill gets: "
+        "the network's fill is soft where it is unsure of an edge; this gives its edges contrast "
+        "(0: its low band as it is; only with the network's low band, see --low-band)",
+        minimum=0.0,
+        maximum=5.0,
+        step=0.25,
+        label="Sharpen",
+    )
     start: str = setting(
         "auto",
         "where the search starts: encoder (one restart at the prior's learned start, weights/<prior>-encoder, "

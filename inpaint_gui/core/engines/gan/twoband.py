@@ -24,6 +24,7 @@ from inpaint_gui.core.engines.gan.resample import from_model, to_model_padded
 from inpaint_gui.core.engines.gan.search import search_batch
 
 BAND_SIGMA = 2.0  # the bands' split: a Gaussian of this sigma, in pixels of the 128x128 model
+SHARPEN_BAND = (0.75, 1.5)  # the base's band that ``sharpen`` adds again: between these multiples of sigma
 BASE_MODELS = {128: "celeba64"}  # a model resolution -> the model whose search gives its low band
 
 
@@ -37,18 +38,24 @@ def low_band_model(settings, resolution: int, installed) -> str | None:
     return name if name is not None and installed(name) else None
 
 
-def two_band(detail: np.ndarray, base: np.ndarray, sigma: float = BAND_SIGMA) -> np.ndarray:
+def two_band(detail: np.ndarray, base: np.ndarray, sigma: float = BAND_SIGMA, sharpen: float = 0.0) -> np.ndarray:
     """uint8 (S, S, 3): ``base``'s band below ``sigma`` plus ``detail``'s above it; both are
-    (S, S, 3) in [0, 255] at the same resolution (``base`` already enlarged)."""
+    (S, S, 3) in [0, 255] at the same resolution (``base`` already enlarged). ``sharpen`` adds
+    that much more of ``base``'s band between Gaussians of ``SHARPEN_BAND`` x sigma (1.5 and 3 px
+    at 128): the edges ``base`` places, at more contrast (a band-pass, so it leaves the finest
+    detail, and ``detail``'s checkerboard, as they are)."""
     detail = np.asarray(detail, np.float32)
     base = np.asarray(base, np.float32)
     if detail.shape != base.shape or detail.ndim != 3 or detail.shape[2] != 3:
         raise ValueError(f"detail and base must both be (S, S, 3); got {detail.shape} and {base.shape}")
 
-    def low(x: np.ndarray) -> np.ndarray:
-        return gaussian_filter(x, (sigma, sigma, 0), mode="nearest")
+    def low(x: np.ndarray, s: float = sigma) -> np.ndarray:
+        return gaussian_filter(x, (s, s, 0), mode="nearest")
 
     out = low(base) + detail - low(detail)  # (S, S, 3)
+    if sharpen:
+        inner, outer = (k * sigma for k in SHARPEN_BAND)
+        out += sharpen * (low(base, inner) - low(base, outer))  # (S, S, 3)
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
