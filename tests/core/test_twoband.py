@@ -58,6 +58,27 @@ def test_sharpen_steepens_the_bases_edges_and_leaves_flat_parts_and_the_finest_d
     assert abs(texture[0] - texture[1]) < 0.1 * texture[1]  # ... the checkerboard its contrast
 
 
+def test_the_checkerboard_comes_out_of_the_detail_and_the_rest_stays():
+    rng = np.random.default_rng(3)
+    face_like = gaussian_filter(rng.normal(0, 40, (64, 64, 3)), (1.2, 1.2, 0))  # detail at many scales
+    yy, xx = np.indices((64, 64))
+    grid = (6.0 * np.cos(np.pi * (yy + xx)) + 4.0 * np.cos(np.pi * yy / 2))[..., None]  # periods 2 and 4
+    detail = (128 + face_like + grid).astype(np.float32)
+    flat = np.full_like(detail, 128.0)
+    kept = _high(two_band(detail, flat)).astype(np.float64)
+    clean = _high(two_band(detail, flat, remove_checkerboard=True)).astype(np.float64)
+    truth = _high(128 + face_like)  # the detail without the grid
+
+    def grid_power(x):
+        spectrum = np.abs(np.fft.fft2(x[8:56, 8:56].mean(2))) ** 2  # 48 px: both periods on the bins
+        return spectrum[24, 24] + spectrum[12, 0] + spectrum[36, 0]
+
+    assert grid_power(clean) < 0.05 * grid_power(kept)  # the pattern is gone ...
+    inner = (slice(8, 56), slice(8, 56))
+    assert np.abs(clean - truth)[inner].mean() < 0.3 * np.abs(kept - truth)[inner].mean()  # ... the rest kept
+    assert np.array_equal(two_band(detail, flat, remove_checkerboard=False), two_band(detail, flat))
+
+
 def test_the_low_band_model_only_for_a_128_model_with_celeba64_installed():
     auto, off = SearchSettings(), SearchSettings(low_band="off")
     assert low_band_model(auto, 128, lambda name: True) == "celeba64"
@@ -122,7 +143,8 @@ def test_a_128_window_is_filled_with_celeba64s_low_band_and_says_so(two_models):
     (base,) = base_fills(two_models.model("celeba64"), [(image, mask, region.plan.window)], 128, face)
     for fused, own in zip(final.candidates, alone[-1].candidates):
         assert fused.payload[0] == own.payload[0] == region.plan.window
-        assert np.array_equal(fused.payload[1], two_band(own.payload[1], base))  # celeba128's detail, 64's level
+        composed = two_band(own.payload[1], base, remove_checkerboard=True)  # the default: no checkerboard
+        assert np.array_equal(fused.payload[1], composed)  # celeba128's detail, 64's level
         assert not np.array_equal(fused.payload[1], own.payload[1])
         assert np.array_equal(fused.thumbnail, fused.payload[1])
 

@@ -91,9 +91,12 @@ def network_fill(nets: Sequence, image: np.ndarray, mask: np.ndarray, window: Wi
     return NetworkFill(tuple(window), pixels, JOIN.join(names))
 
 
-def network_low_band(detail: np.ndarray, fill: NetworkFill, sharpen: float = 0.0) -> np.ndarray:
+def network_low_band(
+    detail: np.ndarray, fill: NetworkFill, sharpen: float = 0.0, remove_checkerboard: bool = False
+) -> np.ndarray:
     """uint8 (S, S, 3): the search's ``detail`` (S, S, 3) above ``BAND_SIGMA`` (in pixels of a
     128 model, scaled to S) over the network's fill below it, its edges sharpened by ``sharpen``
-    (``twoband.two_band``; the setting ``sharpen``)."""
+    and, with ``remove_checkerboard``, the generator's checkerboard taken out of the detail
+    (``twoband.two_band``; the settings ``sharpen`` and ``checkerboard``)."""
     s = detail.shape[0]
-    return two_band(detail, fill.at(s), BAND_SIGMA * s / 128, sharpen)
+    return two_band(detail, fill.at(s), BAND_SIGMA * s / 128, sharpen, remove_checkerboard)

@@ -32,6 +32,11 @@ from inpaint_gui.core.image.colour import is_grey
 from inpaint_gui.core.image.preview import composite_window
 
 
+def _band_options(search: SearchSettings) -> dict:
+    """``network_low_band``'s options from the settings: the sharpening and the checkerboard."""
+    return {"sharpen": search.sharpen, "remove_checkerboard": search.checkerboard == "remove"}
+
+
 def search_settings(settings: SearchSettings, common, image: np.ndarray | None = None) -> SearchSettings:
     grey = image is not None and is_grey(image)
     return replace(settings, seed=common.seed, device=common.device, grey=grey)
@@ -57,7 +62,7 @@ def run(
         steps = _run_window(image, mask, region, plan, model, search, holes, cancel, encoder)
     start = encoder.card.get("name", "encoder") if encoder is not None else "random draws"
     steps = (replace(st, info={**st.info, "start": start}) if st.done else st for st in steps)  # the final says it
-    nets = _NetworkFills(engine, plan, image, mask, search.sharpen)
+    nets = _NetworkFills(engine, plan, image, mask, search)
     if plan.network is not None:
         first = plan.framings[0].window if plan.framings else plan.window
         fill = nets.get(first)
@@ -87,9 +92,9 @@ class _NetworkFills:
     """The network's fill of each window a run shows, made on first use (None: it cannot fill
     the hole there, or the plan has no network)."""
 
-    def __init__(self, engine, plan: FacePlan, image: np.ndarray, mask: np.ndarray, sharpen: float = 0.0):
+    def __init__(self, engine, plan: FacePlan, image: np.ndarray, mask: np.ndarray, search: SearchSettings):
         self.nets = engine.networks(plan.network) if plan.network is not None else []
-        self.sharpen = sharpen  # the setting: the network's low band's edges at more contrast
+        self.bands = _band_options(search)  # how the previews are composed over the network's fill
         self.image, self.mask = image, mask
         self.fills: dict = {}
 
@@ -110,7 +115,7 @@ def _banded_previews(steps, nets: _NetworkFills, holes) -> Iterator[Step]:
         if step.done or step.thumbnails is None or fill is None:
             yield step
             continue
-        thumbs = np.stack([network_low_band(t, fill, nets.sharpen) for t in step.thumbnails])  # (K, S, S, 3)
+        thumbs = np.stack([network_low_band(t, fill, **nets.bands) for t in step.thumbnails])  # (K, S, S, 3)
         win = tuple(step.window)
         yield replace(step, thumbnails=thumbs, composite=_composer(holes.window(win), win, thumbs[step.best]))
 
@@ -187,9 +192,9 @@ def _with_bands(engine, steps, image, mask, plan: FacePlan, model, search, holes
         for c in step.candidates:
             win, detail = c.payload
             if win in by_network:
-                fill = network_low_band(detail, made[win], search.sharpen)
+                fill = network_low_band(detail, made[win], **_band_options(search))
             elif win in bases:
-                fill = two_band(detail, bases[win])  # (S, S, 3)
+                fill = two_band(detail, bases[win], remove_checkerboard=search.checkerboard == "remove")  # (S, S, 3)
             else:
                 fill = detail
             candidates.append(replace(c, thumbnail=fill, payload=(win, fill)))
@@ -353,14 +358,17 @@ def fill_batch(
         for b in (b for b in mine if plans[b].network_band):
             net_fill = network_fill(engine.networks(plans[b].network), images[b], masks[b], found[b][0])
             if net_fill is not None:
-                found[b] = (found[b][0], network_low_band(found[b][1], net_fill, search.sharpen))
+                found[b] = (found[b][0], network_low_band(found[b][1], net_fill, **_band_options(search)))
                 by_network.add(b)
         banded = [b for b in mine if plans[b].low_band and b not in by_network]
         if banded:
             items = [(images[b], masks[b], found[b][0]) for b in banded]
             bases = base_fills(engine.model(plans[banded[0]].low_band), items, model.resolution, search)
             for i, b in enumerate(banded):
-                found[b] = (found[b][0], two_band(found[b][1], bases[i]))
+                found[b] = (
+                    found[b][0],
+                    two_band(found[b][1], bases[i], remove_checkerboard=search.checkerboard == "remove"),
+                )
     for b, ((x, y, size), fill) in enumerate(found):
         fills[b] = Fill((x, y, x + size, y + size), from_model(fill, size))
     return fills, {"iterations_run": runs}

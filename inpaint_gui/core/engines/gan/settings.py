@@ -18,6 +18,7 @@ WEIGHTINGS = ("plain", "importance")
 LR_SCHEDULES = ("constant", "cosine")
 LOW_BANDS = ("auto", "network", "prior", "off")
 STARTS = ("auto", "encoder", "random")
+CHECKERBOARDS = ("remove", "keep")
 BETA2 = 0.999  # Adam's second-moment decay (torch's default)
 MAX_RESTARTS = 512  # a hard cap; memory bounds it further (see ``memory.check_memory``)
 
@@ -64,6 +65,14 @@ class SearchSettings:
         maximum=5.0,
         step=0.25,
         label="Sharpen",
+    )
+    checkerboard: str = setting(
+        "remove",
+        "the generator's checkerboard (a grid of 2 and 4 px its strided upsampling draws) in the search's "
+        "detail: remove (each phase of a 4x4 pixel grid brought to its neighbourhood's mean) or keep; "
+        "with a low band only (see --low-band)",
+        choices=CHECKERBOARDS,
+        label="Checkerboard",
     )
     start: str = setting(
         "auto",

@@ -20,10 +20,12 @@ import threading
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
+from inpaint_gui.core.engines.gan.checkerboard import SIGMA, periodic_pattern
 from inpaint_gui.core.engines.gan.resample import from_model, to_model_padded
 from inpaint_gui.core.engines.gan.search import search_batch
 
 BAND_SIGMA = 2.0  # the bands' split: a Gaussian of this sigma, in pixels of the 128x128 model
+PATTERN_SIGMA = SIGMA  # the checkerboard's neighbourhood at BAND_SIGMA (8 px at 128; scaled with sigma)
 SHARPEN_BAND = (0.75, 1.5)  # the base's band that ``sharpen`` adds again: between these multiples of sigma
 BASE_MODELS = {128: "celeba64"}  # a model resolution -> the model whose search gives its low band
 
@@ -38,12 +40,19 @@ def low_band_model(settings, resolution: int, installed) -> str | None:
     return name if name is not None and installed(name) else None
 
 
-def two_band(detail: np.ndarray, base: np.ndarray, sigma: float = BAND_SIGMA, sharpen: float = 0.0) -> np.ndarray:
+def two_band(
+    detail: np.ndarray,
+    base: np.ndarray,
+    sigma: float = BAND_SIGMA,
+    sharpen: float = 0.0,
+    remove_checkerboard: bool = False,
+) -> np.ndarray:
     """uint8 (S, S, 3): ``base``'s band below ``sigma`` plus ``detail``'s above it; both are
-    (S, S, 3) in [0, 255] at the same resolution (``base`` already enlarged). ``sharpen`` adds
-    that much more of ``base``'s band between Gaussians of ``SHARPEN_BAND`` x sigma (1.5 and 3 px
-    at 128): the edges ``base`` places, at more contrast (a band-pass, so it leaves the finest
-    detail, and ``detail``'s checkerboard, as they are)."""
+    (S, S, 3) in [0, 255] at the same (model) resolution (``base`` already enlarged). ``sharpen``
+    adds that much more of ``base``'s band between Gaussians of ``SHARPEN_BAND`` x sigma (1.5 and
+    3 px at 128): the edges ``base`` places, at more contrast (a band-pass, so it leaves the
+    finest detail as it is). ``remove_checkerboard`` takes the generator's periodic pattern out
+    of ``detail``'s band (``checkerboard.periodic_pattern``, measured over 4 x sigma)."""
     detail = np.asarray(detail, np.float32)
     base = np.asarray(base, np.float32)
     if detail.shape != base.shape or detail.ndim != 3 or detail.shape[2] != 3:
@@ -52,7 +61,10 @@ def two_band(detail: np.ndarray, base: np.ndarray, sigma: float = BAND_SIGMA, sh
     def low(x: np.ndarray, s: float = sigma) -> np.ndarray:
         return gaussian_filter(x, (s, s, 0), mode="nearest")
 
-    out = low(base) + detail - low(detail)  # (S, S, 3)
+    high = detail - low(detail)  # (S, S, 3): the detail's band
+    if remove_checkerboard:
+        high = high - periodic_pattern(high, sigma=PATTERN_SIGMA * sigma / BAND_SIGMA)
+    out = low(base) + high  # (S, S, 3)
     if sharpen:
         inner, outer = (k * sigma for k in SHARPEN_BAND)
         out += sharpen * (low(base, inner) - low(base, outer))  # (S, S, 3)
