@@ -128,3 +128,23 @@ def test_an_encoder_made_for_another_prior_is_not_taken(installed):
     assert auto.plan.encoder is None
     with pytest.raises(WeightsError, match="maps 32x32 windows to 20 latents; tiny takes 16"):
         plan(image, mask, settings(start="encoder"), engines)
+
+
+def test_an_encoder_is_stored_as_float16_and_gives_the_float32_z(tmp_path):
+    from inpaint_gui.core.engines.gan.encoder import load_encoder
+
+    torch.manual_seed(0)
+    net = Encoder(EncoderConfig(32, NZ, 8)).eval()
+    save_encoder(tmp_path / "half", net, {"name": "tiny-encoder"})
+    save_encoder(tmp_path / "full", net, {"name": "tiny-encoder"}, half=False)
+    half, full = load_encoder("tiny", tmp_path / "half"), load_encoder("tiny", tmp_path / "full")
+    assert half.card["weights_dtype"] == "float16" and full.card["weights_dtype"] == "float32"
+    size = [(tmp_path / d / "encoder.pt").stat().st_size for d in ("half", "full")]
+    assert size[0] < 0.6 * size[1]  # half the bytes (plus the file's framing)
+    assert all(p.dtype == torch.float32 for p in half.net.parameters())  # computes in float32
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
+    holes = np.zeros((4, 32, 32), bool)
+    holes[:, 8:24, 8:24] = True
+    z16, z32 = half.latents(images, holes), full.latents(images, holes)
+    assert np.abs(z16 - z32).max() < 0.01 * z32.std() + 1e-3 and not np.array_equal(z16, z32)

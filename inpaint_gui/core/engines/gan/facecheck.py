@@ -169,11 +169,18 @@ def load_card_net(folder: Path, weights_file: str, build, what: str) -> tuple[nn
     return net.eval(), card
 
 
-def save_card_net(folder: Path, weights_file: str, net: nn.Module, card: dict) -> None:
-    """Write ``net``'s weights and its card (with the config and the weights' sha256)."""
+def save_card_net(folder: Path, weights_file: str, net: nn.Module, card: dict, half: bool = False) -> None:
+    """Write ``net``'s weights (float16 with ``half``: half the bytes; :func:`load_card_net`
+    loads them into the float32 network) and its card (the config, the dtype, the sha256)."""
     folder.mkdir(parents=True, exist_ok=True)
-    torch.save(net.state_dict(), folder / weights_file)
-    card = {**card, "config": asdict(net.config), "files": {weights_file: sha256_file(folder / weights_file)}}
+    state = {k: v.half() if half and v.is_floating_point() else v for k, v in net.state_dict().items()}
+    torch.save(state, folder / weights_file)
+    card = {
+        **card,
+        "config": asdict(net.config),
+        "weights_dtype": "float16" if half else "float32",
+        "files": {weights_file: sha256_file(folder / weights_file)},
+    }
     (folder / CARD).write_text(json.dumps(card, indent=1) + "\n")
 
 
