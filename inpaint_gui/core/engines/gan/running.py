@@ -32,9 +32,11 @@ from inpaint_gui.core.image.colour import is_grey
 from inpaint_gui.core.image.preview import composite_window
 
 
-def _band_options(search: SearchSettings) -> dict:
-    """``network_low_band``'s options from the settings: the sharpening and the checkerboard."""
-    return {"sharpen": search.sharpen, "remove_checkerboard": search.checkerboard == "remove"}
+def _band_options(search: SearchSettings, network: bool = True) -> dict:
+    """``two_band``'s options from the settings: the checkerboard's removal, and over a network's
+    low band (``network_low_band``) its sharpening."""
+    options = {"remove_checkerboard": search.checkerboard == "remove"}
+    return {**options, "sharpen": search.sharpen} if network else options
 
 
 def search_settings(settings: SearchSettings, common, image: np.ndarray | None = None) -> SearchSettings:
@@ -194,7 +196,7 @@ def _with_bands(engine, steps, image, mask, plan: FacePlan, model, search, holes
             if win in by_network:
                 fill = network_low_band(detail, made[win], **_band_options(search))
             elif win in bases:
-                fill = two_band(detail, bases[win], remove_checkerboard=search.checkerboard == "remove")  # (S, S, 3)
+                fill = two_band(detail, bases[win], **_band_options(search, network=False))  # (S, S, 3)
             else:
                 fill = detail
             candidates.append(replace(c, thumbnail=fill, payload=(win, fill)))
@@ -367,7 +369,7 @@ def fill_batch(
             for i, b in enumerate(banded):
                 found[b] = (
                     found[b][0],
-                    two_band(found[b][1], bases[i], remove_checkerboard=search.checkerboard == "remove"),
+                    two_band(found[b][1], bases[i], **_band_options(search, network=False)),
                 )
     for b, ((x, y, size), fill) in enumerate(found):
         fills[b] = Fill((x, y, x + size, y + size), from_model(fill, size))
