@@ -27,6 +27,13 @@ def add_ff_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--bottleneck", type=int, default=512, help="ce: channels of the 1x1 bottleneck (paper: 4000)")
     g.add_argument("--max-width", type=int, default=256, help="ce: widest encoder/decoder layer (paper: 512)")
     g.add_argument("--blocks", type=int, default=4, help="pggan: dilated residual blocks (dilations 1, 2, 4, ...)")
+    g.add_argument("--beta1", type=float, default=0.5, help="Adam's beta1 for both networks")
+    g.add_argument(
+        "--ssim-weight", type=float, default=0.0, help="add W x (1 - SSIM) of the composed window to the loss (0: off)"
+    )
+    g.add_argument(
+        "--no-adversary", action="store_true", help="train without the discriminator (L1, plus SSIM if weighted)"
+    )
     g.add_argument("--irregular-masks", type=Path, default=None, help="folder of hole PNGs drawn among the holes")
     g.add_argument(
         "--val-images", type=Path, default=None, help="tuning faces (the first 64 by name) for the curve and samples"
@@ -59,6 +66,10 @@ def main_ff(args: argparse.Namespace, celeba_licence: str) -> int:
         raise InpaintError("--init-from is for --arch dcgan only")
     if args.export_only and not args.resume:
         raise InpaintError("--export-only needs --resume CHECKPOINT_OR_MODEL_FOLDER")
+    if args.ssim_weight < 0 or args.ssim_weight != args.ssim_weight:
+        raise InpaintError(f"--ssim-weight must be 0 or more, got {args.ssim_weight}")
+    if not 0 <= args.beta1 < 1:
+        raise InpaintError(f"--beta1 must be in [0, 1), got {args.beta1}")
     config = _config(args)
     if args.resume is not None and Path(args.resume).is_dir():  # a model folder: refuse another network first
         from inpaint_gui.core.engines.feedforward.weights import load_net
@@ -83,7 +94,16 @@ def main_ff(args: argparse.Namespace, celeba_licence: str) -> int:
         from inpaint_gui.lab.evaluate import load_eval_images
 
         val = load_eval_images(args.val_images, config.resolution, 64)[1]
-    settings = FFSettings(args.epochs, args.batch, args.lr, 0.5, args.seed, args.sample_every)
+    settings = FFSettings(
+        epochs=args.epochs,
+        batch=args.batch,
+        lr=args.lr,
+        beta1=args.beta1,
+        seed=args.seed,
+        export_every=args.sample_every,
+        ssim_weight=args.ssim_weight,
+        adversarial=not args.no_adversary,
+    )
     trainer = FFTrainer(args.arch, config, data, settings, device, irregular, val)
     log(
         f"data: {len(data)} images ({data.skipped} unreadable skipped) at {config.resolution}, "
@@ -142,6 +162,7 @@ def main_ff(args: argparse.Namespace, celeba_licence: str) -> int:
             f"step {st.step}/{t.total_steps} epoch {st.step / t.steps_per_epoch:.2f} D {st.loss_d:.3f} "
             f"adv {st.loss_adv:.3f} L1 {st.loss_l1:.4f} {st.images_seen / max(st.seconds, 1e-9):.1f} img/s"
             + (f"; val PSNR center/parts {val_psnr[1]:.2f}/{val_psnr[2]:.2f}" if val_psnr else "")
+            + (f", SSIM {val_psnr[3]:.4f}/{val_psnr[4]:.4f}" if val_psnr else "")
             + (f" (harmonic {t.harmonic_reference()[0]:.2f}/{t.harmonic_reference()[1]:.2f})" if val_psnr else "")
         )
 

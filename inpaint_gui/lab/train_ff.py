@@ -6,6 +6,9 @@
 - PGGAN: 0.995 L1 on the hole's pixels + 0.0025 global + 0.0025 PatchGAN adversarial (the
   non-saturating log loss of the paper) against one discriminator that sees the whole composed
   window.
+- Either, with ``ssim_weight`` w > 0: + w x (1 - SSIM) of the composed window (the CE's block),
+  the measure of ``metrics.ssim`` in torch (``ssim_loss``); with ``adversarial`` off the
+  discriminator is neither trained nor used and L1 weighs 1 (L1 + SSIM alone, Zhao et al. 2017).
 
 The L1 term is the mean over the hole's pixels (in [-1, 1] units), so small holes weigh as much
 as large ones. Adam (lr 2e-4, beta1 0.5) for both networks, BatchNorm, horizontal flips. The data
@@ -29,6 +32,7 @@ import torch.nn.functional as F
 from inpaint_gui.core.engines.feedforward import ce, pggan
 from inpaint_gui.core.engines.feedforward.fill import fill_windows
 from inpaint_gui.core.engines.feedforward.weights import ARCHS, LoadedNet, load_net, save_net
+from inpaint_gui.lab import ssim_loss
 from inpaint_gui.lab.dataset import ImageSet
 from inpaint_gui.lab.ff_holes import CE_MIX, PGGAN_MIX, HoleSampler
 from inpaint_gui.lab.train import (
@@ -55,6 +59,8 @@ class FFSettings:
     seed: int = 0
     export_every: int = 500  # steps between exports (and checkpoints)
     bn_batches: int = 40  # training batches that recompute the BatchNorm statistics before an export
+    ssim_weight: float = 0.0  # weight of 1 - SSIM of the composed window (0: the papers' losses)
+    adversarial: bool = True  # False: no discriminator (L1 weighs 1, plus the SSIM term)
 
 
 @dataclass
@@ -65,8 +71,9 @@ class FFState:
     loss_d: float = float("nan")  # moving averages
     loss_adv: float = float("nan")
     loss_l1: float = float("nan")
+    loss_ssim: float = float("nan")  # 1 - SSIM of the composed windows (trained with ssim_weight > 0)
     history: list = field(default_factory=list)  # [step, loss_d, loss_adv, loss_l1] every 100 steps
-    val_history: list = field(default_factory=list)  # [step, psnr center, psnr parts] at each export
+    val_history: list = field(default_factory=list)  # [step, psnr center, psnr parts, ssim center, ssim parts]
     command: str = ""
     hardware: str = ""
     resumed_with: list = field(default_factory=list)
@@ -104,7 +111,7 @@ class FFTrainer:
         self.discriminator.to(device)
         self.opt_g, self.opt_d = adam_pair(self.generator, self.discriminator, settings)
         self.holes = HoleSampler(arch, config.resolution, settings.seed, irregular_files)
-        self.weights = LOSS_WEIGHTS[arch]
+        self.weights = loss_weights(arch, settings)
         self.state = FFState()
         self.steps_per_epoch = len(data) // settings.batch
         self.total_steps = max(1, int(round(settings.epochs * self.steps_per_epoch)))
@@ -131,8 +138,8 @@ class FFTrainer:
         real, hole, corners = self.batch(self.state.step)
         losses = self._ce_step(real, hole, corners) if self.arch == "ce" else self._pggan_step(real, hole)
         st = self.state
-        st.loss_d, st.loss_adv, st.loss_l1 = (
-            _ema(getattr(st, k), losses[k]) for k in ("loss_d", "loss_adv", "loss_l1")
+        st.loss_d, st.loss_adv, st.loss_l1, st.loss_ssim = (
+            _ema(getattr(st, k), losses[k]) for k in ("loss_d", "loss_adv", "loss_l1", "loss_ssim")
         )
         st.step += 1
         st.images_seen += len(real)
@@ -147,37 +154,53 @@ class FFTrainer:
         hole_block = ce.crop_blocks(hole[:, None].float(), corners, b)  # (B, 1, b, b)
         fake_block = real_block * (1 - hole_block) + out * hole_block
         l1 = _hole_l1(out, real_block, hole_block)
-        # the discriminator first (on a detached fill), then the generator against the updated one
-        loss_d = 0.5 * (
-            (self.discriminator(real_block) - 1).pow(2).mean() + self.discriminator(fake_block.detach()).pow(2).mean()
-        )
-        self.opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        self.opt_d.step()
-        adv = (self.discriminator(fake_block) - 1).pow(2).mean()  # least squares: the fill should score 1
-        loss_g = self.weights["l1"] * l1 + self.weights["adv"] * adv
-        self.opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.opt_g.step()
-        return {"loss_d": loss_d.item(), "loss_adv": adv.item(), "loss_l1": l1.item()}
+        loss_g, losses = self._structure_terms(l1, fake_block, real_block)
+        if self.settings.adversarial:
+            # the discriminator first (on a detached fill), then the generator against the updated one
+            d = self.discriminator
+            loss_d = 0.5 * ((d(real_block) - 1).pow(2).mean() + d(fake_block.detach()).pow(2).mean())
+            self._step(self.opt_d, loss_d)
+            adv = (d(fake_block) - 1).pow(2).mean()  # least squares: the fill should score 1
+            loss_g = loss_g + self.weights["adv"] * adv
+            losses.update(loss_d=loss_d.item(), loss_adv=adv.item())
+        self._step(self.opt_g, loss_g)
+        return losses
 
     def _pggan_step(self, real: torch.Tensor, hole: torch.Tensor) -> dict[str, float]:
         out = self.generator(pggan.pggan_input(real, hole))  # (B, 3, S, S)
         fake = pggan.compose(out, real, hole)  # (B, 3, S, S)
         l1 = _hole_l1(out, real, hole[:, None].float())
-        (rg, rp), (fg, fp) = self.discriminator(real), self.discriminator(fake.detach())
-        loss_d = _bce(rg, 1) + _bce(fg, 0) + _bce(rp, 1) + _bce(fp, 0)
-        self.opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        self.opt_d.step()
-        fg, fp = self.discriminator(fake)
-        adv_g, adv_p = _bce(fg, 1), _bce(fp, 1)  # non-saturating: the fill should score "real"
-        w = self.weights
-        loss_g = w["l1"] * l1 + w["global"] * adv_g + w["patch"] * adv_p
-        self.opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.opt_g.step()
-        return {"loss_d": loss_d.item(), "loss_adv": (adv_g + adv_p).item() / 2, "loss_l1": l1.item()}
+        loss_g, losses = self._structure_terms(l1, fake, real)
+        if self.settings.adversarial:
+            (rg, rp), (fg, fp) = self.discriminator(real), self.discriminator(fake.detach())
+            loss_d = _bce(rg, 1) + _bce(fg, 0) + _bce(rp, 1) + _bce(fp, 0)
+            self._step(self.opt_d, loss_d)
+            fg, fp = self.discriminator(fake)
+            adv_g, adv_p = _bce(fg, 1), _bce(fp, 1)  # non-saturating: the fill should score "real"
+            loss_g = loss_g + self.weights["global"] * adv_g + self.weights["patch"] * adv_p
+            losses.update(loss_d=loss_d.item(), loss_adv=(adv_g + adv_p).item() / 2)
+        self._step(self.opt_g, loss_g)
+        return losses
+
+    def _structure_terms(
+        self, l1: torch.Tensor, fake: torch.Tensor, real: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, float]]:
+        """The generator's loss before any adversarial term: weighted L1, plus the SSIM term of
+        the composed ``fake`` against ``real`` (both (B, 3, h, w)) when ``ssim_weight`` > 0."""
+        nan = float("nan")
+        losses = {"loss_d": nan, "loss_adv": nan, "loss_l1": l1.item(), "loss_ssim": nan}
+        loss = self.weights["l1"] * l1
+        if self.settings.ssim_weight > 0:
+            dissimilarity = 1 - ssim_loss.ssim(fake, real)
+            loss = loss + self.settings.ssim_weight * dissimilarity
+            losses["loss_ssim"] = dissimilarity.item()
+        return loss, losses
+
+    @staticmethod
+    def _step(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
 
     @torch.no_grad()
     def recalibrate_bn(self) -> None:
@@ -216,15 +239,17 @@ class FFTrainer:
             self.generator.train()
 
     def validate(self) -> list[float] | None:
-        """Mean PSNR (dB, whole window, fill pasted) on the tuning faces, central block and parts."""
+        """[step, PSNR center, PSNR parts, SSIM center, SSIM parts] on the tuning faces (whole
+        window, fill pasted; dB and SSIM means)."""
         if self.val_images is None:
             return None
-        from inpaint_gui.lab.metrics import psnr
+        from inpaint_gui.lab.metrics import psnr, ssim
 
+        fills = [self.fills(self.val_images, masks) for masks in self.val_masks]
         out = [self.state.step]
-        for masks in self.val_masks:
-            fills = self.fills(self.val_images, masks)
-            out.append(round(float(np.mean([psnr(f, t) for f, t in zip(fills, self.val_images)])), 3))
+        for measure, digits in ((psnr, 3), (ssim, 4)):
+            for f in fills:
+                out.append(round(float(np.mean([measure(a, t) for a, t in zip(f, self.val_images)])), digits))
         self.state.val_history.append(out)
         return out
 
@@ -315,12 +340,20 @@ class FFTrainer:
             "optimizer": f"Adam lr={s.lr} betas=({s.beta1}, 0.999)",
             "loss_weights": self.weights,
             "l1": "mean absolute error over the hole's pixels, [-1, 1] units",
-            "adversarial": "least squares" if self.arch == "ce" else "non-saturating log loss, global and PatchGAN",
+            "adversarial": (
+                ("least squares" if self.arch == "ce" else "non-saturating log loss, global and PatchGAN")
+                if s.adversarial
+                else "none (the discriminator is not trained)"
+            ),
+            "ssim": "1 - SSIM of the composed window (metrics.ssim's measure), weight in loss_weights"
+            if s.ssim_weight > 0
+            else None,
             "holes": CE_MIX if self.arch == "ce" else PGGAN_MIX,
             "seed": s.seed,
             "hardware": st.hardware or hardware_description(self.device),
             "wall_seconds": round(st.seconds, 1),
-            "val_psnr_note": "val faces 1-64 (tuning), whole-window PSNR, fill pasted: [step, center, parts]",
+            "val_psnr_note": "val faces 1-64 (tuning), whole window, fill pasted: [step, PSNR center, PSNR parts, "
+            "SSIM center, SSIM parts] (cards before SSIM: the first three)",
             "val_psnr_harmonic": self.harmonic_reference(),
             "state": asdict(st),
         }
@@ -336,6 +369,15 @@ class FFTrainer:
     ) -> FFState:
         run_steps(self, on_step, [(self.settings.export_every, on_export)], should_stop)
         return self.state
+
+
+def loss_weights(arch: str, settings: FFSettings) -> dict[str, float]:
+    """The generator's loss weights: the paper's (``LOSS_WEIGHTS``), or L1 alone without the
+    adversary; plus ``ssim`` when the SSIM term is on."""
+    weights = dict(LOSS_WEIGHTS[arch]) if settings.adversarial else {"l1": 1.0}
+    if settings.ssim_weight > 0:
+        weights["ssim"] = settings.ssim_weight
+    return weights
 
 
 def _hole_l1(out: torch.Tensor, real: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
