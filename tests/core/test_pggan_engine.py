@@ -107,3 +107,22 @@ def test_eval_scores_what_the_engine_offers_first(folder):
     paste = feedforward_outputs(net, images, masks, "paste", mirrored=True)
     np.testing.assert_array_equal(paste[masks], np.rint((one + mirrored) / 2)[masks].astype(np.uint8))
     assert not np.array_equal(paste, feedforward_outputs(net, images, masks, "paste"))
+
+
+def test_a_network_trained_at_64_fills_through_the_same_engine(tmp_path):
+    g, d = pggan.build(pggan.PGGANConfig(resolution=64, ngf=4, n_blocks=2, ndf=4), seed=1)
+    with torch.no_grad():
+        for p in g.parameters():
+            p.normal_(0, 0.3)
+    from inpaint_gui.core.engines.feedforward.weights import save_net
+
+    small = save_net(tmp_path / "p64", "pggan", g, d, {"name": "p64", "licence": "test"})
+    image = photo()
+    mask = np.zeros(image.shape[:2], bool)
+    mask[50:70, 60:90] = True
+    result = inpaint(image, mask, settings(small), Engines())
+    (r,) = result.regions
+    pixels = r.final.candidates[0].payload[1]
+    assert r.region.label.startswith("p64 ") and pixels.shape == (64, 64, 3)  # the window resized to 64
+    np.testing.assert_array_equal(result.image[~mask], image[~mask])
+    assert not np.array_equal(result.image[mask], image[mask])

@@ -83,7 +83,7 @@ class FeedForwardEngine(Engine):
         from inpaint_gui.core.engines.feedforward.weights import load_net
 
         name = str(spec) if spec not in (None, "", "auto") else self.default_model
-        net = load_net(name, arch=self.arch, resolution=128, device=device)
+        net = load_net(name, arch=self.arch, device=device)  # any resolution: its windows are resized to it
         apply_compute_threads()
         self._nets[name] = net
         self.default = name
