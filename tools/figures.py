@@ -17,6 +17,11 @@
         PGGAN (when installed), and today's default (the search's detail over the network's
         low band)
 
+    python tools/figures.py defaults64 --faces ../shared/data/celeba-faces-128/val --out resources/defaults_center64.png
+        the same 8 faces at 64x64 with the central 32x32 hole (the paper's test), shown at 2x
+        (nearest): truth, masked, before issue 23, the default over ce128+pggan128 only, pggan64's
+        one pass, and today's default (pggan64 joins the networks where the 64 px prior fills)
+
     python tools/figures.py sample --out resources/sample_fills.png
         the bundled sample's hole: before issue 23, the network's one pass, today's default
 
@@ -43,6 +48,16 @@ def _settings(engine: str = "face", **face):
     from inpaint_gui.core.pipeline import CommonSettings, InpaintSettings
 
     return InpaintSettings(CommonSettings(engine=engine, device="cpu"), {"face": replace(SearchSettings(), **face)})
+
+
+def _engine_settings(engine: str, **options):
+    """An engine of its own (``--engine``) with some of its settings."""
+    from inpaint_gui.core.engines import engine_class
+    from inpaint_gui.core.pipeline import CommonSettings, InpaintSettings
+
+    return InpaintSettings(
+        CommonSettings(engine=engine, device="cpu"), {engine: engine_class(engine).info.settings(**options)}
+    )
 
 
 def _labelled_row(columns: list[np.ndarray], labels: list[str]) -> np.ndarray:
@@ -100,29 +115,31 @@ def framing(out: Path) -> None:
     Image.fromarray(_labelled_row(crops, labels)).save(out)
 
 
-def _face_grid(faces: Path, out: Path, runs: dict, whole: bool, skip: int = 250, n: int = 8) -> None:
-    """Val faces ``skip + 1`` .. ``skip + n`` at 128 with the central 64x64 hole: truth, masked,
-    and one column per run (label -> settings), each fill seated with the Poisson blend; the
-    whole face is every fill's window when ``whole``, else the engine plans as the app does."""
+def _face_grid(
+    faces: Path, out: Path, runs: dict, whole: bool, skip: int = 250, n: int = 8, size: int = 128, zoom: int = 1
+) -> None:
+    """Val faces ``skip + 1`` .. ``skip + n`` at ``size`` with the central hole of half the side:
+    truth, masked, and one column per run (label -> settings), each fill seated with the Poisson
+    blend, shown ``zoom`` times (nearest); the whole face is every fill's window when ``whole``,
+    else the engine plans as the app does."""
     from inpaint_gui.core.engines import Engines
     from inpaint_gui.core.pipeline import fill_batch, seat_batch
     from inpaint_gui.lab.evaluate import load_eval_images
     from inpaint_gui.lab.masks import center_mask
 
-    _, images = load_eval_images(faces, 128, n, skip)
-    masks = np.stack([center_mask(128)] * len(images))
+    _, images = load_eval_images(faces, size, n, skip)
+    masks = np.stack([center_mask(size)] * len(images))
     damaged = images.copy()
     damaged[masks] = 0
     engines = Engines()
     rows = {"truth": images, "masked": np.stack([_holes_shown(i, m) for i, m in zip(images, masks)])}
     for label, settings in runs.items():
         t0 = time.perf_counter()
-        fills, _ = fill_batch(damaged, masks, settings, engines, [(0, 0, 128)] * len(images) if whole else None)
+        fills, _ = fill_batch(damaged, masks, settings, engines, [(0, 0, size)] * len(images) if whole else None)
         rows[label] = seat_batch(damaged, masks, fills, "poisson")
         print(f"{label}: {(time.perf_counter() - t0) / len(images):.2f} s per face", file=sys.stderr)
-    columns = [
-        np.concatenate([np.pad(f, ((0, PAD), (0, 0), (0, 0)), constant_values=255) for f in r]) for r in rows.values()
-    ]
+    big = [[np.repeat(np.repeat(f, zoom, 0), zoom, 1) for f in r] for r in rows.values()]
+    columns = [np.concatenate([np.pad(f, ((0, PAD), (0, 0), (0, 0)), constant_values=255) for f in r]) for r in big]
     Image.fromarray(_labelled_row(columns, list(rows))).save(out)
 
 
@@ -168,6 +185,16 @@ def defaults(faces: Path, out: Path) -> None:
     _face_grid(faces, out, {label: _settings(engine, **face) for label, engine, face in _fill_runs()}, whole=False)
 
 
+def defaults64(faces: Path, out: Path) -> None:
+    runs = {
+        "before (issue 23)": _settings("face", **_previous()),
+        "over ce128+pggan128": _settings("face", network="ce128+pggan128"),
+        "pggan64, one pass": _engine_settings("pggan", model="pggan64"),
+        "today: default": _settings("face"),
+    }
+    _face_grid(faces, out, runs, whole=False, size=64, zoom=2)
+
+
 def sample(out: Path) -> None:
     from inpaint_gui.core.engines import Engines
     from inpaint_gui.core.image.io import load_mask, load_photo
@@ -204,6 +231,10 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--faces", type=Path, required=True)
     d.add_argument("--out", type=Path, default=REPO / "resources" / "defaults_center.png")
     d.add_argument("--threads", type=int, default=None)
+    d64 = sub.add_parser("defaults64")
+    d64.add_argument("--faces", type=Path, required=True)
+    d64.add_argument("--out", type=Path, default=REPO / "resources" / "defaults_center64.png")
+    d64.add_argument("--threads", type=int, default=None)
     s = sub.add_parser("sample")
     s.add_argument("--out", type=Path, default=REPO / "resources" / "sample_fills.png")
     s.add_argument("--threads", type=int, default=None)
@@ -216,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
         framing(args.out)
     elif args.what == "defaults":
         defaults(args.faces, args.out)
+    elif args.what == "defaults64":
+        defaults64(args.faces, args.out)
     elif args.what == "sample":
         sample(args.out)
     else:

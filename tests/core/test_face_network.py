@@ -160,6 +160,9 @@ def test_network_settings_name_one_network_or_several():
     from inpaint_gui.core.engines.gan.network import DEFAULT_NETWORKS, network_names
 
     assert network_names("auto") == DEFAULT_NETWORKS == ("ce128", "pggan128")
+    assert network_names("auto", 128) == network_names("auto", 32) == DEFAULT_NETWORKS
+    assert network_names("auto", 64) == ("pggan64",)  # the 64 px prior's windows
+    assert network_names("pggan64", 128) == ("pggan64",)  # a name is used as it is, at any resolution
     assert network_names("none") == ()
     assert network_names("pggan128") == ("pggan128",)
     assert network_names(" ce128 + pggan128 +ce128") == ("ce128", "pggan128")
@@ -197,3 +200,35 @@ def test_the_searchs_previews_are_shown_over_the_networks_low_band(engines):
     for a, b in zip(mid, raw_mid):  # the same search (same seed): banded previews, raw ones
         assert np.abs(low(a.thumbnails[a.best]) - target).mean() < np.abs(low(b.thumbnails[b.best]) - target).mean() / 2
         assert a.composite is not None and a.window == WINDOW
+
+
+def test_a_network_of_another_resolution_joins_the_mean(engines, tmp_path):
+    from inpaint_gui.core.engines.feedforward import pggan
+    from inpaint_gui.core.engines.feedforward.weights import save_net
+    from inpaint_gui.core.engines.gan.resample import from_model
+
+    g, d = pggan.build(pggan.PGGANConfig(resolution=64, ngf=4, n_blocks=2, ndf=4), seed=3)
+    folder = save_net(tmp_path / "p64", "pggan", g, d, {"name": "p64", "licence": "test"})
+    image, mask = holed()
+    face = engines["face"]
+    both = network_fill(face.networks(f"ce128+{folder}"), image, mask, WINDOW)
+    ce_only = network_fill(face.networks("ce128"), image, mask, WINDOW)
+    p64 = network_fill(face.networks(str(folder)), image, mask, WINDOW)
+    assert p64.pixels.shape == (64, 64, 3) and both.pixels.shape == ce_only.pixels.shape == (128, 128, 3)
+    assert both.name == "ce128+p64"
+    expected = (ce_only.pixels + from_model(p64.pixels, 128)) / 2  # the 64 px pass enlarged, then averaged
+    assert np.allclose(both.pixels, expected, atol=1e-3)
+    assert np.abs(both.pixels - ce_only.pixels).max() > 1  # the second network counts
+
+
+def test_the_64_px_priors_windows_get_the_network_trained_at_64(monkeypatch):
+    face = FaceEngine(tiny_model(resolution=64, nz=16, width=8, seed=0))
+    image, mask = holed()
+    (region,) = plan(image, mask, settings(), Engines(face=face), window=WINDOW)
+    assert region.plan.network == "pggan64" and " over pggan64 " in region.label
+    assert face.network("pggan64").resolution == 64
+    # without pggan64 installed the 64 px prior falls back to the default networks
+    bare = FaceEngine(tiny_model(resolution=64, nz=16, width=8, seed=0))
+    monkeypatch.setattr(bare, "has_model", lambda name: name != "pggan64")
+    (region,) = plan(image, mask, settings(), Engines(face=bare), window=WINDOW)
+    assert region.plan.network == "ce128+pggan128"

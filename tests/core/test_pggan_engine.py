@@ -73,7 +73,8 @@ def test_the_engine_declares_what_it_can_do():
     info = engine_class("pggan").info
     assert info.models and info.placed_window and not info.uses_exclude and info.auto is None
     assert "mirrored" in info.settings.__dataclass_fields__
-    assert engine_class("pggan").models() == ["pggan128"] and "pggan128" not in engine_class("face").models()
+    assert engine_class("pggan").models() == ["pggan128", "pggan64"]
+    assert "pggan128" not in engine_class("face").models()
 
 
 def test_the_shipped_pggan_fills_the_sample_in_the_face_framing():

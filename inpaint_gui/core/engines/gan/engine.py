@@ -124,19 +124,23 @@ class FaceEngine(Engine):
             return False
         return True
 
-    def network_for(self, settings: SearchSettings) -> str | None:
+    def network_for(self, settings: SearchSettings, resolution: int | None = None) -> str | None:
         """The feed-forward network(s) ``settings.network`` names, joined by "+": with "auto"
-        the shipped ones that are installed (None if neither is), with names or a folder those
-        (a one-line WeightsError when one is not installed or not a feed-forward network), None
-        with "none"."""
+        the shipped ones for a prior of ``resolution`` that are installed, else the default ones
+        that are (None if none is),
+        with names or a folder those (a one-line WeightsError when one is not installed or not a
+        feed-forward network), None with "none"."""
         from inpaint_gui.core.engines.gan.network import JOIN, network_names
 
-        names = network_names(settings.network)
+        names = network_names(settings.network, resolution)
         if settings.network == "auto":
-            names = tuple(n for n in names if n in self._nets or self.has_model(n))
+            names = self._installed(names) or self._installed(network_names("auto"))
         for name in names:
             self.network(name)  # loaded and verified now: a wrong name fails before any work
         return JOIN.join(names) or None
+
+    def _installed(self, names: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(n for n in names if n in self._nets or self.has_model(n))
 
     def networks(self, label: str) -> list[Any]:
         """The networks a plan's ``network`` label names (``network_for``'s answer), loaded."""
@@ -153,7 +157,7 @@ class FaceEngine(Engine):
             device = (
                 next(iter(self._models.values())).generator.parameters().__next__().device if self._models else "cpu"
             )
-            self._nets[name] = load_net(name, resolution=128, device=device)
+            self._nets[name] = load_net(name, device=device)
         return self._nets[name]
 
     def encoder_for(self, settings: SearchSettings, model) -> str | None:

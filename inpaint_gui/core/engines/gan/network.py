@@ -36,6 +36,10 @@ from inpaint_gui.core.engines.gan.twoband import BAND_SIGMA, two_band
 from inpaint_gui.core.engines.gan.windows import Window
 
 DEFAULT_NETWORKS = ("ce128", "pggan128")  # "auto": the shipped Context Encoder and PGGAN, those installed
+# "auto" for the windows a prior of this resolution fills (else DEFAULT_NETWORKS, and those too when
+# none of these is installed): the 64 px prior's windows get the network trained at 64 with SSIM in
+# its loss (docs/feedforward.md, "A network for 64x64 photos")
+AUTO_NETWORKS = {64: ("pggan64",)}
 JOIN = "+"  # a network setting naming several: their fills are averaged
 
 
@@ -60,13 +64,14 @@ class NetworkFill:
         return np.clip(np.rint(np.where(hole[..., None], fill, small)), 0, 255).astype(np.uint8)
 
 
-def network_names(setting: str) -> tuple[str, ...]:
-    """The networks a ``network`` setting names: "auto" -> ``DEFAULT_NETWORKS``, "none" -> (),
-    "a+b" -> ("a", "b"), anything else -> (itself,) (a name in weights/ or a folder)."""
+def network_names(setting: str, resolution: int | None = None) -> tuple[str, ...]:
+    """The networks a ``network`` setting names: "auto" -> ``AUTO_NETWORKS`` for a prior of
+    ``resolution``, else ``DEFAULT_NETWORKS``; "none" -> (); "a+b" -> ("a", "b"); anything else
+    -> (itself,) (a name in weights/ or a folder)."""
     if setting == "none":
         return ()
     if setting == "auto":
-        return DEFAULT_NETWORKS
+        return AUTO_NETWORKS.get(resolution, DEFAULT_NETWORKS)
     return tuple(dict.fromkeys(part.strip() for part in setting.split(JOIN) if part.strip()))
 
 

@@ -108,7 +108,7 @@ def plan(
         region_hole = np.zeros((rect[3] - rect[1], rect[2] - rect[0]), bool)
         region_hole[y - rect[1] : y - rect[1] + size, x - rect[0] : x - rect[0] + size] = hole
         where = f"window {x},{y},{size}" if not frames else f"{len(frames)} framings around {x},{y},{size}"
-        net = engine.network_for(settings)
+        net = engine.network_for(settings, model.resolution)
         network_band = net is not None and settings.low_band in ("auto", "network")
         base = low_band_model(settings, model.resolution, engine.has_model)
         label = f"{model.name}{f' over {net if network_band else base}' if network_band or base else ''} · {where}"
