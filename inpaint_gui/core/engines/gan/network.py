@@ -51,6 +51,7 @@ class NetworkFill:
     window: Window
     pixels: np.ndarray
     name: str
+    band_sigma: float = BAND_SIGMA  # the split under the search's detail, px of a 128 model (declared_split)
 
     def at(self, resolution: int) -> np.ndarray:
         """The fill resized to ``resolution`` (a model's), float32 (S, S, 3)."""
@@ -75,12 +76,27 @@ def network_names(setting: str, resolution: int | None = None) -> tuple[str, ...
     return tuple(dict.fromkeys(part.strip() for part in setting.split(JOIN) if part.strip()))
 
 
+def declared_split(net) -> float:
+    """The band split a network asks for, in pixels of a 128 model: its card's
+    ``face_engine.band_sigma``, else ``BAND_SIGMA``. A network trained on SSIM draws features
+    the L1-trained ones leave soft, so more of its fill stays under the search's detail
+    (``pggan64``: 1.0, docs/feedforward.md, "A network for 64x64 photos"). A bad value is a
+    one-line WeightsError."""
+    from inpaint_gui.core.errors import WeightsError
+
+    declared = (getattr(net, "card", None) or {}).get("face_engine", {}).get("band_sigma", BAND_SIGMA)
+    if isinstance(declared, bool) or not isinstance(declared, (int, float)) or not 0 < declared <= 8:
+        raise WeightsError(f"{net.name}: face_engine.band_sigma must be a number in (0, 8], got {declared!r}")
+    return float(declared)
+
+
 def network_fill(nets: Sequence, image: np.ndarray, mask: np.ndarray, window: Window) -> NetworkFill | None:
     """The networks' fill of ``window``: every network in ``nets`` (feedforward ``LoadedNet``s)
     that can fill the hole there fills the window and its mirror image, and the fill is the mean
-    of those passes, at the first such network's resolution. None when none can (the Context
-    Encoder's block) or the window holds no hole."""
-    passes, names = [], []
+    of those passes, at the first such network's resolution; its split is the largest any of
+    them declares (``declared_split``). None when none can (the Context Encoder's block) or the
+    window holds no hole."""
+    passes, names, splits = [], [], []
     for net in nets:
         small, hole = window_input(image, mask, window, net.resolution)
         if not hole.any() or unfillable(net, hole) is not None:
@@ -90,18 +106,23 @@ def network_fill(nets: Sequence, image: np.ndarray, mask: np.ndarray, window: Wi
         r = passes[0].shape[0] if passes else fill.shape[0]
         passes.append(fill if fill.shape[0] == r else from_model(fill, r))
         names.append(net.name)
+        splits.append(declared_split(net))
     if not passes:
         return None
     pixels = np.mean(passes, axis=0, dtype=np.float32)  # (R, R, 3)
-    return NetworkFill(tuple(window), pixels, JOIN.join(names))
+    return NetworkFill(tuple(window), pixels, JOIN.join(names), max(splits))
 
 
 def network_low_band(
     detail: np.ndarray, fill: NetworkFill, sharpen: float = 0.0, remove_checkerboard: bool = False
 ) -> np.ndarray:
-    """uint8 (S, S, 3): the search's ``detail`` (S, S, 3) above ``BAND_SIGMA`` (in pixels of a
-    128 model, scaled to S) over the network's fill below it, its edges sharpened by ``sharpen``
-    and, with ``remove_checkerboard``, the generator's checkerboard taken out of the detail
-    (``twoband.two_band``; the settings ``sharpen`` and ``checkerboard``)."""
+    """uint8 (S, S, 3): the search's ``detail`` (S, S, 3) above the fill's split (``BAND_SIGMA``
+    or what the network declares, in pixels of a 128 model, scaled to S) over the network's fill
+    below it, its edges sharpened by ``sharpen`` and, with ``remove_checkerboard``, the
+    generator's checkerboard taken out of the detail (``twoband.two_band``; the settings
+    ``sharpen`` and ``checkerboard``: their bands stay where they are at ``BAND_SIGMA``)."""
     s = detail.shape[0]
-    return two_band(detail, fill.at(s), BAND_SIGMA * s / 128, sharpen, remove_checkerboard)
+    scale = s / 128
+    return two_band(
+        detail, fill.at(s), fill.band_sigma * scale, sharpen, remove_checkerboard, reference=BAND_SIGMA * scale
+    )

@@ -46,13 +46,16 @@ def two_band(
     sigma: float = BAND_SIGMA,
     sharpen: float = 0.0,
     remove_checkerboard: bool = False,
+    reference: float | None = None,
 ) -> np.ndarray:
     """uint8 (S, S, 3): ``base``'s band below ``sigma`` plus ``detail``'s above it; both are
     (S, S, 3) in [0, 255] at the same (model) resolution (``base`` already enlarged). ``sharpen``
     adds that much more of ``base``'s band between Gaussians of ``SHARPEN_BAND`` x sigma (1.5 and
     3 px at 128): the edges ``base`` places, at more contrast (a band-pass, so it leaves the
     finest detail as it is). ``remove_checkerboard`` takes the generator's periodic pattern out
-    of ``detail``'s band (``checkerboard.periodic_pattern``, measured over 4 x sigma)."""
+    of ``detail``'s band (``checkerboard.periodic_pattern``, measured over 4 x sigma).
+    ``reference`` (default: ``sigma``) is the sigma those two scale with when the split is
+    moved on its own (a network that declares its own split, ``network.py``)."""
     detail = np.asarray(detail, np.float32)
     base = np.asarray(base, np.float32)
     if detail.shape != base.shape or detail.ndim != 3 or detail.shape[2] != 3:
@@ -61,12 +64,13 @@ def two_band(
     def low(x: np.ndarray, s: float = sigma) -> np.ndarray:
         return gaussian_filter(x, (s, s, 0), mode="nearest")
 
+    ref = sigma if reference is None else reference
     high = detail - low(detail)  # (S, S, 3): the detail's band
     if remove_checkerboard:
-        high = high - periodic_pattern(high, sigma=PATTERN_SIGMA * sigma / BAND_SIGMA)
+        high = high - periodic_pattern(high, sigma=PATTERN_SIGMA * ref / BAND_SIGMA)
     out = low(base) + high  # (S, S, 3)
     if sharpen:
-        inner, outer = (k * sigma for k in SHARPEN_BAND)
+        inner, outer = (k * ref for k in SHARPEN_BAND)
         out += sharpen * (low(base, inner) - low(base, outer))  # (S, S, 3)
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
