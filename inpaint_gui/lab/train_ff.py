@@ -190,9 +190,9 @@ class FFTrainer:
         nan = float("nan")
         losses = {"loss_d": nan, "loss_adv": nan, "loss_l1": l1.item(), "loss_ssim": nan}
         loss = self.weights["l1"] * l1
-        if self.settings.ssim_weight > 0:
+        if "ssim" in self.weights:  # ssim_weight > 0 (loss_weights)
             dissimilarity = 1 - ssim_loss.ssim(fake, real)
-            loss = loss + self.settings.ssim_weight * dissimilarity
+            loss = loss + self.weights["ssim"] * dissimilarity
             losses["loss_ssim"] = dissimilarity.item()
         return loss, losses
 

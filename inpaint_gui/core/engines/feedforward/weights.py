@@ -71,6 +71,12 @@ def read_card(folder: Path) -> dict:
             raise WeightsError(f"{path}: files.{role} needs a 'path' inside the model folder")
         if not isinstance(digest, str) or len(digest) != 64 or set(digest.lower()) - set("0123456789abcdef"):
             raise WeightsError(f"{path}: files.{role}.sha256 must be 64 hexadecimal digits")
+    face = card.get("face_engine", {})  # what the face engine reads of a network (gan/network.py)
+    if not isinstance(face, dict):
+        raise WeightsError(f"{path}: face_engine must be an object")
+    split = face.get("band_sigma", 2.0)
+    if isinstance(split, bool) or not isinstance(split, (int, float)) or not 0 < split <= 8:
+        raise WeightsError(f"{path}: face_engine.band_sigma must be a number in (0, 8], got {split!r}")
     return card
 
 

@@ -127,9 +127,8 @@ class FaceEngine(Engine):
     def network_for(self, settings: SearchSettings, resolution: int | None = None) -> str | None:
         """The feed-forward network(s) ``settings.network`` names, joined by "+": with "auto"
         the shipped ones for a prior of ``resolution`` that are installed, else the default ones
-        that are (None if none is),
-        with names or a folder those (a one-line WeightsError when one is not installed or not a
-        feed-forward network), None with "none"."""
+        that are (None if none is); with names or a folder those (a one-line WeightsError when one
+        is not installed or not a feed-forward network); None with "none"."""
         from inpaint_gui.core.engines.gan.network import JOIN, network_names
 
         names = network_names(settings.network, resolution)

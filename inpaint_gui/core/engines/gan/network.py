@@ -80,14 +80,9 @@ def declared_split(net) -> float:
     """The band split a network asks for, in pixels of a 128 model: its card's
     ``face_engine.band_sigma``, else ``BAND_SIGMA``. A network trained on SSIM draws features
     the L1-trained ones leave soft, so more of its fill stays under the search's detail
-    (``pggan64``: 1.0, docs/feedforward.md, "A network for 64x64 photos"). A bad value is a
-    one-line WeightsError."""
-    from inpaint_gui.core.errors import WeightsError
-
-    declared = (getattr(net, "card", None) or {}).get("face_engine", {}).get("band_sigma", BAND_SIGMA)
-    if isinstance(declared, bool) or not isinstance(declared, (int, float)) or not 0 < declared <= 8:
-        raise WeightsError(f"{net.name}: face_engine.band_sigma must be a number in (0, 8], got {declared!r}")
-    return float(declared)
+    (``pggan64``: 1.0, docs/feedforward.md, "A network for 64x64 photos"). Loading checks the
+    value (``feedforward.weights.read_card``)."""
+    return float((getattr(net, "card", None) or {}).get("face_engine", {}).get("band_sigma", BAND_SIGMA))
 
 
 def network_fill(nets: Sequence, image: np.ndarray, mask: np.ndarray, window: Window) -> NetworkFill | None:
