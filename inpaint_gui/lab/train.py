@@ -199,11 +199,16 @@ def networks_state(trainer) -> dict:
 
 
 def load_networks_state(trainer, ckpt: dict) -> None:
-    """Restore what :func:`networks_state` saved in ``ckpt``."""
+    """Restore what :func:`networks_state` saved in ``ckpt``. The Adam moments continue; the
+    learning rate and beta1 are this run's settings (a resume with a new ``--lr`` takes it, and
+    the card, which records the settings, stays true)."""
     trainer.generator.load_state_dict(ckpt["generator"])
     trainer.discriminator.load_state_dict(ckpt["discriminator"])
-    trainer.opt_g.load_state_dict(ckpt["opt_g"])
-    trainer.opt_d.load_state_dict(ckpt["opt_d"])
+    for opt, key in ((trainer.opt_g, "opt_g"), (trainer.opt_d, "opt_d")):
+        opt.load_state_dict(ckpt[key])
+        for group in opt.param_groups:
+            group["lr"] = trainer.settings.lr
+            group["betas"] = (trainer.settings.beta1, group["betas"][1])
 
 
 def run_steps(

@@ -136,6 +136,19 @@ def test_checkpoint_resume_continues_exactly(arch, tmp_path):
         trainer("pggan" if arch == "ce" else "ce").load_checkpoint(tmp_path / "c.ckpt")
 
 
+def test_a_resume_takes_the_new_learning_rate_and_keeps_the_moments(tmp_path):
+    first = trainer("pggan", lr=1e-3)
+    first.train_step()
+    first.save_checkpoint(tmp_path / "c.ckpt")
+    resumed = trainer("pggan", lr=1e-5, beta1=0.9)
+    resumed.load_checkpoint(tmp_path / "c.ckpt")
+    for opt in (resumed.opt_g, resumed.opt_d):
+        assert all(g["lr"] == 1e-5 and g["betas"][0] == 0.9 for g in opt.param_groups)
+    moments = [s["exp_avg"] for s in resumed.opt_g.state.values()]
+    saved = [s["exp_avg"] for s in first.opt_g.state.values()]
+    assert moments and all(torch.equal(a, b) for a, b in zip(moments, saved))
+
+
 @pytest.mark.parametrize("arch", ["ce", "pggan"])
 def test_export_loads_fills_and_resumes(arch, tmp_path):
     t = trainer(arch)
