@@ -234,32 +234,43 @@ def test_the_64_px_priors_windows_get_the_network_trained_at_64(monkeypatch):
     assert region.plan.network == "ce128+pggan128"
 
 
-def test_a_network_declares_its_split_under_the_searchs_detail(engines, tmp_path):
+def test_a_network_declares_its_split_and_its_sharpening(engines, tmp_path):
     import json
 
     from inpaint_gui.core.engines.feedforward import pggan
     from inpaint_gui.core.engines.feedforward.weights import save_net
-    from inpaint_gui.core.engines.gan.network import NetworkFill, declared_split, network_low_band
+    from inpaint_gui.core.engines.gan.network import (
+        NetworkFill,
+        declared_sharpening,
+        declared_split,
+        network_low_band,
+    )
     from inpaint_gui.core.engines.gan.twoband import two_band
     from inpaint_gui.core.errors import WeightsError
 
     g, d = pggan.build(pggan.PGGANConfig(resolution=64, ngf=4, n_blocks=2, ndf=4), seed=3)
-    card = {"name": "p64", "licence": "test", "face_engine": {"band_sigma": 1.0}}
+    card = {"name": "p64", "licence": "test", "face_engine": {"band_sigma": 1.0, "sharpen_scale": 0.5}}
     folder = save_net(tmp_path / "p64", "pggan", g, d, card)
     face = engines["face"]
     image, mask = holed()
     both = network_fill(face.networks(f"ce128+{folder}"), image, mask, WINDOW)
     assert declared_split(face.network("ce128")) == BAND_SIGMA and both.band_sigma == BAND_SIGMA  # the largest
+    assert declared_sharpening(face.network("ce128")) == 1.0 and both.sharpen_scale == 0.75  # the mean
     alone = network_fill(face.networks(str(folder)), image, mask, WINDOW)
-    assert alone.band_sigma == 1.0
+    assert alone.band_sigma == 1.0 and alone.sharpen_scale == 0.5
     rng = np.random.default_rng(0)
     detail = rng.uniform(0, 255, (64, 64, 3)).astype(np.float32)
     got = network_low_band(detail, alone, sharpen=1.5, remove_checkerboard=True)
-    # the split moves to 0.5 px at 64; the sharpened band and the checkerboard stay where they were
-    want = two_band(detail, alone.at(64), 0.5, 1.5, True, reference=BAND_SIGMA / 2)
+    # the split moves to 0.5 px at 64, the sharpening to half the setting's; the sharpened band and
+    # the checkerboard stay where they were
+    want = two_band(detail, alone.at(64), 0.5, 0.75, True, reference=BAND_SIGMA / 2)
     assert np.array_equal(got, want)
     as_default = NetworkFill(alone.window, alone.pixels, alone.name)  # BAND_SIGMA
     assert not np.array_equal(got, network_low_band(detail, as_default, sharpen=1.5, remove_checkerboard=True))
+    edges = rng.uniform(0, 255, (64, 64, 3)).astype(np.float32)  # a fill with edges to sharpen
+    half = network_low_band(detail, NetworkFill(WINDOW, edges, "x", 1.0, 0.5), sharpen=1.5)
+    assert np.array_equal(half, two_band(detail, edges, 0.5, 0.75, reference=BAND_SIGMA / 2))
+    assert not np.array_equal(half, network_low_band(detail, NetworkFill(WINDOW, edges, "x", 1.0), sharpen=1.5))
     card_path = folder / "model.json"
     bad = json.loads(card_path.read_text())
     bad["face_engine"]["band_sigma"] = "wide"
@@ -269,3 +280,7 @@ def test_a_network_declares_its_split_under_the_searchs_detail(engines, tmp_path
     with pytest.raises(WeightsError, match="band_sigma must be a number") as info:
         declared_split(load_net(folder))
     assert "\n" not in str(info.value)
+    bad["face_engine"] = {"sharpen_scale": -1}
+    card_path.write_text(json.dumps(bad))
+    with pytest.raises(WeightsError, match=r"sharpen_scale must be a number in \[0, 4\], got -1"):
+        load_net(folder)

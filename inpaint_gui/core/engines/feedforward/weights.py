@@ -77,6 +77,9 @@ def read_card(folder: Path) -> dict:
     split = face.get("band_sigma", 2.0)
     if isinstance(split, bool) or not isinstance(split, (int, float)) or not 0 < split <= 8:
         raise WeightsError(f"{path}: face_engine.band_sigma must be a number in (0, 8], got {split!r}")
+    scale = face.get("sharpen_scale", 1.0)
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 <= scale <= 4:
+        raise WeightsError(f"{path}: face_engine.sharpen_scale must be a number in [0, 4], got {scale!r}")
     return card
 
 

@@ -52,6 +52,7 @@ class NetworkFill:
     pixels: np.ndarray
     name: str
     band_sigma: float = BAND_SIGMA  # the split under the search's detail, px of a 128 model (declared_split)
+    sharpen_scale: float = 1.0  # the share of the ``sharpen`` setting its edges take (declared_sharpening)
 
     def at(self, resolution: int) -> np.ndarray:
         """The fill resized to ``resolution`` (a model's), float32 (S, S, 3)."""
@@ -85,13 +86,23 @@ def declared_split(net) -> float:
     return float((getattr(net, "card", None) or {}).get("face_engine", {}).get("band_sigma", BAND_SIGMA))
 
 
+def declared_sharpening(net) -> float:
+    """The share of the ``sharpen`` setting a network's edges take: its card's
+    ``face_engine.sharpen_scale``, else 1. The setting's 1.5 gives the L1-trained networks'
+    soft edges their contrast back; a network trained on SSIM draws its edges at more contrast
+    already, and the full amount darkens its eyes into blots (``pggan64``: 2/3, docs/feedforward.md,
+    "A network for 64x64 photos"). Loading checks the value (``feedforward.weights.read_card``)."""
+    return float((getattr(net, "card", None) or {}).get("face_engine", {}).get("sharpen_scale", 1.0))
+
+
 def network_fill(nets: Sequence, image: np.ndarray, mask: np.ndarray, window: Window) -> NetworkFill | None:
     """The networks' fill of ``window``: every network in ``nets`` (feedforward ``LoadedNet``s)
     that can fill the hole there fills the window and its mirror image, and the fill is the mean
     of those passes, at the first such network's resolution; its split is the largest any of
-    them declares (``declared_split``). None when none can (the Context Encoder's block) or the
+    them declares (``declared_split``), its sharpening the mean of theirs (``declared_sharpening``,
+    as the fill is the mean of theirs). None when none can (the Context Encoder's block) or the
     window holds no hole."""
-    passes, names, splits = [], [], []
+    passes, names, splits, scales = [], [], [], []
     for net in nets:
         small, hole = window_input(image, mask, window, net.resolution)
         if not hole.any() or unfillable(net, hole) is not None:
@@ -102,10 +113,11 @@ def network_fill(nets: Sequence, image: np.ndarray, mask: np.ndarray, window: Wi
         passes.append(fill if fill.shape[0] == r else from_model(fill, r))
         names.append(net.name)
         splits.append(declared_split(net))
+        scales.append(declared_sharpening(net))
     if not passes:
         return None
     pixels = np.mean(passes, axis=0, dtype=np.float32)  # (R, R, 3)
-    return NetworkFill(tuple(window), pixels, JOIN.join(names), max(splits))
+    return NetworkFill(tuple(window), pixels, JOIN.join(names), max(splits), float(np.mean(scales)))
 
 
 def network_low_band(
@@ -113,11 +125,16 @@ def network_low_band(
 ) -> np.ndarray:
     """uint8 (S, S, 3): the search's ``detail`` (S, S, 3) above the fill's split (``BAND_SIGMA``
     or what the network declares, in pixels of a 128 model, scaled to S) over the network's fill
-    below it, its edges sharpened by ``sharpen`` and, with ``remove_checkerboard``, the
-    generator's checkerboard taken out of the detail (``twoband.two_band``; the settings
+    below it, its edges sharpened by ``sharpen`` times the fill's ``sharpen_scale`` and, with
+    ``remove_checkerboard``, the generator's checkerboard taken out of the detail (``twoband.two_band``; the settings
     ``sharpen`` and ``checkerboard``: their bands stay where they are at ``BAND_SIGMA``)."""
     s = detail.shape[0]
     scale = s / 128
     return two_band(
-        detail, fill.at(s), fill.band_sigma * scale, sharpen, remove_checkerboard, reference=BAND_SIGMA * scale
+        detail,
+        fill.at(s),
+        fill.band_sigma * scale,
+        sharpen * fill.sharpen_scale,
+        remove_checkerboard,
+        reference=BAND_SIGMA * scale,
     )
