@@ -20,7 +20,8 @@
     python tools/figures.py defaults64 --faces ../shared/data/celeba-faces-128/val --out resources/defaults_center64.png
         the same 8 faces at 64x64 with the central 32x32 hole (the paper's test), shown at 2x
         (nearest): truth, masked, before issue 23, the default over ce128+pggan128 only, pggan64's
-        one pass, and today's default (pggan64 joins the networks where the 64 px prior fills)
+        one pass, the default with pggan64's edges sharpened by the setting's whole 1.5, and today's
+        default (over pggan64, 2/3 of the sharpening: its card's share)
 
     python tools/figures.py sample --out resources/sample_fills.png
         the bundled sample's hole: before issue 23, the network's one pass, today's default
@@ -190,6 +191,7 @@ def defaults64(faces: Path, out: Path) -> None:
         "before (issue 23)": _settings("face", **_previous()),
         "over ce128+pggan128": _settings("face", network="ce128+pggan128"),
         "pggan64, one pass": _engine_settings("pggan", model="pggan64"),
+        "its edges at the full 1.5": _settings("face", sharpen=1.5 / 0.6667),  # the card's share undone
         "today: default": _settings("face"),
     }
     _face_grid(faces, out, runs, whole=False, size=64, zoom=2)

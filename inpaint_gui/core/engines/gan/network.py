@@ -81,7 +81,7 @@ def declared_split(net) -> float:
     """The band split a network asks for, in pixels of a 128 model: its card's
     ``face_engine.band_sigma``, else ``BAND_SIGMA``. A network trained on SSIM draws features
     the L1-trained ones leave soft, so more of its fill stays under the search's detail
-    (``pggan64``: 1.0, docs/feedforward.md, "A network for 64x64 photos"). Loading checks the
+    (``pggan64``: 0.85, docs/feedforward.md, "A network for 64x64 photos"). Loading checks the
     value (``feedforward.weights.read_card``)."""
     return float((getattr(net, "card", None) or {}).get("face_engine", {}).get("band_sigma", BAND_SIGMA))
 
@@ -90,7 +90,7 @@ def declared_sharpening(net) -> float:
     """The share of the ``sharpen`` setting a network's edges take: its card's
     ``face_engine.sharpen_scale``, else 1. The setting's 1.5 gives the L1-trained networks'
     soft edges their contrast back; a network trained on SSIM draws its edges at more contrast
-    already, and the full amount darkens its eyes into blots (``pggan64``: 2/3, docs/feedforward.md,
+    already, and the whole amount turns its brows and eyes into dark bars (``pggan64``: 2/3, docs/feedforward.md,
     "A network for 64x64 photos"). Loading checks the value (``feedforward.weights.read_card``)."""
     return float((getattr(net, "card", None) or {}).get("face_engine", {}).get("sharpen_scale", 1.0))
 
