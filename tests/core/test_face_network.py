@@ -52,6 +52,7 @@ def test_the_network_is_the_first_preview_and_the_last_candidate(engines):
     assert [c.label for c in searched] == ["restart 1", "restart 2"] and network.label == f"{both} · one pass"
     assert np.isnan(network.loss) and final.best < len(searched)  # the search's fill stays the default choice
     assert final.info["low_band"] == both
+    assert final.info["sharpen"] == 1.5 and final.info["band_sigma"] == BAND_SIGMA  # neither network scales them
 
 
 def test_the_low_band_is_the_networks_and_the_detail_the_searchs(engines):
@@ -227,6 +228,10 @@ def test_the_64_px_priors_windows_get_the_network_trained_at_64(monkeypatch):
     (region,) = plan(image, mask, settings(), Engines(face=face), window=WINDOW)
     assert region.plan.network == "pggan64" and " over pggan64 " in region.label
     assert face.network("pggan64").resolution == 64
+    final = list(run(image, mask, region, settings(iterations=2), Engines(face=face)))[-1]
+    card = face.network("pggan64").card["face_engine"]  # the shipped card's split and share of --sharpen
+    assert final.info["band_sigma"] == card["band_sigma"] < BAND_SIGMA
+    assert final.info["sharpen"] == round(1.5 * card["sharpen_scale"], 4) < 1.5
     # without pggan64 installed the 64 px prior falls back to the default networks
     bare = FaceEngine(tiny_model(resolution=64, nz=16, width=8, seed=0))
     monkeypatch.setattr(bare, "has_model", lambda name: name != "pggan64")

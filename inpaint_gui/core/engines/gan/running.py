@@ -214,6 +214,9 @@ def _with_bands(engine, steps, image, mask, plan: FacePlan, model, search, holes
                 )
             )
             info["network"] = net_fill.name
+        if chosen in by_network:  # the band split and sharpening the fill got: the setting times the network's share
+            info["band_sigma"] = made[chosen].band_sigma
+            info["sharpen"] = round(search.sharpen * made[chosen].sharpen_scale, 4)
         yield replace(
             step,
             elapsed=step.elapsed + time.perf_counter() - start,  # the run's seconds include the bands'
