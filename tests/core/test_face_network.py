@@ -161,9 +161,9 @@ def test_network_settings_name_one_network_or_several():
     from inpaint_gui.core.engines.gan.network import DEFAULT_NETWORKS, network_names
 
     assert network_names("auto") == DEFAULT_NETWORKS == ("ce128", "pggan128")
-    assert network_names("auto", 128) == network_names("auto", 32) == DEFAULT_NETWORKS
-    assert network_names("auto", 64) == ("pggan64",)  # the 64 px prior's windows
-    assert network_names("pggan64", 128) == ("pggan64",)  # a name is used as it is, at any resolution
+    assert network_names("auto", 32) == DEFAULT_NETWORKS  # a prior with no network of its own
+    assert network_names("auto", 64) == network_names("auto", 128) == ("pggan64",)  # the shipped priors' windows
+    assert network_names("ce128", 64) == ("ce128",)  # a name is used as it is, at any resolution
     assert network_names("none") == ()
     assert network_names("pggan128") == ("pggan128",)
     assert network_names(" ce128 + pggan128 +ce128") == ("ce128", "pggan128")
@@ -222,18 +222,22 @@ def test_a_network_of_another_resolution_joins_the_mean(engines, tmp_path):
     assert np.abs(both.pixels - ce_only.pixels).max() > 1  # the second network counts
 
 
-def test_the_64_px_priors_windows_get_the_network_trained_at_64(monkeypatch):
-    face = FaceEngine(tiny_model(resolution=64, nz=16, width=8, seed=0))
+@pytest.mark.parametrize("resolution", [64, 128])
+def test_the_shipped_priors_windows_get_the_network_trained_at_64(monkeypatch, resolution):
+    face = FaceEngine(tiny_model(resolution=resolution, nz=16, width=8, seed=0))
     image, mask = holed()
     (region,) = plan(image, mask, settings(), Engines(face=face), window=WINDOW)
     assert region.plan.network == "pggan64" and " over pggan64 " in region.label
     assert face.network("pggan64").resolution == 64
     final = list(run(image, mask, region, settings(iterations=2), Engines(face=face)))[-1]
-    card = face.network("pggan64").card["face_engine"]  # the shipped card's split and share of --sharpen
+    # the shipped card's split and share of --sharpen for this prior: under the 64 px prior less of
+    # both; under the 128 px one (its fill enlarged) the split higher and the whole sharpening
+    card = face.network("pggan64").card["face_engine"]["by_prior_resolution"][str(resolution)]
     assert final.info["band_sigma"] == card["band_sigma"] < BAND_SIGMA
-    assert final.info["sharpen"] == round(1.5 * card["sharpen_scale"], 4) < 1.5
-    # without pggan64 installed the 64 px prior falls back to the default networks
-    bare = FaceEngine(tiny_model(resolution=64, nz=16, width=8, seed=0))
+    assert final.info["sharpen"] == round(1.5 * card["sharpen_scale"], 4)
+    assert (final.info["sharpen"] < 1.5) == (resolution == 64)
+    # without pggan64 installed the prior falls back to the default networks
+    bare = FaceEngine(tiny_model(resolution=resolution, nz=16, width=8, seed=0))
     monkeypatch.setattr(bare, "has_model", lambda name: name != "pggan64")
     (region,) = plan(image, mask, settings(), Engines(face=bare), window=WINDOW)
     assert region.plan.network == "ce128+pggan128"
@@ -254,15 +258,21 @@ def test_a_network_declares_its_split_and_its_sharpening(engines, tmp_path):
     from inpaint_gui.core.errors import WeightsError
 
     g, d = pggan.build(pggan.PGGANConfig(resolution=64, ngf=4, n_blocks=2, ndf=4), seed=3)
-    card = {"name": "p64", "licence": "test", "face_engine": {"band_sigma": 1.0, "sharpen_scale": 0.5}}
+    per = {"64": {"band_sigma": 1.0, "sharpen_scale": 0.5}, "128": {"band_sigma": 3.0}}
+    card = {"name": "p64", "licence": "test", "face_engine": {"sharpen_scale": 0.25, "by_prior_resolution": per}}
     folder = save_net(tmp_path / "p64", "pggan", g, d, card)
     face = engines["face"]
     image, mask = holed()
-    both = network_fill(face.networks(f"ce128+{folder}"), image, mask, WINDOW)
-    assert declared_split(face.network("ce128")) == BAND_SIGMA and both.band_sigma == BAND_SIGMA  # the largest
-    assert declared_sharpening(face.network("ce128")) == 1.0 and both.sharpen_scale == 0.75  # the mean
-    alone = network_fill(face.networks(str(folder)), image, mask, WINDOW)
+    both = network_fill(face.networks(f"ce128+{folder}"), image, mask, WINDOW, 64)
+    assert declared_split(face.network("ce128"), 64) == BAND_SIGMA and both.band_sigma == BAND_SIGMA  # the largest
+    assert declared_sharpening(face.network("ce128"), 64) == 1.0 and both.sharpen_scale == 0.75  # the mean
+    alone = network_fill(face.networks(str(folder)), image, mask, WINDOW, 64)
     assert alone.band_sigma == 1.0 and alone.sharpen_scale == 0.5
+    # under another prior: its entry there, else the card's own values, else the defaults
+    under_128 = network_fill(face.networks(str(folder)), image, mask, WINDOW, 128)
+    assert under_128.band_sigma == 3.0 and under_128.sharpen_scale == 0.25
+    unsaid = network_fill(face.networks(str(folder)), image, mask, WINDOW)
+    assert unsaid.band_sigma == BAND_SIGMA and unsaid.sharpen_scale == 0.25
     rng = np.random.default_rng(0)
     detail = rng.uniform(0, 255, (64, 64, 3)).astype(np.float32)
     got = network_low_band(detail, alone, sharpen=1.5, remove_checkerboard=True)
@@ -278,14 +288,18 @@ def test_a_network_declares_its_split_and_its_sharpening(engines, tmp_path):
     assert not np.array_equal(half, network_low_band(detail, NetworkFill(WINDOW, edges, "x", 1.0), sharpen=1.5))
     card_path = folder / "model.json"
     bad = json.loads(card_path.read_text())
-    bad["face_engine"]["band_sigma"] = "wide"
+    bad["face_engine"] = {"band_sigma": "wide"}
     card_path.write_text(json.dumps(bad))
     from inpaint_gui.core.engines.feedforward.weights import load_net
 
     with pytest.raises(WeightsError, match="band_sigma must be a number") as info:
         declared_split(load_net(folder))
     assert "\n" not in str(info.value)
-    bad["face_engine"] = {"sharpen_scale": -1}
+    bad["face_engine"] = {"by_prior_resolution": {"128": {"sharpen_scale": -1}}}
     card_path.write_text(json.dumps(bad))
-    with pytest.raises(WeightsError, match=r"sharpen_scale must be a number in \[0, 4\], got -1"):
+    with pytest.raises(WeightsError, match=r"by_prior_resolution.128.sharpen_scale must be a number in \[0, 4\]"):
+        load_net(folder)
+    bad["face_engine"] = {"by_prior_resolution": {"large": {}}}
+    card_path.write_text(json.dumps(bad))
+    with pytest.raises(WeightsError, match="keys are resolutions in pixels, got 'large'"):
         load_net(folder)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn as nn
@@ -71,16 +72,31 @@ def read_card(folder: Path) -> dict:
             raise WeightsError(f"{path}: files.{role} needs a 'path' inside the model folder")
         if not isinstance(digest, str) or len(digest) != 64 or set(digest.lower()) - set("0123456789abcdef"):
             raise WeightsError(f"{path}: files.{role}.sha256 must be 64 hexadecimal digits")
-    face = card.get("face_engine", {})  # what the face engine reads of a network (gan/network.py)
+    _check_face_engine(path, card.get("face_engine", {}))
+    return card
+
+
+def _check_face_engine(path: Path, face: Any, where: str = "face_engine") -> None:
+    """What the face engine reads of a network (``gan/network.py``): ``band_sigma`` in (0, 8],
+    ``sharpen_scale`` in [0, 4], and per prior resolution the same under ``by_prior_resolution``
+    ({"128": {...}}). A one-line WeightsError names the first bad entry."""
     if not isinstance(face, dict):
-        raise WeightsError(f"{path}: face_engine must be an object")
+        raise WeightsError(f"{path}: {where} must be an object")
     split = face.get("band_sigma", 2.0)
     if isinstance(split, bool) or not isinstance(split, (int, float)) or not 0 < split <= 8:
-        raise WeightsError(f"{path}: face_engine.band_sigma must be a number in (0, 8], got {split!r}")
+        raise WeightsError(f"{path}: {where}.band_sigma must be a number in (0, 8], got {split!r}")
     scale = face.get("sharpen_scale", 1.0)
     if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 <= scale <= 4:
-        raise WeightsError(f"{path}: face_engine.sharpen_scale must be a number in [0, 4], got {scale!r}")
-    return card
+        raise WeightsError(f"{path}: {where}.sharpen_scale must be a number in [0, 4], got {scale!r}")
+    if where != "face_engine":
+        return
+    per = face.get("by_prior_resolution", {})
+    if not isinstance(per, dict):
+        raise WeightsError(f"{path}: face_engine.by_prior_resolution must be an object")
+    for key, entry in per.items():
+        if not key.isdigit() or int(key) <= 0:
+            raise WeightsError(f"{path}: face_engine.by_prior_resolution keys are resolutions in pixels, got {key!r}")
+        _check_face_engine(path, entry, f"face_engine.by_prior_resolution.{key}")
 
 
 def _config(folder: Path, card: dict, arch: str | None, resolution: int | None):

@@ -39,7 +39,7 @@ DEFAULT_NETWORKS = ("ce128", "pggan128")  # "auto": the shipped Context Encoder 
 # "auto" for the windows a prior of this resolution fills (else DEFAULT_NETWORKS, and those too when
 # none of these is installed): the 64 px prior's windows get the network trained at 64 with SSIM in
 # its loss (docs/feedforward.md, "A network for 64x64 photos")
-AUTO_NETWORKS = {64: ("pggan64",)}
+AUTO_NETWORKS = {64: ("pggan64",), 128: ("pggan64",)}
 JOIN = "+"  # a network setting naming several: their fills are averaged
 
 
@@ -77,31 +77,43 @@ def network_names(setting: str, resolution: int | None = None) -> tuple[str, ...
     return tuple(dict.fromkeys(part.strip() for part in setting.split(JOIN) if part.strip()))
 
 
-def declared_split(net) -> float:
-    """The band split a network asks for, in pixels of a 128 model: its card's
-    ``face_engine.band_sigma``, else ``BAND_SIGMA``. A network trained on SSIM draws features
-    the L1-trained ones leave soft, so more of its fill stays under the search's detail
-    (``pggan64``: 0.85, docs/feedforward.md, "A network for 64x64 photos"). Loading checks the
-    value (``feedforward.weights.read_card``)."""
-    return float((getattr(net, "card", None) or {}).get("face_engine", {}).get("band_sigma", BAND_SIGMA))
+def _declared(net, key: str, default: float, resolution: int | None) -> float:
+    """A value the network's card declares for the face engine (``face_engine.<key>``; under a
+    prior of ``resolution``, ``face_engine.by_prior_resolution["<resolution>"].<key>`` first),
+    else ``default``. Loading checks the values (``feedforward.weights.read_card``)."""
+    face = (getattr(net, "card", None) or {}).get("face_engine", {})
+    at = face.get("by_prior_resolution", {}).get(str(resolution), {}) if resolution is not None else {}
+    return float(at.get(key, face.get(key, default)))
 
 
-def declared_sharpening(net) -> float:
-    """The share of the ``sharpen`` setting a network's edges take: its card's
-    ``face_engine.sharpen_scale``, else 1. The setting's 1.5 gives the L1-trained networks'
+def declared_split(net, resolution: int | None = None) -> float:
+    """The band split a network asks for under a prior of ``resolution``, in pixels of a 128
+    model (``band_sigma``), else ``BAND_SIGMA``. A network trained on SSIM draws features the
+    L1-trained ones leave soft, so more of its fill stays under the search's detail; how much
+    depends on the prior's resolution: under the 128 px prior ``pggan64``'s fill is enlarged and
+    has none of the finest detail (``pggan64``: 0.85 under the 64 px prior, 1.5 under the 128 px
+    one, docs/feedforward.md, "A network for 64x64 photos")."""
+    return _declared(net, "band_sigma", BAND_SIGMA, resolution)
+
+
+def declared_sharpening(net, resolution: int | None = None) -> float:
+    """The share of the ``sharpen`` setting a network's edges take under a prior of
+    ``resolution`` (``sharpen_scale``), else 1. The setting's 1.5 gives the L1-trained networks'
     soft edges their contrast back; a network trained on SSIM draws its edges at more contrast
-    already, and the whole amount turns its brows and eyes into dark bars (``pggan64``: 2/3, docs/feedforward.md,
-    "A network for 64x64 photos"). Loading checks the value (``feedforward.weights.read_card``)."""
-    return float((getattr(net, "card", None) or {}).get("face_engine", {}).get("sharpen_scale", 1.0))
+    already, and at its own resolution the whole amount turns its brows and eyes into dark bars
+    (``pggan64``: 2/3 under the 64 px prior, all of it under the 128 px one)."""
+    return _declared(net, "sharpen_scale", 1.0, resolution)
 
 
-def network_fill(nets: Sequence, image: np.ndarray, mask: np.ndarray, window: Window) -> NetworkFill | None:
+def network_fill(
+    nets: Sequence, image: np.ndarray, mask: np.ndarray, window: Window, resolution: int | None = None
+) -> NetworkFill | None:
     """The networks' fill of ``window``: every network in ``nets`` (feedforward ``LoadedNet``s)
     that can fill the hole there fills the window and its mirror image, and the fill is the mean
     of those passes, at the first such network's resolution; its split is the largest any of
     them declares (``declared_split``), its sharpening the mean of theirs (``declared_sharpening``,
-    as the fill is the mean of theirs). None when none can (the Context Encoder's block) or the
-    window holds no hole."""
+    as the fill is the mean of theirs), both for the prior of ``resolution`` the fill goes under.
+    None when none can (the Context Encoder's block) or the window holds no hole."""
     passes, names, splits, scales = [], [], [], []
     for net in nets:
         small, hole = window_input(image, mask, window, net.resolution)
@@ -112,8 +124,8 @@ def network_fill(nets: Sequence, image: np.ndarray, mask: np.ndarray, window: Wi
         r = passes[0].shape[0] if passes else fill.shape[0]
         passes.append(fill if fill.shape[0] == r else from_model(fill, r))
         names.append(net.name)
-        splits.append(declared_split(net))
-        scales.append(declared_sharpening(net))
+        splits.append(declared_split(net, resolution))
+        scales.append(declared_sharpening(net, resolution))
     if not passes:
         return None
     pixels = np.mean(passes, axis=0, dtype=np.float32)  # (R, R, 3)

@@ -64,7 +64,7 @@ def run(
         steps = _run_window(image, mask, region, plan, model, search, holes, cancel, encoder)
     start = encoder.card.get("name", "encoder") if encoder is not None else "random draws"
     steps = (replace(st, info={**st.info, "start": start}) if st.done else st for st in steps)  # the final says it
-    nets = _NetworkFills(engine, plan, image, mask, search)
+    nets = _NetworkFills(engine, plan, image, mask, search, model.resolution)
     if plan.network is not None:
         first = plan.framings[0].window if plan.framings else plan.window
         fill = nets.get(first)
@@ -94,8 +94,11 @@ class _NetworkFills:
     """The network's fill of each window a run shows, made on first use (None: it cannot fill
     the hole there, or the plan has no network)."""
 
-    def __init__(self, engine, plan: FacePlan, image: np.ndarray, mask: np.ndarray, search: SearchSettings):
+    def __init__(
+        self, engine, plan: FacePlan, image: np.ndarray, mask: np.ndarray, search: SearchSettings, resolution: int
+    ):
         self.nets = engine.networks(plan.network) if plan.network is not None else []
+        self.resolution = resolution  # the prior's: the networks' declarations for it
         self.bands = _band_options(search)  # how the previews are composed over the network's fill
         self.image, self.mask = image, mask
         self.fills: dict = {}
@@ -104,7 +107,7 @@ class _NetworkFills:
         if not self.nets:
             return None
         if window not in self.fills:
-            self.fills[window] = network_fill(self.nets, self.image, self.mask, window)
+            self.fills[window] = network_fill(self.nets, self.image, self.mask, window, self.resolution)
         return self.fills[window]
 
 
@@ -361,7 +364,8 @@ def fill_batch(
         mine = [b for b, pl in enumerate(plans) if pl.model == name]
         by_network = set()
         for b in (b for b in mine if plans[b].network_band):
-            net_fill = network_fill(engine.networks(plans[b].network), images[b], masks[b], found[b][0])
+            nets = engine.networks(plans[b].network)
+            net_fill = network_fill(nets, images[b], masks[b], found[b][0], model.resolution)
             if net_fill is not None:
                 found[b] = (found[b][0], network_low_band(found[b][1], net_fill, **_band_options(search)))
                 by_network.add(b)
