@@ -163,8 +163,8 @@ def _previous() -> dict:
 def _fill_runs():
     """(label, engine, face settings) of the defaults figures: before issue 23, the networks, each
     kept lever of issue 23 in turn (the search at 50 iterations over ce128's low band, then over
-    both networks', then from the learned start at 20, then the networks' edges sharpened),
-    today's default (the generator's checkerboard removed too)."""
+    both networks', then from the learned start at 20, then the networks' edges sharpened, then
+    the generator's checkerboard removed), today's default (over pggan64's low band)."""
     from inpaint_gui.core.engines import names
 
     runs = [("before (issue 23)", "face", _previous()), ("ce128, one pass", "ce", {})]
@@ -173,12 +173,14 @@ def _fill_runs():
 
         if "pggan128" in engine_class("pggan").models():
             runs.append(("pggan128, one pass", "pggan", {}))
-    plain = {"sharpen": 0.0, "checkerboard": "keep"}  # the detail and the low band as the search drew them
-    runs.append(("over ce128", "face", {"network": "ce128", "start": "random", "iterations": 50, **plain}))
+    both = {"network": "ce128+pggan128"}  # the levers before pggan64 gave the low band
+    plain = {"sharpen": 0.0, "checkerboard": "keep", **both}  # the detail and the low band as the search drew them
+    runs.append(("over ce128", "face", {**plain, "network": "ce128", "start": "random", "iterations": 50}))
     runs.append(("over both networks", "face", {"start": "random", "iterations": 50, **plain}))
     runs.append(("learned start", "face", plain))
-    runs.append(("edges sharpened", "face", {"checkerboard": "keep"}))
-    runs.append(("today: default", "face", {}))
+    runs.append(("edges sharpened", "face", {"checkerboard": "keep", **both}))
+    runs.append(("checkerboard removed", "face", both))
+    runs.append(("today: over pggan64", "face", {}))
     return runs
 
 

@@ -52,8 +52,8 @@ class SearchSettings:
         "auto",
         "the feed-forward network(s) shown before the search starts, kept as a candidate and giving the low "
         "band: a name in weights/ or a model folder, several joined by + (each fills the window and its "
-        "mirror; the fills are averaged) (auto: ce128+pggan128, those installed; pggan64 where the 64 px "
-        "prior fills; none: no network)",
+        "mirror; the fills are averaged) (auto: pggan64 under the shipped 64 and 128 px priors, else "
+        "ce128+pggan128, those installed; none: no network)",
         metavar="NAME",
         label="Network",
     )
