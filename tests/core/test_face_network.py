@@ -258,7 +258,7 @@ def test_a_network_declares_its_split_and_its_sharpening(engines, tmp_path):
     from inpaint_gui.core.errors import WeightsError
 
     g, d = pggan.build(pggan.PGGANConfig(resolution=64, ngf=4, n_blocks=2, ndf=4), seed=3)
-    per = {"64": {"band_sigma": 1.0, "sharpen_scale": 0.5}, "128": {"band_sigma": 3.0}}
+    per = {"64": {"band_sigma": 1.0, "sharpen_scale": 0.5}, "0128": {"band_sigma": 3.0}}
     card = {"name": "p64", "licence": "test", "face_engine": {"sharpen_scale": 0.25, "by_prior_resolution": per}}
     folder = save_net(tmp_path / "p64", "pggan", g, d, card)
     face = engines["face"]

@@ -82,7 +82,8 @@ def _declared(net, key: str, default: float, resolution: int | None) -> float:
     prior of ``resolution``, ``face_engine.by_prior_resolution["<resolution>"].<key>`` first),
     else ``default``. Loading checks the values (``feedforward.weights.read_card``)."""
     face = (getattr(net, "card", None) or {}).get("face_engine", {})
-    at = face.get("by_prior_resolution", {}).get(str(resolution), {}) if resolution is not None else {}
+    per = {int(key): entry for key, entry in face.get("by_prior_resolution", {}).items()}  # "064" is 64
+    at = per.get(resolution, {})
     return float(at.get(key, face.get(key, default)))
 
 
