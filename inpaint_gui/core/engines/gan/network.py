@@ -139,8 +139,9 @@ def network_low_band(
     """uint8 (S, S, 3): the search's ``detail`` (S, S, 3) above the fill's split (``BAND_SIGMA``
     or what the network declares, in pixels of a 128 model, scaled to S) over the network's fill
     below it, its edges sharpened by ``sharpen`` times the fill's ``sharpen_scale`` and, with
-    ``remove_checkerboard``, the generator's checkerboard taken out of the detail (``twoband.two_band``; the settings
-    ``sharpen`` and ``checkerboard``: their bands stay where they are at ``BAND_SIGMA``)."""
+    ``remove_checkerboard``, the generator's checkerboard taken out of the detail
+    (``twoband.two_band``; the settings ``sharpen`` and ``checkerboard``: their bands stay where
+    they are at ``BAND_SIGMA``)."""
     s = detail.shape[0]
     scale = s / 128
     return two_band(

@@ -62,7 +62,7 @@ class SearchSettings:
         "how much more of the network's band between Gaussians of 1.5 and 3 px (at 128) the fill gets: "
         "the network's fill is soft where it is unsure of an edge; this gives its edges contrast "
         "(0: its low band as it is; only with the network's low band, see --low-band; a network may declare "
-        "that its edges take a share of it: pggan64, trained on SSIM, 2/3)",
+        "that its edges take a share of it: pggan64, trained on SSIM, 2/3 under the 64 px prior)",
         minimum=0.0,
         maximum=5.0,
         step=0.25,
