@@ -62,14 +62,15 @@ def check_network_masks(methods, kinds) -> None:
 def load_networks(methods, settings: InpaintSettings, resolution: int, device) -> dict:
     """The feed-forward networks the methods among ``methods`` use (method -> loaded network):
     the ``ce`` and ``pggan`` engines' model settings (``--ce-model``, ``--pggan-model``; auto:
-    the shipped ce128 and pggan128), checked for their resolution."""
+    the shipped ce128 and pggan128), of any resolution: as in their engines, the images are
+    resized to the network's (``feedforward_outputs``)."""
     from inpaint_gui.core.engines.feedforward.weights import load_net
 
     def name(method: str) -> str:
         model = settings.of(method).model
         return f"{method}128" if model == "auto" else model
 
-    return {m: load_net(name(m), arch=m, resolution=resolution, device=device) for m in ("ce", "pggan") if m in methods}
+    return {m: load_net(name(m), arch=m, device=device) for m in ("ce", "pggan") if m in methods}
 
 
 def load_search_model(engines, settings: InpaintSettings, device):
@@ -276,16 +277,21 @@ def feedforward_outputs(
     """The network's fills of whole windows (N, S, S, 3), seated in the holes by ``blend``
     (Poisson, as the search's fills are, guided by the network's own pixels around the hole
     where it makes them; or pasted). ``mirrored``: the average of each window's pass and its
-    mirror image's, the first candidate of ``--engine pggan``."""
+    mirror image's, the first candidate of ``--engine pggan``. Images of another size than the
+    network's are resized to it and its fill back, as its engine does (``window_input``)."""
     from inpaint_gui.core.engines.base import Fill
-    from inpaint_gui.core.engines.feedforward.fill import predict_mirrored, predict_windows
+    from inpaint_gui.core.engines.feedforward.fill import predict_mirrored, predict_windows, window_input
+    from inpaint_gui.core.engines.gan.resample import from_model
 
-    size = images.shape[1]
+    size, res = images.shape[1], net.resolution
     fills = []
     for start in range(0, len(images), batch):
         part = images[start : start + batch], masks[start : start + batch]
+        if res != size:  # (n, res, res, 3) and (n, res, res)
+            smalls = [window_input(im, m, (0, 0, size), res) for im, m in zip(*part)]
+            part = np.stack([sm[0] for sm in smalls]), np.stack([sm[1] for sm in smalls])
         chunk = sum(predict_mirrored(net, *part)) / 2 if mirrored else predict_windows(net, *part)
-        fills += [Fill((0, 0, size, size), f) for f in chunk]
+        fills += [Fill((0, 0, size, size), f if res == size else from_model(f, size)) for f in chunk]
     return seat_batch(images, masks, fills, blend)
 
 

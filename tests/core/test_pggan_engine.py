@@ -127,3 +127,22 @@ def test_a_network_trained_at_64_fills_through_the_same_engine(tmp_path):
     assert r.region.label.startswith("p64 ") and pixels.shape == (64, 64, 3)  # the window resized to 64
     np.testing.assert_array_equal(result.image[~mask], image[~mask])
     assert not np.array_equal(result.image[mask], image[mask])
+    # eval scores it on 128 px faces the same way: each face resized to 64, the fill enlarged
+    from inpaint_gui.core.engines.base import Fill
+    from inpaint_gui.core.engines.feedforward.fill import predict_windows, window_input
+    from inpaint_gui.core.engines.feedforward.weights import load_net
+    from inpaint_gui.core.engines.gan.resample import from_model
+    from inpaint_gui.core.pipeline import apply_patch, seat
+    from inpaint_gui.lab.evaluate import feedforward_outputs
+
+    net = load_net(small)
+    faces = np.stack([photo(128, 128, seed) for seed in (5, 6)])
+    holes = np.zeros(faces.shape[:3], bool)
+    holes[:, 40:90, 30:70] = True
+    got = feedforward_outputs(net, faces, holes, "poisson")
+    for face, hole, out in zip(faces, holes, got):
+        few, missing = window_input(face, hole, (0, 0, 128), 64)
+        fill = from_model(predict_windows(net, few[None], missing[None])[0], 128)
+        want = apply_patch(face, seat(face, hole, (0, 0), Fill((0, 0, 128, 128), fill)))
+        diff = np.abs(out.astype(int) - want)  # a batched pass rounds a grey level apart at most
+        assert diff.max() <= 1 and (diff > 0).mean() < 1e-3 and np.array_equal(out[~hole], face[~hole])
