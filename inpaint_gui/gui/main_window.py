@@ -40,7 +40,7 @@ from inpaint_gui.gui.edit import EditOps
 from inpaint_gui.gui.files import FileOps, sample_photo_path, scene_sample_path
 from inpaint_gui.gui.jobs import JobRunner
 from inpaint_gui.gui.model_menu import ModelMenu, model_status_text
-from inpaint_gui.gui.panels import CandidatesPanel, LossPlot, WelcomePage
+from inpaint_gui.gui.panels import CandidatesPanel, ElidedLabel, LossPlot, WelcomePage
 from inpaint_gui.gui.recovery import RecoveryKeeper
 from inpaint_gui.gui.session import InpaintSession
 from inpaint_gui.gui.settings_panel import SettingsPanel, editor_changed, editor_value, make_editor, set_editor_value
@@ -130,7 +130,7 @@ class MainWindow(QMainWindow):
         self.progress_bar.setVisible(False)
         self.job_label = QLabel()
         self.job_label.setVisible(False)
-        self.region_label = QLabel()
+        self.region_label = ElidedLabel()  # the whole description in its tooltip
         self.pos_label = QLabel()
         self.zoom_label = QLabel("100%")
         self.model_label = QLabel()
@@ -470,7 +470,7 @@ class MainWindow(QMainWindow):
 
     def _region_changed(self, text: str, tip: str) -> None:
         self.region_label.setText(text)
-        self.region_label.setToolTip(tip)
+        self.region_label.setToolTip("\n".join(part for part in (text, tip) if part))  # the label may be elided
 
     def rebuild_recent_menu(self) -> None:
         m: QMenu = self.recent_menu

@@ -1,4 +1,5 @@
-"""Dock panels: the candidates and the loss plot; the welcome page. (The settings dock: settings_panel.)"""
+"""Dock panels: the candidates and the loss plot; the welcome page; the status bar's elided label.
+(The settings dock: settings_panel.)"""
 
 from __future__ import annotations
 
@@ -31,6 +32,30 @@ def preview_qimage(preview) -> QImage:
 
 def curve_colour(i: int, n: int) -> QColor:
     return QColor.fromHsvF((i / max(1, n)) % 1.0, 0.55, 0.95)
+
+
+class ElidedLabel(QLabel):
+    """A status-bar label at most ``max_width`` wide that draws as much of its text as fits, ending
+    in "…"; ``text()`` stays whole. A long region description ("face · celeba128 over pggan64 ·
+    2 framings around ...") otherwise pushes the bar's messages under it, cut mid-word."""
+
+    def __init__(self, max_width: int = 300) -> None:
+        super().__init__()
+        self.setMaximumWidth(max_width)
+        self.setContentsMargins(12, 0, 0, 0)  # a gap after the bar's message
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(0, super().minimumSizeHint().height())
+
+    def paintEvent(self, event) -> None:
+        rect = self.contentsRect()
+        painter = QPainter(self)
+        painter.drawText(rect, int(self.alignment()), self.shown_text(rect.width()))
+
+    def shown_text(self, width: int | None = None) -> str:
+        """The text as drawn in ``width`` pixels (default: the label's own)."""
+        width = self.contentsRect().width() if width is None else width
+        return self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, width)
 
 
 class CandidatesPanel(QListWidget):

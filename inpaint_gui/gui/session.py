@@ -468,8 +468,8 @@ class InpaintSession(QObject):
             else f"Done: {u.iteration} iterations in {u.elapsed:.1f} s"
         )
         self.status.emit(
-            f"{what}; best is {u.candidates[best].label or best + 1} (loss {u.candidates[best].loss:.4g}). "
-            "Click a candidate to preview it, Return to apply, Discard to drop.",
+            f"{what}; best: {u.candidates[best].label or best + 1} (loss {u.candidates[best].loss:.4g}). "
+            "Click one to preview, Return to apply.",
             0,
         )
         self.update_shown.emit(u)

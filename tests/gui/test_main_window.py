@@ -37,6 +37,25 @@ def test_status_bar_shows_model_and_device(make_window):
     assert "tiny" in text and "CPU" in text and "thread" in text
 
 
+def test_a_long_region_description_leaves_the_status_messages_room(make_window, qtbot):
+    w = make_window()
+    w.resize(900, 600)
+    w.show()
+    qtbot.waitExposed(w)
+    long = "face · celeba128 over pggan64 · 2 framings around 140,44,170 · face check 0.98 · " * 3
+    w._region_changed(long, "1200 hole pixels")
+    w.statusBar().showMessage("Done: 20 iterations in 0.8 s; click a candidate to compare")
+    qtbot.wait(50)
+    label = w.region_label
+    assert label.text() == long and long in label.toolTip() and "1200 hole pixels" in label.toolTip()
+    assert label.width() <= label.maximumWidth() < w.width() / 2  # the rest of the bar is the message's
+    shown = label.shown_text()
+    assert shown.endswith("…") and long.startswith(shown[:-1]) and len(shown) < len(long)
+    label.grab()  # paints without error
+    w._region_changed("face · tiny", "")
+    assert label.shown_text() == "face · tiny" and label.toolTip() == "face · tiny"
+
+
 def test_open_photo_and_mask_from_files(make_window, tmp_path, dlg, qtbot):
     from inpaint_gui.core.image.io import save_mask
 
