@@ -189,11 +189,15 @@ def defaults(faces: Path, out: Path) -> None:
 
 
 def defaults64(faces: Path, out: Path) -> None:
+    from inpaint_gui.core.engines.feedforward.weights import load_net
+    from inpaint_gui.core.engines.gan.network import declared_sharpening
+
+    share = declared_sharpening(load_net("pggan64"), 64)  # its card's share of --sharpen under the 64 px prior
     runs = {
         "before (issue 23)": _settings("face", **_previous()),
         "over ce128+pggan128": _settings("face", network="ce128+pggan128"),
         "pggan64, one pass": _engine_settings("pggan", model="pggan64"),
-        "its edges at the full 1.5": _settings("face", sharpen=1.5 / 0.6667),  # the card's share undone
+        "its edges at the full 1.5": _settings("face", sharpen=1.5 / share),  # the card's share undone
         "today: default": _settings("face"),
     }
     _face_grid(faces, out, runs, whole=False, size=64, zoom=2)

@@ -76,27 +76,30 @@ def read_card(folder: Path) -> dict:
     return card
 
 
-def _check_face_engine(path: Path, face: Any, where: str = "face_engine") -> None:
-    """What the face engine reads of a network (``gan/network.py``): ``band_sigma`` in (0, 8],
-    ``sharpen_scale`` in [0, 4], and per prior resolution the same under ``by_prior_resolution``
+def _check_face_engine(path: Path, face: Any) -> None:
+    """What the face engine reads of a network (``gan/network.py``): ``band_sigma`` and
+    ``sharpen_scale``, and the same per prior resolution under ``by_prior_resolution``
     ({"128": {...}}). A one-line WeightsError names the first bad entry."""
-    if not isinstance(face, dict):
-        raise WeightsError(f"{path}: {where} must be an object")
-    split = face.get("band_sigma", 2.0)
-    if isinstance(split, bool) or not isinstance(split, (int, float)) or not 0 < split <= 8:
-        raise WeightsError(f"{path}: {where}.band_sigma must be a number in (0, 8], got {split!r}")
-    scale = face.get("sharpen_scale", 1.0)
-    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 <= scale <= 4:
-        raise WeightsError(f"{path}: {where}.sharpen_scale must be a number in [0, 4], got {scale!r}")
-    if where != "face_engine":
-        return
+    _check_band(path, face, "face_engine")
     per = face.get("by_prior_resolution", {})
     if not isinstance(per, dict):
         raise WeightsError(f"{path}: face_engine.by_prior_resolution must be an object")
     for key, entry in per.items():
         if not key.isdigit() or int(key) <= 0:
             raise WeightsError(f"{path}: face_engine.by_prior_resolution keys are resolutions in pixels, got {key!r}")
-        _check_face_engine(path, entry, f"face_engine.by_prior_resolution.{key}")
+        _check_band(path, entry, f"face_engine.by_prior_resolution.{key}")
+
+
+def _check_band(path: Path, entry: Any, where: str) -> None:
+    """``entry`` is an object whose ``band_sigma`` is in (0, 8] and ``sharpen_scale`` in [0, 4]."""
+    if not isinstance(entry, dict):
+        raise WeightsError(f"{path}: {where} must be an object")
+    split = entry.get("band_sigma", 2.0)
+    if isinstance(split, bool) or not isinstance(split, (int, float)) or not 0 < split <= 8:
+        raise WeightsError(f"{path}: {where}.band_sigma must be a number in (0, 8], got {split!r}")
+    scale = entry.get("sharpen_scale", 1.0)
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 <= scale <= 4:
+        raise WeightsError(f"{path}: {where}.sharpen_scale must be a number in [0, 4], got {scale!r}")
 
 
 def _config(folder: Path, card: dict, arch: str | None, resolution: int | None):
